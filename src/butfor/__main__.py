@@ -1,0 +1,3 @@
+from butfor.cli import main
+
+main()

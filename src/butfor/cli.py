@@ -1,0 +1,132 @@
+"""The command line: thin wrappers that call the library and print.
+
+Every command catches :class:`ButforError`, prints its one sentence and exits
+with code 2, so bad input never shows a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from butfor.errors import ButforError
+
+app = typer.Typer(
+    name="butfor",
+    help="But for a platform change, what would this account's reach, engagement and income "
+    "have been, and what is the difference worth?",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=False, highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+DEFAULT_STORE = Path(".butfor/butfor.duckdb")
+
+
+def _friendly(command):
+    """Turn ButforError into one sentence on stderr and exit code 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except ButforError as err:
+            err_console.print(f"error: {err}", markup=False, soft_wrap=True)
+            raise typer.Exit(code=2) from None
+
+    return wrapper
+
+
+@app.command()
+@_friendly
+def demo(
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("butfor-output/demo"),
+    seed: Annotated[int, typer.Option(help="Random seed of the simulated platform.")] = 2022,
+    store: Annotated[Path, typer.Option(help="DuckDB store file.")] = DEFAULT_STORE,
+) -> None:
+    """Simulate a platform, run every analysis on its public figure, write a report."""
+    from butfor.demo import run_demo
+
+    run_demo(out=out, seed=seed, store_path=store, console=console)
+
+
+@app.command()
+@_friendly
+def run(
+    case_file: Annotated[Path, typer.Argument(help="The case file (TOML).")],
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("butfor-output/case"),
+    store: Annotated[Path, typer.Option(help="DuckDB store file.")] = DEFAULT_STORE,
+) -> None:
+    """Run a case file end to end: analyses, verdicts, damages, report."""
+    from butfor.pipeline import run_case_file
+
+    run_case_file(case_file, out=out, store_path=store, console=console)
+
+
+@app.command()
+@_friendly
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="Export files to read.")],
+    format: Annotated[str, typer.Option("--format", help="Reader name, or 'auto'.")] = "auto",
+    unit: Annotated[str | None, typer.Option(help="Unit id for single-account exports.")] = None,
+    group: Annotated[str | None, typer.Option(help="Group label for every unit read.")] = None,
+    groups_file: Annotated[
+        list[str] | None,
+        typer.Option("--groups-file", help="LABEL=FILE: a list of handles in that group."),
+    ] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="Time zone for post-level exports (e.g. UTC).")
+    ] = None,
+    store: Annotated[Path, typer.Option(help="DuckDB store file.")] = DEFAULT_STORE,
+) -> None:
+    """Read exports into the store, accounting for every row."""
+    from butfor.ingest import ingest_command
+
+    ingest_command(files, format=format, unit=unit, group=group, groups_files=groups_file or [],
+                   timezone=timezone, store_path=store, console=console)
+
+
+@app.command()
+@_friendly
+def data(
+    store: Annotated[Path, typer.Option(help="DuckDB store file.")] = DEFAULT_STORE,
+    export: Annotated[
+        Path | None, typer.Option(help="Write the panel and units as Parquet into this folder.")
+    ] = None,
+) -> None:
+    """List what is stored (and optionally export it to Parquet)."""
+    from butfor.ingest import data_command
+
+    data_command(store_path=store, export=export, console=console)
+
+
+@app.command()
+@_friendly
+def report(
+    results_file: Annotated[Path, typer.Argument(help="A results.json written by butfor.")],
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: beside it).")] = None,
+) -> None:
+    """Re-render the report from results.json without re-running the analysis."""
+    from butfor.report import render_report_file
+
+    written = render_report_file(results_file, out=out)
+    console.print(f"report written to {written}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""The Panel: one row per (unit, date), one column per metric.
+
+A Panel is the validated long table every method reads from. Its rules:
+
+- ``unit`` is a string account id; ``date`` a calendar day (``datetime64[ns]``
+  at midnight, no time zone); every other column of ``data`` is a float64
+  metric where NaN means "missing".
+- (unit, date) is unique.
+- The grid is complete: every unit has a row for every period between the
+  panel's first and last date. A day nobody reported is an explicit NaN row,
+  never a silently absent one (the IngestReport counts those rows as filled).
+- ``units`` holds one row per unit: ``unit``, ``display_name``, ``group`` and
+  any other attributes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from butfor.errors import DataError
+from butfor.ingest_report import IngestReport
+
+Frequency = Literal["D", "W"]
+KEY_COLUMNS = ("unit", "date")
+UNIT_COLUMNS = ("unit", "display_name", "group")
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A validated long panel plus unit attributes. Build it with :meth:`from_frame`."""
+
+    data: pd.DataFrame
+    units: pd.DataFrame
+    frequency: Frequency = "D"
+
+    # -- construction ------------------------------------------------------
+    @classmethod
+    def from_frame(
+        cls,
+        data: pd.DataFrame,
+        units: pd.DataFrame | None = None,
+        *,
+        frequency: Frequency = "D",
+        report: IngestReport | None = None,
+        source: str = "<panel>",
+    ) -> Panel:
+        """Validate ``data`` (columns unit, date, metrics...) and complete its grid.
+
+        Raises DataError on a duplicated (unit, date); the readers check for
+        duplicates first and give a line-level message, so this is the backstop.
+        """
+        missing = [c for c in KEY_COLUMNS if c not in data.columns]
+        if missing:
+            raise DataError(f"{source}: the panel has no column {missing[0]!r}")
+        frame = data.copy()
+        frame["unit"] = frame["unit"].astype(str)
+        frame["date"] = pd.to_datetime(frame["date"]).dt.normalize()
+        if getattr(frame["date"].dt, "tz", None) is not None:
+            frame["date"] = frame["date"].dt.tz_localize(None)
+        frame["date"] = frame["date"].astype("datetime64[ns]")
+        metrics = [c for c in frame.columns if c not in KEY_COLUMNS]
+        for m in metrics:
+            frame[m] = pd.to_numeric(frame[m], errors="raise").astype("float64")
+        dup = frame.duplicated(list(KEY_COLUMNS), keep=False)
+        if dup.any():
+            first = frame.loc[dup].iloc[0]
+            raise DataError(
+                f"{source}: unit {first['unit']!r} has more than one row for "
+                f"{first['date']:%Y-%m-%d}; keep one row per unit and day"
+            )
+        frame = _complete_grid(frame, frequency, report)
+        units = _normalise_units(units, frame["unit"].unique())
+        return cls(frame.reset_index(drop=True), units, frequency)
+
+    # -- shape -------------------------------------------------------------
+    @property
+    def metrics(self) -> list[str]:
+        return [c for c in self.data.columns if c not in KEY_COLUMNS]
+
+    @property
+    def unit_ids(self) -> list[str]:
+        return list(self.units["unit"])
+
+    @property
+    def dates(self) -> pd.DatetimeIndex:
+        return pd.DatetimeIndex(np.sort(self.data["date"].unique()))
+
+    def groups(self) -> dict[str, list[str]]:
+        """Units by group label (units without a group are left out)."""
+        labelled = self.units.dropna(subset=["group"])
+        return {g: list(u) for g, u in labelled.groupby("group", sort=True)["unit"]}
+
+    # -- views -------------------------------------------------------------
+    def wide(self, metric: str) -> pd.DataFrame:
+        """Dates × units matrix of one metric (NaN where missing)."""
+        self._check_metric(metric)
+        table = self.data.pivot(index="date", columns="unit", values=metric)
+        return table.reindex(columns=self.unit_ids)
+
+    def series(self, unit: str, metric: str) -> pd.Series:
+        """One unit's series, indexed by date."""
+        self._check_metric(metric)
+        self._check_unit(unit)
+        rows = self.data[self.data["unit"] == unit]
+        return rows.set_index("date")[metric].sort_index()
+
+    def select_units(self, units: list[str]) -> Panel:
+        for u in units:
+            self._check_unit(u)
+        keep = self.data["unit"].isin(units)
+        return Panel(
+            self.data[keep].reset_index(drop=True),
+            self.units[self.units["unit"].isin(units)].reset_index(drop=True),
+            self.frequency,
+        )
+
+    def with_metric(self, name: str, values: pd.Series) -> Panel:
+        """A new panel with one more metric column (aligned on the row index)."""
+        data = self.data.copy()
+        data[name] = values.astype("float64").to_numpy()
+        return Panel(data, self.units, self.frequency)
+
+    def with_units(self, units: pd.DataFrame) -> Panel:
+        return Panel(self.data, _normalise_units(units, self.data["unit"].unique()),
+                     self.frequency)
+
+    # -- checks ------------------------------------------------------------
+    def _check_metric(self, metric: str) -> None:
+        if metric not in self.metrics:
+            raise DataError(
+                f"the panel has no metric {metric!r}; choose one of {', '.join(self.metrics)}"
+            )
+
+    def _check_unit(self, unit: str) -> None:
+        if unit not in set(self.units["unit"]):
+            raise DataError(
+                f"unit {unit!r} is not in the panel; use one of the units listed by 'butfor data'"
+            )
+
+
+def _complete_grid(
+    frame: pd.DataFrame, frequency: Frequency, report: IngestReport | None
+) -> pd.DataFrame:
+    """Add an explicit NaN row for every (unit, period) with no data."""
+    if frame.empty:
+        return frame
+    start, end = frame["date"].min(), frame["date"].max()
+    step = "D" if frequency == "D" else "7D"
+    dates = pd.date_range(start, end, freq=step)
+    units = np.sort(frame["unit"].unique())
+    grid = pd.MultiIndex.from_product([units, dates], names=list(KEY_COLUMNS))
+    indexed = frame.set_index(list(KEY_COLUMNS))
+    off_grid = indexed.index.difference(grid)
+    if len(off_grid):
+        unit, date = off_grid[0]
+        raise DataError(
+            f"unit {unit!r} has a row for {date:%Y-%m-%d}, which is off the "
+            f"{'daily' if frequency == 'D' else 'weekly'} grid starting {start:%Y-%m-%d}; "
+            "aggregate the data to one row per period"
+        )
+    completed = indexed.reindex(grid)
+    filled = len(completed) - len(indexed)
+    if report is not None:
+        report.cells_filled += filled
+    return completed.reset_index()
+
+
+def _normalise_units(units: pd.DataFrame | None, present: np.ndarray) -> pd.DataFrame:
+    """One row per unit present in the data, with display_name and group columns."""
+    base = pd.DataFrame({"unit": np.sort(present.astype(str))})
+    if units is None or units.empty:
+        base["display_name"] = base["unit"]
+        base["group"] = pd.Series([None] * len(base), dtype="object")
+        return base
+    attrs = units.copy()
+    attrs["unit"] = attrs["unit"].astype(str)
+    attrs = attrs.drop_duplicates("unit", keep="last")
+    merged = base.merge(attrs, on="unit", how="left")
+    if "display_name" not in merged:
+        merged["display_name"] = merged["unit"]
+    merged["display_name"] = merged["display_name"].fillna(merged["unit"])
+    if "group" not in merged:
+        merged["group"] = None
+    merged["group"] = merged["group"].astype("object").where(merged["group"].notna(), None)
+    ordered = [*UNIT_COLUMNS, *[c for c in merged.columns if c not in UNIT_COLUMNS]]
+    return merged[ordered]
