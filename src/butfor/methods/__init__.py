@@ -1,0 +1,1 @@
+"""Estimators: each a small class whose fit returns a frozen result."""

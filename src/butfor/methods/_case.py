@@ -1,0 +1,60 @@
+"""Small helpers that read what every method needs from a case and a panel."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from butfor.errors import DataError
+
+
+def peer_units(case, panel) -> list[str]:
+    """The peer pool: explicit units, or members of the named groups, or everyone else."""
+    subject = case.subject.unit
+    controls = set(case.controls.units)
+    if case.peers.units:
+        pool = list(case.peers.units)
+    elif case.peers.groups:
+        wanted = set(case.peers.groups)
+        pool = list(panel.units.loc[panel.units["group"].isin(wanted), "unit"])
+    else:
+        pool = list(panel.unit_ids)
+    excluded = {subject, *controls, *case.peers.exclude}
+    pool = [u for u in pool if u not in excluded]
+    missing = [u for u in pool if u not in set(panel.unit_ids)]
+    if missing:
+        raise DataError(f"peer {missing[0]!r} is not in the panel; remove it from [peers] units")
+    if not pool:
+        raise DataError("the peer pool is empty; list peers in [peers] units or groups")
+    return pool
+
+
+def event_dates(case) -> list[tuple[str, pd.Timestamp]]:
+    """(name, date) of every event with a single date, in the order of the case file."""
+    return [(e.name, pd.Timestamp(e.date)) for e in case.events if e.date is not None]
+
+
+def event_windows(case, panel) -> list[tuple[str, pd.Timestamp, pd.Timestamp, pd.Timestamp]]:
+    """(name, window start, event date, window end) for each dated event.
+
+    An event's pre-period starts where the previous event's effect could begin
+    (the previous event's date), so one event's effect is never mistaken for
+    another's baseline; its post-period ends the day before the next event.
+    ``[window]`` in the case narrows both ends.
+    """
+    dates = panel.dates
+    start, end = dates.min(), dates.max()
+    if case.window.start is not None:
+        start = max(start, pd.Timestamp(case.window.start))
+    if case.window.end is not None:
+        end = min(end, pd.Timestamp(case.window.end))
+    events = sorted(event_dates(case), key=lambda e: e[1])
+    out = []
+    for i, (name, date) in enumerate(events):
+        lo = events[i - 1][1] if i > 0 else start
+        hi = events[i + 1][1] - pd.Timedelta(days=1) if i + 1 < len(events) else end
+        if case.window.pre_days is not None:
+            lo = max(lo, date - pd.Timedelta(days=case.window.pre_days))
+        if case.window.post_days is not None:
+            hi = min(hi, date + pd.Timedelta(days=case.window.post_days - 1))
+        out.append((name, lo, date, hi))
+    return out

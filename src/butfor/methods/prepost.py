@@ -1,0 +1,149 @@
+"""Pre/post comparison against peers: the simplest honest answer.
+
+The subject's change in the (log) outcome from before to after the event,
+minus the peers' typical change over the same days: a difference in
+differences with the peers' mean path as the counterfactual trend. Its
+uncertainty comes from the peers themselves: each peer, compared with the
+mean of all the others in the same way, shows how far from zero such a
+comparison lands when nothing singled that peer out (placebo in space).
+
+What fools it: peers whose trend would have differed from the subject's
+anyway, and an event that touched the peers too (then it measures only what
+happened to the subject beyond what happened to everyone).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from butfor.errors import DataError
+from butfor.results import EffectPath, EffectSummary, summarise_draws
+
+
+@dataclass(frozen=True)
+class PrePostResult:
+    effect: EffectPath
+    placebo_effects: np.ndarray  # each peer's average log-scale effect, as if treated
+    subject_log_effect: float  # the subject's average log-scale effect
+    peers: tuple[str, ...]
+
+    @property
+    def p_value(self) -> float:
+        """Share of units (subject included) whose |effect| is at least the subject's."""
+        extreme = np.sum(np.abs(self.placebo_effects) >= abs(self.subject_log_effect))
+        return float((extreme + 1) / (len(self.placebo_effects) + 1))
+
+    @property
+    def rank(self) -> int:
+        """1 = the most extreme |effect| among subject and peers."""
+        return int(np.sum(np.abs(self.placebo_effects) > abs(self.subject_log_effect)) + 1)
+
+
+class PrePostComparison:
+    """Difference in means of log1p(outcome), subject against the peers' mean path."""
+
+    def __init__(self, level: float = 0.95) -> None:
+        self.level = level
+
+    def fit(self, outcome: pd.DataFrame, subject: str, peers: list[str],
+            event_date: pd.Timestamp, metric: str = "outcome") -> PrePostResult:
+        """``outcome`` is a dates × units table (``Panel.wide``)."""
+        if len(peers) < 2:
+            raise DataError("a pre/post comparison needs at least two peer accounts")
+        dates = outcome.index
+        post = np.asarray(dates >= event_date)
+        if post.all() or not post.any():
+            raise DataError(f"the event {event_date:%Y-%m-%d} leaves no pre or no post period")
+        y = np.log1p(outcome[[subject, *peers]].to_numpy(dtype=float))  # (T, 1+P)
+        subject_path, peer_paths = y[:, 0], y[:, 1:]
+
+        # counterfactual on the log scale: subject's pre level + peers' mean change
+        cf_log = _did_path(subject_path, np.nanmean(peer_paths, axis=1), post)
+        # placebo: each peer against the mean of the others, same construction
+        total = np.nansum(peer_paths, axis=1, keepdims=True)
+        count = np.sum(~np.isnan(peer_paths), axis=1, keepdims=True)
+        others_mean = (total - np.nan_to_num(peer_paths)) / np.maximum(count - 1, 1)
+        placebo_cf = np.column_stack([
+            _did_path(peer_paths[:, j], others_mean[:, j], post) for j in range(len(peers))
+        ])
+        placebo_dev = peer_paths - placebo_cf  # (T, P): what "no effect" looks like
+        placebo_effects = np.nanmean(placebo_dev[post], axis=0)
+
+        # counterfactual draws: the subject's counterfactual shifted by each peer's deviation
+        draws_log = cf_log[post][None, :] - placebo_dev[post].T  # (P, n_post)
+        draws = np.expm1(draws_log).clip(min=0)
+        observed = outcome[subject].to_numpy(dtype=float)
+        counterfactual = np.expm1(cf_log).clip(min=0)
+        alpha = (1 - self.level) / 2
+        band = np.nanquantile(placebo_dev, [alpha, 1 - alpha], axis=1)  # (2, T)
+        lower = np.expm1(cf_log - band[1]).clip(min=0)
+        upper = np.expm1(cf_log - band[0]).clip(min=0)
+        summary = summarise_draws(observed[post], draws, self.level)
+        subject_effect = float(np.nanmean(subject_path[post] - cf_log[post]))
+        result = PrePostResult(
+            effect=EffectPath(
+                method="prepost", unit=subject, metric=metric,
+                dates=dates.to_numpy().astype("datetime64[D]"), observed=observed,
+                counterfactual=counterfactual, lower=lower, upper=upper,
+                event_index=int(np.argmax(post)), summary=summary, draws=draws,
+                diagnostics={"n_peers": len(peers),
+                             "pre_rmse_log": float(np.sqrt(np.nanmean(
+                                 (subject_path[~post] - cf_log[~post]) ** 2)))},
+            ),
+            placebo_effects=placebo_effects,
+            subject_log_effect=subject_effect,
+            peers=tuple(peers),
+        )
+        # the placebo p-value replaces the draw-based tail probability: it is the test
+        # this comparison can honestly make
+        s = result.effect.summary
+        fixed = EffectSummary(**{**s.to_dict(), "p_value": result.p_value})
+        return PrePostResult(
+            effect=EffectPath(**{**result.effect.__dict__, "summary": fixed}),
+            placebo_effects=placebo_effects, subject_log_effect=subject_effect,
+            peers=tuple(peers),
+        )
+
+
+def _did_path(unit: np.ndarray, reference: np.ndarray, post: np.ndarray) -> np.ndarray:
+    """unit's pre mean plus the reference's change from its own pre mean."""
+    return np.nanmean(unit[~post]) + (reference - np.nanmean(reference[~post]))
+
+
+def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
+    from butfor.methods._case import event_windows, peer_units
+
+    metric = case.outcome.metric
+    peers = peer_units(case, panel)
+    outcome = panel.wide(metric)
+    out = []
+    for event_name, start, event_date, end in event_windows(case, panel):
+        window = outcome.loc[start:end]
+        result = PrePostComparison().fit(window, case.subject.unit, peers, event_date, metric)
+        out.append({
+            "id": f"prepost:{metric}:{event_name}",
+            "method": "prepost",
+            "title": f"Pre/post comparison with {len(peers)} peers around the {event_name}",
+            "metric": metric,
+            "event": event_name,
+            "description": (
+                "Compares the subject's change in the outcome from before to after the event "
+                "with the peers' average change over the same days; each peer compared the "
+                "same way shows how large such a gap gets by chance. It is fooled by peers "
+                "whose trend differed from the subject's anyway, and it cannot see what the "
+                "event did to everyone, only what it did to the subject beyond that."
+            ),
+            "effect": result.effect.to_dict(),
+            "placebo": {
+                "units": list(result.peers),
+                "statistic": "average log effect",
+                "values": result.placebo_effects,
+                "subject_value": result.subject_log_effect,
+                "p_value": result.p_value,
+                "rank": result.rank,
+            },
+        })
+    return out

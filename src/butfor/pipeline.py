@@ -1,0 +1,240 @@
+"""Run a case end to end: check, analyse, judge, price, write.
+
+The pipeline is the only place that knows every method; methods know nothing
+of files, plots or each other. Each method module exposes
+``analyses_for_case(case, panel, *, seed) -> list[dict]`` and is listed in
+:data:`METHODS`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from butfor import __version__
+from butfor.case import Case, load_case
+from butfor.errors import ButforError
+from butfor.ingest_report import IngestReport
+from butfor.panel import Panel
+from butfor.results import Results, dumps, to_jsonable
+
+METHODS = {
+    "prepost": "butfor.methods.prepost",
+    "sts": "butfor.methods.sts",
+    "synthetic_control": "butfor.methods.synth",
+    "sdid": "butfor.methods.sdid",
+    "event_study": "butfor.methods.event_study",
+    "changepoint": "butfor.methods.changepoint",
+}
+_VERSIONED = ["numpy", "scipy", "pandas", "duckdb", "pyfixest", "pydantic", "ruptures"]
+
+
+@dataclass(frozen=True)
+class InputFile:
+    name: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    results: Results
+    timings: dict[str, float]
+
+
+def run_case(
+    case: Case,
+    panel: Panel,
+    report: IngestReport,
+    *,
+    inputs: list[InputFile],
+    case_toml: str | None,
+    command: str,
+    console: Console | None = None,
+) -> RunOutput:
+    """Every analysis the case asks for, then claims and damages, as Results."""
+    case.check_against(panel)
+    timings: dict[str, float] = {}
+    analyses: list[dict] = []
+    seed = case.case.seed
+    with _progress(console) as progress:
+        task = progress.add_task("analysing", total=len(case.methods))
+        for method in case.methods:
+            progress.update(task, description=f"{method}")
+            start = time.perf_counter()
+            module = importlib.import_module(METHODS[method])
+            analyses.extend(to_jsonable(module.analyses_for_case(case, panel, seed=seed)))
+            timings[method] = round(time.perf_counter() - start, 3)
+            progress.advance(task)
+
+    verdicts: list[dict] = []
+    damages = None
+    results = Results(
+        case=to_jsonable(case.model_dump(mode="json")),
+        analyses=analyses,
+        verdicts=verdicts,
+        damages=damages,
+        ingest=report.to_dict(),
+        provenance=_provenance(case, inputs, case_toml, command),
+        summary_table=_summary_table(analyses),
+    )
+    return RunOutput(results=results, timings=timings)
+
+
+def write_outputs(output: RunOutput, out: Path, *, pdf: bool = False) -> dict[str, Path]:
+    """results.json (byte-reproducible), run.json (timings), report.html (and .pdf)."""
+    out.mkdir(parents=True, exist_ok=True)
+    results_path = out / "results.json"
+    results_path.write_text(output.results.to_json(), encoding="utf-8")
+    run_path = out / "run.json"
+    run_path.write_text(dumps({"timings_seconds": output.timings}), encoding="utf-8")
+    written = {"results": results_path, "run": run_path}
+    from butfor.report import write_report
+
+    written["report"] = write_report(output.results.to_dict(), out, pdf=pdf)
+    return written
+
+
+def run_case_file(case_file: Path, *, out: Path, store_path: Path, console: Console) -> None:
+    """`butfor run CASE.toml`: load, ingest or read the store, run, write."""
+    from butfor.ingest import ingest_files
+    from butfor.store import Store
+
+    case = load_case(case_file)
+    base = case_file.parent
+    if case.data.files:
+        paths = [(base / f) if not Path(f).is_absolute() else Path(f) for f in case.data.files]
+        groups = [f"{label}={(base / p) if not Path(p).is_absolute() else p}"
+                  for label, p in case.data.groups_files.items()]
+        panel, report = ingest_files(paths, format=case.data.format, unit=case.data.unit,
+                                     groups_files=groups, timezone=case.data.timezone)
+        inputs = [InputFile(s.file, s.sha256) for s in report.sources]
+    else:
+        store = Store(Path(case.data.store) if case.data.store else store_path)
+        panel, report = store.read_panel(), store.read_report()
+        inputs = [InputFile(s.file, s.sha256) for s in report.sources]
+    case_text = case_file.read_text(encoding="utf-8-sig")
+    inputs.append(InputFile(case_file.name, sha256_text(case_text)))
+    output = run_case(case, panel, report, inputs=inputs, case_toml=case_text,
+                      command=f"butfor run {shlex.quote(str(case_file))} --out {shlex.quote(str(out))}",
+                      console=console)
+    written = write_outputs(output, out, pdf=case.report.pdf)
+    print_summary(output.results, console)
+    console.print(f"\nresults: {written['results']}\nreport:  {written['report']}")
+
+
+# ---------------------------------------------------------------------------
+def print_summary(results: Results, console: Console) -> None:
+    from rich.table import Table
+
+    table = Table(title=results.case.get("case", {}).get("title", "butfor"), show_lines=False)
+    for col in ["analysis", "metric", "avg effect / day", "95% interval", "relative", "p"]:
+        table.add_column(col, justify="left" if col in ("analysis", "metric") else "right")
+    for row in results.summary_table:
+        table.add_row(row["analysis"], row["metric"], _fmt(row["average"]),
+                      f"[{_fmt(row['average_lower'])}, {_fmt(row['average_upper'])}]",
+                      _pct(row["relative"]), _fmt(row["p_value"], 3))
+    console.print(table)
+    if results.verdicts:
+        verdicts = Table(title="Claims")
+        for col in ["claim", "verdict", "why"]:
+            verdicts.add_column(col)
+        for v in results.verdicts:
+            verdicts.add_row(v["allegation"], v["verdict"], v["sentence"])
+        console.print(verdicts)
+
+
+def _summary_table(analyses: list[dict]) -> list[dict]:
+    rows = []
+    for a in analyses:
+        effects = [a["effect"]] if "effect" in a else a.get("effects", [])
+        for e in effects:
+            s = e["summary"]
+            rows.append({
+                "analysis": a["title"], "id": a["id"], "method": a["method"],
+                "metric": e["metric"], "unit": e["unit"], "event_date": e["event_date"],
+                **{k: s[k] for k in ("average", "average_lower", "average_upper",
+                                      "cumulative", "cumulative_lower", "cumulative_upper",
+                                      "relative", "p_value")},
+            })
+    return rows
+
+
+def _provenance(case: Case, inputs: list[InputFile], case_toml: str | None,
+                command: str) -> dict:
+    versions = {}
+    for name in _VERSIONED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    versions["python"] = ".".join(map(str, sys.version_info[:3]))
+    return {
+        "butfor_version": __version__,
+        "versions": versions,
+        "seed": case.case.seed,
+        "inputs": [{"name": i.name, "sha256": i.sha256} for i in inputs],
+        "command": command,
+        "case_toml": case_toml,
+    }
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def sha256_panel(panel: Panel) -> str:
+    """A hash of the panel's contents (order-independent of how it was built)."""
+    data = panel.data.sort_values(["unit", "date"]).reset_index(drop=True)
+    h = hashlib.sha256()
+    h.update(pd.util.hash_pandas_object(data, index=False).to_numpy().tobytes())
+    h.update(pd.util.hash_pandas_object(panel.units.astype(str), index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def _fmt(x, digits: int = 0) -> str:
+    if x is None:
+        return "–"
+    if digits:
+        return f"{x:.{digits}f}"
+    return f"{x:,.0f}"
+
+
+def _pct(x) -> str:
+    return "–" if x is None else f"{100 * x:+.1f}%"
+
+
+class _NoProgress:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def add_task(self, *a, **k):
+        return 0
+
+    def update(self, *a, **k):
+        pass
+
+    def advance(self, *a, **k):
+        pass
+
+
+def _progress(console: Console | None):
+    if console is None:
+        return _NoProgress()
+    return Progress(TextColumn("{task.description:<20}"), BarColumn(), TimeElapsedColumn(),
+                    console=console, transient=True)
+
+
+__all__ = ["METHODS", "ButforError", "InputFile", "RunOutput", "run_case", "write_outputs"]
