@@ -106,10 +106,11 @@ def write_outputs(output: RunOutput, out: Path, *, pdf: bool = False) -> dict[st
 
 def run_case_file(case_file: Path, *, out: Path, store_path: Path, console: Console) -> None:
     """`butfor run CASE.toml`: load, ingest or read the store, run, write."""
+    case = load_case(case_file)  # validate the whole case before touching any data
+
     from butfor.ingest import ingest_files
     from butfor.store import Store
 
-    case = load_case(case_file)
     base = case_file.parent
     if case.data.files:
         paths = [(base / f) if not Path(f).is_absolute() else Path(f) for f in case.data.files]

@@ -132,7 +132,7 @@ def simulate_platform(config: PlatformConfig | None = None, seed: int = 0) -> Si
     own = _ar1(rng, T, n, cfg.attention_ar, cfg.attention_sd)
     attention = own + 0.5 * common[:, None]
 
-    weekday = dates.dayofweek.to_numpy()
+    weekday = dates.day_of_week.to_numpy()
     post_season = np.array([1.1, 1.15, 1.15, 1.1, 1.0, 0.75, 0.75])[weekday]
     reach_season = np.array([0.0, 0.02, 0.03, 0.02, 0.0, -0.06, -0.05])[weekday]
     pv_season = np.array([0.03, 0.04, 0.04, 0.02, -0.02, -0.06, -0.05])[weekday]
