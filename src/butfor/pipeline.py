@@ -76,8 +76,13 @@ def run_case(
             timings[method] = round(time.perf_counter() - start, 3)
             progress.advance(task)
 
-    verdicts: list[dict] = []
+    for a in analyses:
+        _name_event(a, case)
     damages = None
+    from butfor.claims import evaluate_claims
+
+    unit_groups = dict(zip(panel.units["unit"], panel.units["group"], strict=True))
+    verdicts = [v.to_dict() for v in evaluate_claims(case, analyses, damages, unit_groups)]
     results = Results(
         case=to_jsonable(case.model_dump(mode="json")),
         analyses=analyses,
@@ -88,6 +93,17 @@ def run_case(
         summary_table=_summary_table(analyses),
     )
     return RunOutput(results=results, timings=timings)
+
+
+def _name_event(analysis: dict, case: Case) -> None:
+    """Tag an analysis with the event it is about, matched by the effect's event date."""
+    if "event" in analysis or "effect" not in analysis:
+        return
+    date = analysis["effect"]["event_date"]
+    for e in case.events:
+        if e.date is not None and str(e.date) == date:
+            analysis["event"] = e.name
+            return
 
 
 def write_outputs(output: RunOutput, out: Path, *, pdf: bool = False) -> dict[str, Path]:

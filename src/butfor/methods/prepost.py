@@ -29,6 +29,8 @@ class PrePostResult:
     placebo_effects: np.ndarray  # each peer's average log-scale effect, as if treated
     subject_log_effect: float  # the subject's average log-scale effect
     peers: tuple[str, ...]
+    pretrend_slope: float  # slope of the subject's pre-period gap to the peers, per day
+    pretrend_p: float  # its placebo p-value among the peers' own pre-period slopes
 
     @property
     def p_value(self) -> float:
@@ -83,6 +85,9 @@ class PrePostComparison:
         upper = np.expm1(cf_log - band[0]).clip(min=0)
         summary = summarise_draws(observed[post], draws, self.level)
         subject_effect = float(np.nanmean(subject_path[post] - cf_log[post]))
+        # pre-trend: did the subject drift away from the peers before the event?
+        slopes = _slopes(np.column_stack([subject_path - cf_log, placebo_dev])[~post])
+        pretrend_p = float((np.sum(np.abs(slopes[1:]) >= abs(slopes[0])) + 1) / len(slopes))
         result = PrePostResult(
             effect=EffectPath(
                 method="prepost", unit=subject, metric=metric,
@@ -96,16 +101,28 @@ class PrePostComparison:
             placebo_effects=placebo_effects,
             subject_log_effect=subject_effect,
             peers=tuple(peers),
+            pretrend_slope=float(slopes[0]),
+            pretrend_p=pretrend_p,
         )
         # the placebo p-value replaces the draw-based tail probability: it is the test
         # this comparison can honestly make
         s = result.effect.summary
         fixed = EffectSummary(**{**s.to_dict(), "p_value": result.p_value})
-        return PrePostResult(
-            effect=EffectPath(**{**result.effect.__dict__, "summary": fixed}),
-            placebo_effects=placebo_effects, subject_log_effect=subject_effect,
-            peers=tuple(peers),
-        )
+        return PrePostResult(**{
+            **result.__dict__,
+            "effect": EffectPath(**{**result.effect.__dict__, "summary": fixed}),
+        })
+
+
+def _slopes(gaps: np.ndarray) -> np.ndarray:
+    """Least-squares slope over time of each column (NaN rows left out per column)."""
+    t = np.arange(len(gaps), dtype=float)[:, None]
+    ok = ~np.isnan(gaps)
+    n = ok.sum(axis=0)
+    t_mean = (t * ok).sum(axis=0) / n
+    g_mean = np.nansum(gaps, axis=0) / n
+    dt = np.where(ok, t - t_mean, 0.0)
+    return (dt * np.nan_to_num(gaps - g_mean)).sum(axis=0) / (dt**2).sum(axis=0)
 
 
 def _did_path(unit: np.ndarray, reference: np.ndarray, post: np.ndarray) -> np.ndarray:
@@ -144,6 +161,11 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
                 "subject_value": result.subject_log_effect,
                 "p_value": result.p_value,
                 "rank": result.rank,
+            },
+            "pretrend": {
+                "statistic": "slope of the log gap to the peers over the pre-period, per day",
+                "slope": result.pretrend_slope,
+                "p_value": result.pretrend_p,
             },
         })
     return out
