@@ -67,6 +67,7 @@ class IngestReport:
     sources: list[SourceSummary] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     cells_filled: int = 0  # (unit, date) rows added as explicit missing values
+    remarks: list[str] = field(default_factory=list)  # findings about no row (e.g. unit in no group)
 
     # -- recording -------------------------------------------------------
     def add_source(self, file: str, sha256: str, format: str) -> SourceSummary:
@@ -108,6 +109,7 @@ class IngestReport:
         merged = IngestReport()
         merged.sources = [*self.sources, *other.sources]
         merged.cells_filled = self.cells_filled + other.cells_filled
+        merged.remarks = [*self.remarks, *other.remarks]
         for note in [*self.notes, *other.notes]:
             merged.note(
                 note.file, note.action, note.reason, note.lines, column=note.column,
@@ -150,11 +152,12 @@ class IngestReport:
             "cells_filled": self.cells_filled,
             "sources": [s.to_dict() for s in self.sources],
             "notes": [n.to_dict() for n in self.notes],
+            "remarks": list(self.remarks),
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> IngestReport:
-        report = cls(cells_filled=d.get("cells_filled", 0))
+        report = cls(cells_filled=d.get("cells_filled", 0), remarks=list(d.get("remarks", [])))
         report.sources = [SourceSummary(**s) for s in d.get("sources", [])]
         for n in d.get("notes", []):
             report.notes.append(
