@@ -1,0 +1,678 @@
+"""Cell parsing shared by every reader: tables, numbers, dates, timestamps, post ids.
+
+Each quirk of real exports gets one deliberate treatment here, and every
+treatment either leaves a note in the :class:`~butfor.ingest_report.IngestReport`
+or raises an :class:`~butfor.errors.InputError` naming file, line and column:
+
+========================  ==================================================
+quirk                     treatment
+========================  ==================================================
+byte-order mark           removed; note ``repaired`` on line 1
+``-`` (or an en dash)     read as a missing value; note ``repaired``
+``15,000``                thousands separators removed; note ``repaired``
+``1.23457E+18`` post id   recovered from the permalink (note ``repaired``);
+                          an error when there is no permalink to recover from
+empty line                row dropped; note ``dropped``
+anything else non-numeric error (file, line, column, the value, the fix)
+negative count            error
+empty file / header only  error
+unparseable dates         error naming the first bad cell
+mixed date formats        error naming the first cell in the other format
+day/month ambiguity       error when every date reads both ways differently
+========================  ==================================================
+
+Dates without a year (TikTok's ``23 August``) are not read yet; they fail as
+unparseable dates with a message that says so.
+
+Parsing itself is pandas' (``read_csv``, ``to_numeric``, ``to_datetime``);
+this module only decides what each outcome means. Line numbers are as a text
+editor shows them: the header is line 1, and a quoted cell holding line
+breaks moves every later row down accordingly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from butfor.errors import InputError
+from butfor.ingest_report import IngestReport, SourceSummary
+
+Kind = Literal["csv", "parquet", "jsonl"]
+
+# ---------------------------------------------------------------------------
+# canonical metric names
+#
+# Every reader maps its columns to these snake_case names. A header is first
+# made snake_case ("New follows" -> new_follows, "Create Post" -> create_post),
+# then renamed by ALIASES. Names not listed pass through in snake_case.
+ALIASES: dict[str, str] = {
+    "tweets": "posts",
+    "create_post": "posts",
+    "create_posts": "posts",
+    "statuses": "posts",
+    "retweets": "reposts",
+    "follows": "new_follows",
+    "new_followers": "new_follows",
+    "unfollowers": "unfollows",
+    "user_profile_clicks": "profile_visits",
+    "profile_clicks": "profile_visits",
+    "profile_views": "profile_visits",
+    "favorites": "likes",
+    "video_views": "video_views",
+    "views": "views",
+}
+KNOWN_METRICS = frozenset(
+    {
+        "followers", "following", "posts", "impressions", "likes", "engagements",
+        "bookmarks", "shares", "new_follows", "unfollows", "replies", "reposts",
+        "profile_visits", "video_views", "media_views", "media_engagements", "pageviews",
+        "views", "quotes", "detail_expands", "url_clicks", "hashtag_clicks",
+        "permalink_clicks", "app_opens", "app_installs", "email_tweet", "dial_phone",
+    }
+)
+
+
+def snake(name: str) -> str:
+    """``"Profile visits"`` -> ``profile_visits``; ``"Watch Time (ms)"`` -> ``watch_time_ms``."""
+    out = re.sub(r"[^0-9a-zA-Z]+", "_", str(name).strip().lower()).strip("_")
+    return out
+
+
+def canonical(name: str) -> str:
+    """The canonical metric name of a column header (see :data:`ALIASES`)."""
+    s = snake(name)
+    return ALIASES.get(s, s)
+
+
+# ---------------------------------------------------------------------------
+# files
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def kind_of(path: Path) -> Kind:
+    """CSV, Parquet or JSON lines, from the first bytes (not the file name)."""
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if text.startswith(b"{"):
+        return "jsonl"
+    return "csv"
+
+
+def header_of(path: Path) -> list[str]:
+    """The column names of a file, without reading its rows (for format detection)."""
+    path = Path(path)
+    _check_exists(path)
+    kind = kind_of(path)
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return [str(c) for c in pq.read_schema(path).names]
+        except Exception as err:  # pyarrow raises several types for a damaged file
+            raise InputError(path, f"is not a readable Parquet file ({err})",
+                             "export it again") from None
+    if kind == "jsonl":
+        with open(path, encoding="utf-8-sig") as fh:
+            first = fh.readline()
+        try:
+            return [str(k) for k in json.loads(first)]
+        except (json.JSONDecodeError, TypeError):
+            raise InputError(path, "is not valid JSON lines", "write one JSON object per line",
+                             line=1) from None
+    if path.stat().st_size == 0 or not path.read_bytes()[:4096].strip(b"\xef\xbb\xbf \r\n\t"):
+        raise _empty(path)
+    try:
+        raw = pd.read_csv(path, header=None, nrows=1, dtype=str, encoding="utf-8-sig",
+                          keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise _empty(path) from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise _csv_error(path, err) from None
+    return [str(c).strip() for c in raw.iloc[0].tolist()]
+
+
+@dataclass
+class Table:
+    """The rows of one input file, with the line each row came from.
+
+    ``frame`` holds the cells as read: strings for CSV (nothing converted yet,
+    so ids and dates stay exactly as written), typed values for Parquet and
+    JSON lines. Column names are stripped of spaces and of a byte-order mark.
+    """
+
+    path: Path
+    kind: Kind
+    frame: pd.DataFrame
+    lines: np.ndarray
+    sha256: str
+    bom: bool = False
+    source: SourceSummary | None = None
+    repaired_rows: set[int] = field(default_factory=set)
+    # canonical metric -> the header it was read from (for messages)
+    metric_columns: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return str(self.path)
+
+    def line(self, row: int) -> int | None:
+        """The line of row ``row`` (0-based position), or None for Parquet."""
+        return None if self.kind == "parquet" else int(self.lines[row])
+
+    def line_of(self, line: int) -> int | None:
+        """A recorded ``_line`` value as an editor line (None for Parquet rows)."""
+        return None if self.kind == "parquet" else int(line)
+
+    def error(self, problem: str, fix: str, *, row: int | None = None,
+              column: str | None = None) -> InputError:
+        if row is not None and self.kind == "parquet":
+            problem = f"row {row + 1}: {problem}"
+        return InputError(self.path, problem, fix,
+                          line=self.line(row) if row is not None else None, column=column)
+
+    def find(self, *names: str) -> str | None:
+        """The actual column whose header matches one of ``names`` (case-insensitive)."""
+        wanted = {snake(n) for n in names}
+        for col in self.frame.columns:
+            if snake(col) in wanted:
+                return col
+        return None
+
+    def require(self, *names: str, fix: str | None = None) -> str:
+        col = self.find(*names)
+        if col is None:
+            have = ", ".join(str(c) for c in self.frame.columns)
+            raise InputError(
+                self.path,
+                f"has no column '{names[0]}' (its columns are: {have})",
+                fix or f"add a '{names[0]}' column or pass --format with the right reader",
+                line=1 if self.kind != "parquet" else None,
+                column=names[0],
+            )
+        return col
+
+    def text(self, column: str) -> pd.Series:
+        """A column as stripped strings ('' for missing)."""
+        s = self.frame[column]
+        if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+            return s.fillna("").astype(str).str.strip()
+        return s.astype(object).where(s.notna(), "").astype(str).str.strip()
+
+    def mark_repaired(self, rows) -> None:
+        self.repaired_rows.update(int(r) for r in rows)
+
+
+def load_table(path: Path, report: IngestReport, format_name: str) -> Table:
+    """Read a file into a :class:`Table` and register it as a source in ``report``.
+
+    Raises InputError for a missing, empty, header-only or malformed file.
+    Empty rows are dropped here (a note in the report).
+    """
+    path = Path(path)
+    _check_exists(path)
+    kind = kind_of(path)
+    header = header_of(path)  # raises for empty / unreadable files
+    _check_header(path, header, kind)
+    bom = path.read_bytes()[:3] == b"\xef\xbb\xbf"
+    if kind == "csv":
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[],
+                                skip_blank_lines=False, encoding="utf-8-sig")
+        except (pd.errors.ParserError, UnicodeDecodeError) as err:
+            raise _csv_error(path, err) from None
+        frame.columns = [str(c).strip() for c in frame.columns]
+        embedded = np.zeros(len(frame), dtype=np.int64)
+        for col in frame.columns:
+            embedded += frame[col].str.count("\n").to_numpy(dtype=np.int64)
+        lines = 2 + np.arange(len(frame)) + np.concatenate([[0], np.cumsum(embedded)[:-1]])
+    elif kind == "parquet":
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as err:  # pyarrow raises several types for a damaged file
+            raise InputError(path, f"is not a readable Parquet file ({err})",
+                             "export it again") from None
+        lines = np.arange(1, len(frame) + 1)
+    else:
+        frame, lines = _read_jsonl(path)
+    frame = frame.reset_index(drop=True)
+    table = Table(path=path, kind=kind, frame=frame, lines=np.asarray(lines, dtype=np.int64),
+                  sha256=sha256_of(path), bom=bom)
+    table.source = report.add_source(str(path), table.sha256, format_name)
+    table.source.rows_read = len(frame)
+    if bom:
+        report.note(str(path), "repaired", "byte-order mark at the start of the file removed",
+                    [1], count=1)
+    if kind == "csv" and len(frame):
+        empty = (frame == "").all(axis=1).to_numpy()
+        if empty.any():
+            report.note(str(path), "dropped", "empty row (no values)", table.lines[empty].tolist())
+            table.source.rows_dropped += int(empty.sum())
+            keep = ~empty
+            table.frame = frame[keep].reset_index(drop=True)
+            table.lines = table.lines[keep]
+    if len(table.frame) == 0:
+        if table.source.rows_read:
+            raise InputError(path, "has no data rows, only empty ones", "add the data rows",
+                             line=2)
+        raise InputError(path, "has a header but no data rows",
+                         "export the file again with its data, or leave it out", line=1)
+    return table
+
+
+def _read_jsonl(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
+    records, lines = [], []
+    with open(path, encoding="utf-8-sig") as fh:
+        for number, text in enumerate(fh, start=1):
+            if not text.strip():
+                continue
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as err:
+                raise InputError(path, f"is not valid JSON ({err.msg})",
+                                 "write one JSON object per line", line=number) from None
+            if not isinstance(value, dict):
+                raise InputError(path, "holds a JSON value that is not an object",
+                                 "write one JSON object per line", line=number)
+            records.append(value)
+            lines.append(number)
+    return pd.DataFrame.from_records(records), np.asarray(lines, dtype=np.int64)
+
+
+def _check_exists(path: Path) -> None:
+    if not path.exists():
+        raise InputError(path, "does not exist", "check the path")
+    if path.is_dir():
+        raise InputError(path, "is a folder, not a file", "name the export files inside it")
+
+
+def _check_header(path: Path, header: list[str], kind: Kind) -> None:
+    seen: dict[str, int] = {}
+    for name in header:
+        key = snake(name)
+        if name == "" or name.lower().startswith("unnamed"):
+            continue
+        if key in seen:
+            raise InputError(path, f"has the column '{name}' twice",
+                             "rename or remove one of them",
+                             line=1 if kind != "parquet" else None, column=name)
+        seen[key] = 1
+
+
+def _empty(path: Path) -> InputError:
+    return InputError(path, "is empty", "export the file again, or leave it out")
+
+
+def _csv_error(path: Path, err: Exception) -> InputError:
+    if isinstance(err, UnicodeDecodeError):
+        return InputError(path, "is not UTF-8 text", "save it as UTF-8 CSV")
+    message = str(err)
+    match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+    if match:
+        want, line, saw = (int(g) for g in match.groups())
+        return InputError(path, f"has {saw} cells on this row but {want} in the header",
+                          "quote cells that contain commas, or remove the extra cells",
+                          line=line)
+    match = re.search(r"EOF inside string starting at row (\d+)", message)
+    if match:
+        return InputError(path, "has a quote (\") that is never closed",
+                          "close the quote or remove it", line=int(match.group(1)) + 1)
+    return InputError(path, f"is not a readable CSV file ({message})", "check its layout")
+
+
+# ---------------------------------------------------------------------------
+# numbers
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_DASHES = frozenset({"-", "\u2013", "\u2014"})
+
+
+def numbers(table: Table, column: str, report: IngestReport, *, count: bool = True) -> np.ndarray:
+    """A column as float64: ``-`` and empty cells missing, thousands separators removed.
+
+    ``count=True`` (the default) rejects negative values: followers, likes and
+    impressions cannot be negative.
+    """
+    s = table.frame[column]
+    if pd.api.types.is_bool_dtype(s.dtype):
+        raise table.error("holds true/false values, not numbers", "write numbers",
+                          row=0, column=column)
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        values = s.to_numpy(dtype="float64", na_value=np.nan)
+    else:
+        text = table.text(column)
+        dash = text.isin(_DASHES).to_numpy()
+        empty = (text == "").to_numpy()
+        thousands = text.str.match(_THOUSANDS).to_numpy(dtype=bool)
+        clean = text.where(~thousands, text.str.replace(",", "", regex=False))
+        clean = clean.where(~(dash | empty), None)
+        values = pd.to_numeric(clean, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        bad = np.isnan(values) & ~(dash | empty)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise table.error(
+                f"'{text.iloc[row]}' is not a number",
+                "write a plain number there (or leave the cell empty if the value is unknown)",
+                row=row, column=column)
+        if dash.any():
+            rows = np.flatnonzero(dash)
+            report.note(table.name, "repaired", "'-' read as a missing value",
+                        table.lines[rows].tolist(), column=column)
+            table.mark_repaired(rows)
+        if thousands.any():
+            rows = np.flatnonzero(thousands)
+            report.note(table.name, "repaired", "thousands separators removed (15,000 -> 15000)",
+                        table.lines[rows].tolist(), column=column)
+            table.mark_repaired(rows)
+    if not np.all(np.isfinite(values) | np.isnan(values)):
+        row = int(np.flatnonzero(np.isinf(values))[0])
+        raise table.error("the value is infinite", "write a finite number", row=row,
+                          column=column)
+    if count:
+        negative = values < 0
+        if negative.any():
+            row = int(np.flatnonzero(negative)[0])
+            raise table.error(
+                f"the count {_show(values[row])} is negative",
+                "counts cannot be below zero; correct the value or leave the cell empty",
+                row=row, column=column)
+    return values
+
+
+def _show(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+# ---------------------------------------------------------------------------
+# dates
+# (strptime format, how a user would recognise it). Order matters: the first
+# format that reads every cell wins, except that month/day and day/month must
+# agree (see days()).
+DAY_FORMATS: list[tuple[str, str]] = [
+    ("%Y-%m-%d", "YYYY-MM-DD"),
+    ("%Y/%m/%d", "YYYY/MM/DD"),
+    ("%m/%d/%Y", "MM/DD/YYYY"),
+    ("%d/%m/%Y", "DD/MM/YYYY"),
+    ("%d.%m.%Y", "DD.MM.YYYY"),
+    ("%a, %b %d, %Y", "Tue, Aug 25, 2026"),
+    ("%b %d, %Y", "Aug 25, 2026"),
+    ("%d %b %Y", "25 Aug 2026"),
+    ("%Y-%m-%d %H:%M:%S", "YYYY-MM-DD 00:00:00"),
+    ("%Y-%m-%dT%H:%M:%S", "YYYY-MM-DDT00:00:00"),
+    ("%Y-%m-%dT%H:%M:%SZ", "YYYY-MM-DDT00:00:00Z"),
+    ("%Y%m%d", "YYYYMMDD"),
+]
+_NO_YEAR = re.compile(r"^\d{1,2} [A-Za-z]+$|^[A-Za-z]+ \d{1,2}$")
+
+
+def days(table: Table, column: str) -> np.ndarray:
+    """A column of calendar days as ``datetime64[ns]`` (midnight, no time zone)."""
+    s = table.frame[column]
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        parsed = pd.to_datetime(s)
+        if getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_localize(None)
+        missing = parsed.isna().to_numpy()
+        if missing.any():
+            row = int(np.flatnonzero(missing)[0])
+            raise table.error("the date is empty", "fill in the date or remove the row",
+                              row=row, column=column)
+        _check_midnight(table, column, parsed)
+        return parsed.to_numpy(dtype="datetime64[ns]")
+    text = table.text(column)
+    empty = (text == "").to_numpy()
+    if empty.any():
+        row = int(np.flatnonzero(empty)[0])
+        raise table.error("the date is empty", "fill in the date or remove the row", row=row,
+                          column=column)
+    parsed = {fmt: pd.to_datetime(text, format=fmt, errors="coerce") for fmt, _ in DAY_FORMATS}
+    ok = {fmt: p.notna().to_numpy() for fmt, p in parsed.items()}
+    full = [fmt for fmt, _ in DAY_FORMATS if ok[fmt].all()]
+    if not full:
+        readable = np.logical_or.reduce(list(ok.values()))
+        if not readable.all():
+            row = int(np.flatnonzero(~readable)[0])
+            value = text.iloc[row]
+            if _NO_YEAR.match(value):
+                raise table.error(
+                    f"the date '{value}' has no year, which butfor does not infer yet",
+                    "write dates with their year, as YYYY-MM-DD", row=row, column=column)
+            raise table.error(f"'{value}' is not a date butfor can read",
+                              "write dates as YYYY-MM-DD", row=row, column=column)
+        first_fmt = next(fmt for fmt, _ in DAY_FORMATS if ok[fmt][0])
+        row = int(np.flatnonzero(~ok[first_fmt])[0])
+        label = dict(DAY_FORMATS)
+        other = next(fmt for fmt, _ in DAY_FORMATS if ok[fmt][row])
+        raise table.error(
+            f"the date '{text.iloc[row]}' is written as {label[other]} but the first date "
+            f"('{text.iloc[0]}') as {label[first_fmt]}",
+            "write every date in one format, preferably YYYY-MM-DD", row=row, column=column)
+    chosen = full[0]
+    if chosen == "%m/%d/%Y" and "%d/%m/%Y" in full:
+        differ = (parsed["%m/%d/%Y"] != parsed["%d/%m/%Y"]).to_numpy()
+        if differ.any():
+            row = int(np.flatnonzero(differ)[0])
+            raise table.error(
+                f"the dates (such as '{text.iloc[row]}') read both as month/day and as "
+                "day/month, and nothing in the file tells which",
+                "write dates as YYYY-MM-DD", row=row, column=column)
+    result = parsed[chosen]
+    _check_midnight(table, column, result)
+    return result.to_numpy(dtype="datetime64[ns]")
+
+
+def _check_midnight(table: Table, column: str, parsed: pd.Series) -> None:
+    timed = (parsed != parsed.dt.normalize()).to_numpy()
+    if timed.any():
+        row = int(np.flatnonzero(timed)[0])
+        raise table.error(
+            "the date has a time of day, but this format holds one row per day",
+            "write plain dates (YYYY-MM-DD), or read per-post files with a post-level format",
+            row=row, column=column)
+
+
+# ---------------------------------------------------------------------------
+# timestamps (post-level files)
+_HAS_ZONE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2}|\s(?:UTC|GMT))$", re.IGNORECASE)
+
+
+def check_timezone(name: str | None) -> str | None:
+    if name is None:
+        return None
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise InputError(None, f"--timezone '{name}' is not a time zone name",
+                         "use an IANA name such as UTC, Europe/Berlin or America/New_York") \
+            from None
+    return name
+
+
+def local_days(table: Table, column: str, timezone: str | None,
+               report: IngestReport) -> tuple[np.ndarray, str]:
+    """The calendar day of each timestamp in ``timezone``; returns (days, zone used).
+
+    Timestamps that carry an offset are converted to ``timezone`` (UTC when
+    none is given, with a note). Timestamps without one are read as local
+    times in ``timezone``; without ``timezone`` that is an error, because the
+    day a post belongs to depends on it.
+    """
+    timezone = check_timezone(timezone)
+    s = table.frame[column]
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        parsed = pd.to_datetime(s)
+        zoned = getattr(parsed.dt, "tz", None) is not None
+        text = parsed.astype(str)
+    else:
+        text = table.text(column)
+        empty = (text == "").to_numpy()
+        if empty.any():
+            row = int(np.flatnonzero(empty)[0])
+            raise table.error("the timestamp is empty", "fill it in or remove the row",
+                              row=row, column=column)
+        has = text.str.contains(_HAS_ZONE).to_numpy(dtype=bool)
+        if has.any() and not has.all():
+            row = int(np.flatnonzero(~has)[0])
+            raise table.error(
+                f"the timestamp '{text.iloc[row]}' has no time zone but others in the file do",
+                "give every timestamp the same form, with its UTC offset", row=row,
+                column=column)
+        zoned = bool(has.all())
+        cleaned = text.str.replace(r"\s(?:UTC|GMT)$", "+0000", regex=True, case=False)
+        parsed = _parse_timestamps(table, column, cleaned, utc=zoned)
+    if zoned:
+        if timezone is None:
+            timezone = "UTC"
+            report.note(table.name, "aggregated",
+                        "no --timezone given: posts assigned to days in UTC",
+                        [int(table.lines[0])] if table.kind != "parquet" else [1],
+                        column=column, count=1)
+        local = parsed.dt.tz_convert(timezone)
+    else:
+        if timezone is None:
+            raise table.error(
+                f"the timestamps (such as '{text.iloc[0]}') have no time zone, so the day each "
+                "post belongs to is unknown",
+                "pass --timezone with the zone they were written in (e.g. --timezone UTC)",
+                row=0, column=column)
+        # an ambiguous wall time (the repeated hour when clocks go back) lies on the same
+        # day either way, so it is read as standard time; a skipped one moves forward
+        local = parsed.dt.tz_localize(timezone, ambiguous=np.zeros(len(parsed), dtype=bool),
+                                      nonexistent="shift_forward")
+    day = local.dt.tz_localize(None).dt.normalize()
+    return day.to_numpy(dtype="datetime64[ns]"), timezone
+
+
+def _parse_timestamps(table: Table, column: str, text: pd.Series, *, utc: bool) -> pd.Series:
+    for fmt in ("%Y-%m-%d %H:%M %z", "%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M",
+                "%Y-%m-%d %H:%M:%S", "ISO8601"):
+        try:
+            parsed = pd.to_datetime(text, format=fmt, utc=utc, errors="coerce")
+        except ValueError:
+            continue
+        if parsed.notna().all():
+            return parsed
+    parsed = pd.to_datetime(text, format="ISO8601", utc=utc, errors="coerce")
+    row = int(np.flatnonzero(parsed.isna().to_numpy())[0])
+    raise table.error(f"'{text.iloc[row]}' is not a timestamp butfor can read",
+                      "write timestamps as YYYY-MM-DD HH:MM +0000 (ISO 8601)", row=row,
+                      column=column)
+
+
+# ---------------------------------------------------------------------------
+# post ids
+_MANGLED = re.compile(r"^\d(\.\d+)?E\+?\d+$", re.IGNORECASE)
+_STATUS = re.compile(r"/status(?:es)?/(\d+)")
+_HANDLE = re.compile(r"(?:twitter|x)\.com/([A-Za-z0-9_]+)/status", re.IGNORECASE)
+
+
+def post_ids(table: Table, id_column: str, link_column: str | None,
+             report: IngestReport) -> pd.Series:
+    """Exact post ids as strings, recovering spreadsheet-mangled ones from the permalink."""
+    ids = table.text(id_column)
+    ids = ids.str.replace(r"\.0$", "", regex=True)  # 123.0 from a float column
+    links = table.text(link_column) if link_column is not None else None
+    from_link = links.str.extract(_STATUS, expand=False) if links is not None else None
+    mangled = ids.str.match(_MANGLED).to_numpy(dtype=bool)
+    empty = (ids == "").to_numpy()
+    broken = mangled | empty
+    if broken.any():
+        recovered = (from_link.notna().to_numpy() if from_link is not None
+                     else np.zeros(len(ids), dtype=bool))
+        lost = broken & ~recovered
+        if lost.any():
+            row = int(np.flatnonzero(lost)[0])
+            if empty[row]:
+                raise table.error("the post id is empty and there is no permalink to take it from",
+                                  "fill in the post id or remove the row", row=row,
+                                  column=id_column)
+            raise table.error(
+                f"the post id '{ids.iloc[row]}' was rounded by a spreadsheet program and the "
+                "row has no permalink to recover it from",
+                "export the file again and open it without saving it from a spreadsheet "
+                "(or format the id column as text)", row=row, column=id_column)
+        rows = np.flatnonzero(mangled)
+        for row in rows:  # a rounded id must agree with the permalink's id
+            exact, rounded = int(from_link.iloc[row]), float(ids.iloc[row])
+            if abs(exact - rounded) > 1e-5 * exact:
+                raise table.error(
+                    f"the post id '{ids.iloc[row]}' does not match the permalink's id {exact}",
+                    "export the file again", row=int(row), column=id_column)
+        if len(rows):
+            report.note(table.name, "repaired",
+                        "post id rounded by a spreadsheet (1.23457E+18) recovered from the "
+                        "permalink", table.lines[rows].tolist(), column=id_column)
+        rows_empty = np.flatnonzero(empty)
+        if len(rows_empty):
+            report.note(table.name, "repaired", "empty post id taken from the permalink",
+                        table.lines[rows_empty].tolist(), column=id_column)
+        table.mark_repaired(np.flatnonzero(broken))
+        ids = ids.where(~broken, from_link)
+    bad = ~ids.str.fullmatch(r"\d+").to_numpy(dtype=bool)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise table.error(f"'{ids.iloc[row]}' is not a post id (digits only)",
+                          "write the post id as digits", row=row, column=id_column)
+    return ids
+
+
+def handles_from_links(table: Table, link_column: str | None) -> pd.Series | None:
+    """The account handle in each permalink (``twitter.com/<handle>/status/...``)."""
+    if link_column is None:
+        return None
+    return table.text(link_column).str.extract(_HANDLE, expand=False)
+
+
+# ---------------------------------------------------------------------------
+# building a reader's output
+def metric_values(table: Table, columns: list[str], report: IngestReport,
+                  names: dict[str, str] | None = None) -> dict[str, np.ndarray]:
+    """Read ``columns`` as count metrics under canonical names (or ``names[col]``)."""
+    out: dict[str, np.ndarray] = {}
+    for col in columns:
+        name = (names or {}).get(col) or canonical(col)
+        if name in out:
+            raise table.error(
+                f"the columns '{table.metric_columns[name]}' and '{col}' both hold the "
+                f"metric '{name}'", "remove or rename one of them", row=None, column=col)
+        table.metric_columns[name] = col
+        out[name] = numbers(table, col, report)
+    return out
+
+
+def part(table_index: int, table: Table, unit, date: np.ndarray,
+         metrics: dict[str, np.ndarray]) -> pd.DataFrame:
+    """A reader's rows for one table, with the bookkeeping columns the registry needs."""
+    frame = pd.DataFrame({"unit": unit, "date": date})
+    for name, values in metrics.items():
+        frame[name] = values
+    frame["_table"] = table_index
+    frame["_line"] = table.lines
+    frame["_rows"] = 1
+    return frame
+
+
+def unit_ids(table: Table, column: str) -> pd.Series:
+    """Unit ids as written (a leading '@' removed); an empty one is an error."""
+    ids = table.text(column).str.lstrip("@")
+    empty = (ids == "").to_numpy()
+    if empty.any():
+        row = int(np.flatnonzero(empty)[0])
+        raise table.error("the account name is empty", "fill it in or remove the row",
+                          row=row, column=column)
+    return ids
