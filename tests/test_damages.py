@@ -439,9 +439,12 @@ def test_contract_renewals_are_chained_bernoulli():
     se = 4 * math.sqrt(0.49 * 0.51 / n)
     assert s.prob_at_least(2000) == pytest.approx(0.49, abs=se)
     assert s.percentile_of(2000) == pytest.approx(51.0, abs=100 * se)
-    out = s.to_dict()
-    assert out["probability_at_least_claimed"] == s.prob_at_least(2000)
-    assert out["claimed_percentile"] == s.percentile_of(2000)
+    out = s.to_dict(amounts=(1000.0,))
+    assert out["p_reaching_claim"] == s.prob_at_least(2000)
+    assert out["claim_percentile"] == s.percentile_of(2000)
+    # another amount (a claim's own): P(damages ≥ 1000) = 0.21 + 0.49 = 0.7
+    (figs,) = out["amounts"]
+    assert figs["p_reaching_amount"] == pytest.approx(0.7, abs=4 * math.sqrt(0.21 / n))
 
 
 # ---------------------------------------------------------------------------
@@ -463,8 +466,8 @@ def test_figures_for_claims():
     s = result.primary
     assert s.name == "half-life 60 days, for 365 days"
     figs = s.amount_figures(1000.0)
-    assert figs["probability_at_least"] + figs["percentile"] / 100 == pytest.approx(1.0)
-    assert figs["probability_at_least"] == np.mean(s.draws >= 1000.0)
+    assert figs["p_reaching_amount"] + figs["amount_percentile"] / 100 == pytest.approx(1.0)
+    assert figs["p_reaching_amount"] == np.mean(s.draws >= 1000.0)
     loss = s.loss_figures(0.95)
     assert loss["lower_bound"] == pytest.approx(np.quantile(s.draws, 0.05))
     assert loss["lower_bound_above_zero"] == (loss["lower_bound"] > 0)
@@ -483,8 +486,11 @@ def test_same_seed_same_json_and_draws_left_out_by_default():
     assert "draws" not in doc["scenarios"][0]
     assert "draws" not in doc["scenarios"][0]["components"][0]
     assert doc["valuation_date"] == "2023-03-01"
-    qs = {q["q"]: q["value"] for q in doc["scenarios"][0]["quantiles"]}
-    assert set(qs) == {0.025, 0.05, 0.25, 0.5, 0.75, 0.95, 0.975}
+    qs = doc["scenarios"][0]["quantiles"]
+    assert set(qs) == {"2.5", "5", "25", "50", "75", "95", "97.5"}
+    assert qs["5"] == pytest.approx(np.quantile(a.primary.draws, 0.05))
+    hist = doc["scenarios"][0]["histogram"]
+    assert sum(hist["counts"]) == a.n_draws and len(hist["edges"]) == 31
     full = to_jsonable(a.to_dict(include_draws=True))
     assert len(full["scenarios"][0]["draws"]) == a.n_draws == 4000
     json.dumps(full, allow_nan=False)
@@ -674,4 +680,5 @@ def test_simulated_truth_priced_exactly_and_a_method_path_runs_through():
     # a targeted cut of 30% in reach: the priced loss is positive in most draws
     assert result.scenario("to the end of the data").components[0].to_data_end.mean() > 0
     doc = json.loads(dumps(result))
-    assert doc["scenarios"][0]["probability_at_least_claimed"] == 0.0
+    assert doc["scenarios"][0]["p_reaching_claim"] == 0.0
+    assert doc["scenarios"][0]["claim_percentile"] == 100.0

@@ -206,9 +206,10 @@ def renewal_chain(rng: np.random.Generator, probability: float, terms: int,
 
 # ---------------------------------------------------------------------------
 # results
-def _quantiles(x: np.ndarray) -> list[dict]:
+def _quantiles(x: np.ndarray) -> dict[str, float]:
+    """Quantiles keyed by percent, as the report and the claims read them: "5", "50", "2.5"."""
     values = np.quantile(x, QUANTILES)
-    return [{"q": q, "value": float(v)} for q, v in zip(QUANTILES, values, strict=True)]
+    return {f"{100 * q:g}": float(v) for q, v in zip(QUANTILES, values, strict=True)}
 
 
 def _brief(x: np.ndarray) -> dict:
@@ -298,13 +299,11 @@ class ScenarioDamages:
         """The figures a 'claimed_amount' claim needs: how likely X is, where it sits."""
         return {
             "amount": float(amount),
-            "probability_at_least": self.prob_at_least(amount),
-            "percentile": self.percentile_of(amount),
+            "p_reaching_amount": self.prob_at_least(amount),
+            "amount_percentile": self.percentile_of(amount),
             "median": self.quantile(0.5),
             "q05": self.quantile(0.05),
             "q95": self.quantile(0.95),
-            "ratio_to_median": (float(amount) / self.quantile(0.5)
-                                if self.quantile(0.5) > 0 else None),
         }
 
     def loss_figures(self, level: float = 0.95) -> dict:
@@ -319,7 +318,11 @@ class ScenarioDamages:
             "median": self.quantile(0.5),
         }
 
-    def to_dict(self, include_draws: bool = False) -> dict:
+    def to_dict(self, include_draws: bool = False, amounts: tuple[float, ...] = (),
+                bins: int = 30) -> dict:
+        """Summary figures; ``amounts`` adds :meth:`amount_figures` for each (claims' amounts)."""
+        counts, edges = np.histogram(self.draws, bins=bins)
+        claimed = self.amount_claimed
         out = {
             "name": self.name,
             "persistence": self.persistence,
@@ -327,13 +330,14 @@ class ScenarioDamages:
             "sd": self.sd,
             "quantiles": _quantiles(self.draws),
             "probability_positive": self.prob_positive,
+            "lower_bound_95": self.lower_bound(0.95),
             "mitigation": self.mitigation,
             "components": [c.to_dict(include_draws) for c in self.components],
-            "amount_claimed": self.amount_claimed,
-            "probability_at_least_claimed": (
-                None if self.amount_claimed is None else self.prob_at_least(self.amount_claimed)),
-            "claimed_percentile": (
-                None if self.amount_claimed is None else self.percentile_of(self.amount_claimed)),
+            "amount_claimed": claimed,
+            "p_reaching_claim": None if claimed is None else self.prob_at_least(claimed),
+            "claim_percentile": None if claimed is None else self.percentile_of(claimed),
+            "amounts": [self.amount_figures(x) for x in amounts],
+            "histogram": {"edges": edges, "counts": counts},
         }
         if include_draws:
             out["draws"] = self.draws
@@ -371,7 +375,8 @@ class DamagesResult:
                 return s
         raise KeyError(f"no damages scenario named {name!r}")
 
-    def to_dict(self, include_draws: bool = False) -> dict:
+    def to_dict(self, include_draws: bool = False, amounts: tuple[float, ...] = ()) -> dict:
+        """JSON-ready figures; draws only when asked; ``amounts`` as in ScenarioDamages."""
         params = {}
         for name, x in self.parameters.items():
             params[name] = _brief(x)
@@ -390,7 +395,7 @@ class DamagesResult:
             "anchor_days": self.anchor_days,
             "n_draws": self.n_draws,
             "seed": self.seed,
-            "scenarios": [s.to_dict(include_draws) for s in self.scenarios],
+            "scenarios": [s.to_dict(include_draws, amounts) for s in self.scenarios],
             "inputs": list(self.inputs),
             "parameters": params,
             "notes": list(self.notes),
