@@ -66,19 +66,32 @@ def run_case(
     timings: dict[str, float] = {}
     analyses: list[dict] = []
     seed = case.case.seed
+    extra = _damages_metrics(case)
     with _progress(console) as progress:
-        task = progress.add_task("analysing", total=len(case.methods))
+        task = progress.add_task("analysing", total=len(case.methods) + len(extra) + 1)
         for method in case.methods:
             progress.update(task, description=f"{method}")
             start = time.perf_counter()
-            module = importlib.import_module(METHODS[method])
-            analyses.extend(to_jsonable(module.analyses_for_case(case, panel, seed=seed)))
+            analyses.extend(_run_method(method, case, panel, seed))
             timings[method] = round(time.perf_counter() - start, 3)
             progress.advance(task)
+        for metric in extra:
+            # damages price a metric the case did not analyse: estimate it with the
+            # case's first method, so its counterfactual draws can be priced
+            progress.update(task, description=f"{case.methods[0]} on {metric}")
+            other = case.model_copy(update={"outcome": case.outcome.model_copy(
+                update={"metric": metric, "transform": "none"})})
+            analyses.extend(_run_method(case.methods[0], other, panel, seed))
+            progress.advance(task)
+        for a in analyses:
+            _name_event(a, case)
+        draws = {a["id"]: a["effect"].pop("draws", None) for a in analyses if "effect" in a}
+        progress.update(task, description="damages")
+        start = time.perf_counter()
+        damages = _damages(case, analyses, draws, seed)
+        timings["damages"] = round(time.perf_counter() - start, 3)
+        progress.advance(task)
 
-    for a in analyses:
-        _name_event(a, case)
-    damages = None
     from butfor.claims import evaluate_claims
 
     unit_groups = dict(zip(panel.units["unit"], panel.units["group"], strict=True))
@@ -93,6 +106,48 @@ def run_case(
         summary_table=_summary_table(analyses),
     )
     return RunOutput(results=results, timings=timings)
+
+
+def _run_method(method: str, case: Case, panel: Panel, seed: int) -> list[dict]:
+    module = importlib.import_module(METHODS[method])
+    return to_jsonable(module.analyses_for_case(case, panel, seed=seed))
+
+
+def _damages_metrics(case: Case) -> list[str]:
+    """Metrics the damages price that the case's own analyses do not estimate."""
+    if case.damages is None:
+        return []
+    metrics = {p.metric for p in case.damages.pricing if hasattr(p, "metric")}
+    return sorted(metrics - {case.outcome.metric})
+
+
+# methods whose counterfactual draws price damages, best first
+_DAMAGES_SOURCES = ["sts", "prepost", "sdid", "synthetic_control"]
+
+
+def _damages(case: Case, analyses: list[dict], draws: dict, seed: int) -> dict | None:
+    """Price the subject's effect for the first event, draw by draw."""
+    if case.damages is None:
+        return None
+    from butfor.damages import damages_from_case
+    from butfor.results import effect_from_dict
+
+    event = case.events[0].name
+    effects = {}
+    for method in _DAMAGES_SOURCES:
+        for a in analyses:
+            metric = a.get("metric")
+            if (a["method"] != method or "effect" not in a or a.get("event") != event
+                    or metric in effects or draws.get(a["id"]) is None):
+                continue
+            if a["effect"]["unit"] != case.subject.unit:
+                continue
+            effects[metric] = effect_from_dict(a["effect"], draws[a["id"]])
+    result = damages_from_case(case.damages, effects, seed=seed)
+    amounts = tuple(c.amount for c in case.claims if c.amount is not None)
+    out = result.to_dict(amounts=amounts)
+    out["sources"] = {m: e.method for m, e in sorted(effects.items())}
+    return out
 
 
 def _name_event(analysis: dict, case: Case) -> None:

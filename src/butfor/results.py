@@ -155,6 +155,26 @@ class EffectPath:
         return out
 
 
+def effect_from_dict(d: dict, draws: np.ndarray | None = None) -> EffectPath:
+    """Rebuild an EffectPath from its dict (as written by ``to_dict``)."""
+
+    def arr(key: str) -> np.ndarray:
+        return np.array([np.nan if v is None else v for v in d[key]], dtype=float)
+
+    summary = {k: (math.nan if v is None else v) for k, v in d["summary"].items()}
+    if d["summary"].get("p_value") is None:
+        summary["p_value"] = None
+    raw = d.get("draws") if draws is None else draws
+    return EffectPath(
+        method=d["method"], unit=d["unit"], metric=d["metric"],
+        dates=np.array(d["dates"], dtype="datetime64[D]"), observed=arr("observed"),
+        counterfactual=arr("counterfactual"), lower=arr("lower"), upper=arr("upper"),
+        event_index=int(d["event_index"]), summary=EffectSummary(**summary),
+        draws=None if raw is None else np.asarray(raw, dtype=float),
+        diagnostics=dict(d.get("diagnostics", {})),
+    )
+
+
 # ---------------------------------------------------------------------------
 # the whole run
 @dataclass(frozen=True)

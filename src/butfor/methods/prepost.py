@@ -153,7 +153,7 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
                 "whose trend differed from the subject's anyway, and it cannot see what the "
                 "event did to everyone, only what it did to the subject beyond that."
             ),
-            "effect": result.effect.to_dict(),
+            "effect": result.effect.to_dict(include_draws=True),
             "placebo": {
                 "units": list(result.peers),
                 "statistic": "average log effect",
