@@ -169,6 +169,13 @@ def read_files(paths: Sequence[str | Path], format: str = "auto", *,
     report.check()
     units = pd.concat(unit_parts, ignore_index=True, sort=False)
     units = units.drop_duplicates("unit", keep="first").reset_index(drop=True)
+    if "display_name" not in units:
+        units["display_name"] = units["unit"]
+    units["display_name"] = units["display_name"].fillna(units["unit"])
+    if "group" not in units:
+        units["group"] = None
+    units = units[["unit", "display_name", "group",
+                   *[c for c in units.columns if c not in ("unit", "display_name", "group")]]]
     metrics = [c for c in frame.columns if c not in ("unit", "date", *BOOKKEEPING)]
     out = frame[["unit", "date", *metrics]].sort_values(["unit", "date"], kind="stable")
     return ReadResult(out.reset_index(drop=True), units, report)

@@ -130,16 +130,18 @@ def _posts(i: int, t: Table, id_col: str, link: str | None, day: np.ndarray,
     promoted = [c for c in t.frame.columns if snake(c).startswith("promoted_")]
     left_out = [c for c in t.frame.columns if snake(c) in LEFT_OUT]
     for col in left_out:
-        report.note(t.name, "dropped", f"column '{col}' left out: a ratio of columns kept",
-                    [1], column=col, count=1)
+        present = (t.text(col) != "").to_numpy()
+        report.note(t.name, "dropped",
+                    f"values of '{col}' not kept (rows are): a ratio of columns kept",
+                    t.lines[present].tolist(), column=col)
     if promoted:
+        # '-' (not promoted) everywhere loses nothing; otherwise say which posts were paid for
         text = pd.concat([t.text(c) for c in promoted], axis=1)
         paid = ~(text.isin(["-", ""]) | (text == "0")).all(axis=1).to_numpy()
         report.note(t.name, "dropped",
-                    f"{len(promoted)} 'promoted ...' columns (paid reach) left out of the panel; "
-                    f"{int(paid.sum())} posts had promoted values",
-                    t.lines[paid].tolist() if paid.any() else [1],
-                    column=promoted[0], count=max(int(paid.sum()), 1))
+                    f"values of the {len(promoted)} 'promoted ...' columns (paid reach) not kept "
+                    f"(rows are); {int(paid.sum())} posts had promoted values",
+                    t.lines[paid].tolist(), column=promoted[0])
     metric_cols = [c for c in t.frame.columns
                    if c not in skip and c not in promoted and c not in left_out and snake(c)]
     metrics = metric_values(t, metric_cols, report)
