@@ -247,7 +247,10 @@ def _merge_panels(old: Panel, new: Panel) -> tuple[Panel, int]:
     changed = (a.notna() & b.notna() & (a != b)).to_numpy().sum()
     merged = b.combine_first(a)[metrics]
     merged = merged[merged.notna().any(axis=1)].reset_index()
-    units = pd.concat([new.units, old.units], ignore_index=True)
+    fresh = new.units.copy()
+    # a display name equal to the id is the panel's default, not information
+    fresh["display_name"] = fresh["display_name"].where(fresh["display_name"] != fresh["unit"])
+    units = pd.concat([fresh, old.units], ignore_index=True)
     units = _first_known(units)
     return Panel.from_frame(merged, units, frequency=new.frequency), int(changed)
 
