@@ -148,3 +148,21 @@ def test_ingesting_twice_is_idempotent(tmp_path):
         written = store.write_panel(panel, report, mode="merge")
     assert written == {"replaced": 0}
     pd.testing.assert_frame_equal(store.read_panel().data, panel.data)
+
+
+def test_column_mapping_and_metric_on_the_command_line(tmp_path):
+    path = fx.write_csv(tmp_path / "mine.csv", ["account", "day", "Views"],
+                        [["ava", "2024-01-01", 5], ["ava", "2024-01-02", 6]])
+    wide = fx.wide_csv(tmp_path)
+    store = tmp_path / "b.duckdb"
+    result = CliRunner().invoke(app, [
+        "ingest", str(path), "--column", "account=unit", "--column", "day=date",
+        "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(app, ["ingest", str(wide), "--metric", "impressions",
+                                      "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    panel = Store(store).read_panel()
+    views = panel.series("ava", "views")
+    assert (views["2024-01-01"], views["2024-01-02"]) == (5.0, 6.0)
+    assert panel.series("bob", "impressions")["2022-01-03"] == 25.0

@@ -85,12 +85,21 @@ def ingest(
         str | None, typer.Option(help="Time zone for post-level exports (e.g. UTC).")
     ] = None,
     store: Annotated[Path, typer.Option(help="DuckDB store file.")] = DEFAULT_STORE,
+    column: Annotated[
+        list[str] | None,
+        typer.Option("--column", help="SOURCE=TARGET: read header SOURCE as unit, date or a "
+                     "metric name."),
+    ] = None,
+    metric: Annotated[
+        str | None, typer.Option(help="Metric held by a wide file's unit columns.")
+    ] = None,
 ) -> None:
     """Read exports into the store, accounting for every row."""
     from butfor.ingest import ingest_command
 
     ingest_command(files, format=format, unit=unit, group=group, groups_files=groups_file or [],
-                   timezone=timezone, store_path=store, console=console)
+                   timezone=timezone, store_path=store, console=console, metric=metric,
+                   columns=column or [])
 
 
 @app.command()
