@@ -103,10 +103,14 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _head(path: Path, size: int = 4096) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(size)
+
+
 def kind_of(path: Path) -> Kind:
     """CSV, Parquet or JSON lines, from the first bytes (not the file name)."""
-    with open(path, "rb") as fh:
-        head = fh.read(4096)
+    head = _head(path)
     if head.startswith(b"PAR1"):
         return "parquet"
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
@@ -136,7 +140,7 @@ def header_of(path: Path) -> list[str]:
         except (json.JSONDecodeError, TypeError):
             raise InputError(path, "is not valid JSON lines", "write one JSON object per line",
                              line=1) from None
-    if path.stat().st_size == 0 or not path.read_bytes()[:4096].strip(b"\xef\xbb\xbf \r\n\t"):
+    if not _head(path).strip(b"\xef\xbb\xbf \r\n\t"):
         raise _empty(path)
     try:
         raw = pd.read_csv(path, header=None, nrows=1, dtype=str, encoding="utf-8-sig",
@@ -230,7 +234,7 @@ def load_table(path: Path, report: IngestReport, format_name: str) -> Table:
     kind = kind_of(path)
     header = header_of(path)  # raises for empty / unreadable files
     _check_header(path, header, kind)
-    bom = path.read_bytes()[:3] == b"\xef\xbb\xbf"
+    bom = _head(path).startswith(b"\xef\xbb\xbf")
     if kind == "csv":
         try:
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[],
@@ -440,10 +444,19 @@ def days(table: Table, column: str) -> np.ndarray:
         row = int(np.flatnonzero(empty)[0])
         raise table.error("the date is empty", "fill in the date or remove the row", row=row,
                           column=column)
-    parsed = {fmt: pd.to_datetime(text, format=fmt, errors="coerce") for fmt, _ in DAY_FORMATS}
-    ok = {fmt: p.notna().to_numpy() for fmt, p in parsed.items()}
-    full = [fmt for fmt, _ in DAY_FORMATS if ok[fmt].all()]
+    # only a format that reads the first date can read them all: try those first
+    first = pd.Series([text.iloc[0]])
+    parsed: dict[str, pd.Series] = {}
+    for fmt, _ in DAY_FORMATS:
+        if pd.to_datetime(first, format=fmt, errors="coerce").notna().iloc[0]:
+            parsed[fmt] = pd.to_datetime(text, format=fmt, errors="coerce")
+            if parsed[fmt].notna().all() and fmt != "%m/%d/%Y":
+                break  # %m/%d/%Y goes on to check %d/%m/%Y for ambiguity
+    full = [fmt for fmt, _ in DAY_FORMATS if fmt in parsed and parsed[fmt].notna().all()]
     if not full:
+        parsed = {fmt: pd.to_datetime(text, format=fmt, errors="coerce")
+                  for fmt, _ in DAY_FORMATS}
+        ok = {fmt: p.notna().to_numpy() for fmt, p in parsed.items()}
         readable = np.logical_or.reduce(list(ok.values()))
         if not readable.all():
             row = int(np.flatnonzero(~readable)[0])
@@ -647,9 +660,10 @@ def metric_values(table: Table, columns: list[str], report: IngestReport,
     for col in columns:
         name = (names or {}).get(col) or canonical(col)
         if name in out:
-            raise table.error(
-                f"the columns '{table.metric_columns[name]}' and '{col}' both hold the "
-                f"metric '{name}'", "remove or rename one of them", row=None, column=col)
+            raise InputError(
+                table.path, f"the columns '{table.metric_columns[name]}' and '{col}' both hold "
+                f"the metric '{name}'", "remove or rename one of them",
+                line=1 if table.kind != "parquet" else None, column=col)
         table.metric_columns[name] = col
         out[name] = numbers(table, col, report)
     return out
