@@ -805,16 +805,23 @@ def _placebo_inference(result: EventStudyResult, placebo: np.ndarray, units: lis
     pretrend = result.pretrend
     pre = (times < 0) & ~is_ref
     if pre.any():
-        scale = np.where(sd[pre] > 0, sd[pre], np.nan)
+        # Wald-type distance with the placebo covariance, shrunk towards its diagonal
+        # (weight p / n) so that it stays invertible with few placebo accounts
+        pl_pre = np.nan_to_num(placebo[:, pre])
+        cov = np.atleast_2d(np.cov(pl_pre, rowvar=False))
+        lam = min(1.0, pre.sum() / n)
+        cov = (1 - lam) * cov + lam * np.diag(np.diag(cov))
+        inv = np.linalg.pinv(cov)
 
         def stat(b: np.ndarray) -> float:
-            return float(np.nansum((b[pre] / scale) ** 2))
+            v = np.nan_to_num(b[pre])
+            return float(v @ inv @ v)
 
         s_sub = stat(est)
         s_pl = np.array([stat(b) for b in placebo])
         pretrend = WaldTest(
             hypothesis="every pre-period event-time coefficient is zero (placebo rank of the "
-                       "sum of squared placebo-standardised coefficients)",
+                       "Wald distance under the placebo accounts' covariance)",
             statistic=s_sub, df=int(pre.sum()), df_denominator=n,
             p_value=float((1 + np.sum(s_pl >= s_sub)) / (n + 1)),
             p_value_chi2=float(stats.chi2.sf(s_sub, int(pre.sum()))))
@@ -962,7 +969,7 @@ class SunAbraham:
         static = PrePost(level=self.level)._fit_design(
             design, adopt, outcome).effect
         static = Coefficient(**{**static.__dict__, "name": "two-way FE (static)"})
-        design.frame.drop(columns="treat_post", inplace=True)
+        del design.frame["treat_post"]
 
         a = adopt[design.unit_code]
         treated_row = a >= 0
