@@ -323,3 +323,10 @@ def test_thousands_separators_read_as_the_same_number(tmp_path, values):
     assert result.frame["likes"].tolist() == [float(v) for v in values]
     with_commas = [i for i, v in enumerate(values) if v >= 1000]
     assert result.report.rows_repaired == len(with_commas)
+
+
+def test_empty_mapping_target_leaves_a_column_out(tmp_path):
+    path = fx.write_csv(tmp_path / "p.csv", ["unit", "date", "lang", "likes"],
+                        [["ava", "2024-01-01", "en", 3]])
+    result = read(path, columns={"lang": ""})
+    assert list(result.frame.columns) == ["unit", "date", "likes"]

@@ -88,7 +88,7 @@ def ingest(
     column: Annotated[
         list[str] | None,
         typer.Option("--column", help="SOURCE=TARGET: read header SOURCE as unit, date or a "
-                     "metric name."),
+                     "metric name (an empty TARGET leaves the column out)."),
     ] = None,
     metric: Annotated[
         str | None, typer.Option(help="Metric held by a wide file's unit columns.")

@@ -87,7 +87,7 @@ class Store:
             report.cells_filled = _count_filled(panel)
         tidy = panel.data.melt(id_vars=["unit", "date"], var_name="metric", value_name="value")
         tidy.insert(0, "dataset", name)
-        tidy["date"] = pd.to_datetime(tidy["date"]).dt.date
+        tidy["date"] = pd.to_datetime(tidy["date"])
         units = panel.units.copy()
         extra = [c for c in units.columns if c not in UNIT_COLUMNS]
         units_rows = pd.DataFrame({
@@ -105,8 +105,8 @@ class Store:
                 con.execute(f"DELETE FROM {table} WHERE dataset = ?", [name])
             con.execute("DELETE FROM datasets WHERE name = ?", [name])
             con.register("tidy_rows", tidy)
-            con.execute("INSERT INTO observations SELECT dataset, unit, date, metric, value "
-                        "FROM tidy_rows")
+            con.execute("INSERT INTO observations SELECT dataset, unit, CAST(date AS DATE), "
+                        "metric, value FROM tidy_rows")
             con.register("unit_rows", units_rows)
             con.execute("INSERT INTO units SELECT dataset, unit, display_name, \"group\", "
                         "attributes FROM unit_rows")
