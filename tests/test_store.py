@@ -166,3 +166,12 @@ def test_column_mapping_and_metric_on_the_command_line(tmp_path):
     views = panel.series("ava", "views")
     assert (views["2024-01-01"], views["2024-01-02"]) == (5.0, 6.0)
     assert panel.series("bob", "impressions")["2022-01-03"] == 25.0
+
+
+def test_ingest_summary_counts_repairs(tmp_path):
+    result = CliRunner().invoke(app, ["ingest", str(fx.overview(tmp_path)), "--unit", "ava",
+                                      "--store", str(tmp_path / "b.duckdb")])
+    assert result.exit_code == 0, result.output
+    # fixture: "15,000" on line 2 and "-" on line 3 are the two repaired rows
+    assert "3 rows read, 3 kept, 2 repaired, 0 dropped" in result.output
+    assert "thousands separators removed" in result.output
