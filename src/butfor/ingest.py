@@ -194,9 +194,9 @@ def print_ingest_summary(panel: Panel, report: IngestReport, console: Console) -
         lines = ", ".join(str(x) for x in n.lines[:5])
         at = f" (lines {lines}{', ...' if n.count > len(n.lines[:5]) else ''})" if lines else ""
         console.print(f"  {Path(n.file).name}: {n.action} {n.count:,}{column}: {n.reason}{at}",
-                      markup=False)
+                      markup=False, soft_wrap=True)
     for remark in report.remarks:
-        console.print(f"Note: {remark}", markup=False)
+        console.print(f"Note: {remark}", markup=False, soft_wrap=True)
 
 
 def data_command(*, store_path: Path, export: Path | None, console: Console) -> None:
