@@ -69,6 +69,7 @@ class DataSection(_Section):
     files: list[str] = Field(default_factory=list)
     format: str = "auto"
     store: str | None = None
+    dataset: str = "default"  # the stored panel to read when no files are given
     unit: str | None = None  # unit id for single-account exports
     timezone: str | None = None  # for post-level exports
     groups_files: dict[str, str] = Field(default_factory=dict)  # label -> list file

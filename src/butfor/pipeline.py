@@ -192,7 +192,8 @@ def run_case_file(case_file: Path, *, out: Path, store_path: Path, console: Cons
         inputs = [InputFile(s.file, s.sha256) for s in report.sources]
     else:
         store = Store(Path(case.data.store) if case.data.store else store_path)
-        panel, report = store.read_panel(), store.read_report()
+        panel = store.read_panel(case.data.dataset)
+        report = store.read_report(case.data.dataset)
         inputs = [InputFile(s.file, s.sha256) for s in report.sources]
     case_text = case_file.read_text(encoding="utf-8-sig")
     inputs.append(InputFile(case_file.name, sha256_text(case_text)))

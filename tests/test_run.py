@@ -1,0 +1,103 @@
+"""`butfor run CASE.toml` end to end, from export files on disk and from the store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import textwrap
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from butfor.cli import app
+from butfor.results import validate
+from butfor.simulate import EventSpec, PlatformConfig, simulate_platform
+
+EVENT = dt.date(2022, 3, 1)
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory):
+    """A Social Blade-style export of a small simulated platform, plus group lists."""
+    root = tmp_path_factory.mktemp("run")
+    sim = simulate_platform(PlatformConfig(n_peers=30, days=90, events=(
+        EventSpec("change", EVENT, platform_shock=-0.1, subject_shock=-0.6),)), seed=4)
+    data = sim.panel.data.merge(sim.panel.units, on="unit")
+    export = pd.DataFrame({
+        "username": data["unit"], "display_name": data["display_name"],
+        "date": data["date"].dt.strftime("%Y-%m-%d"),
+        "followers": data["followers"].astype(int), "following": 100,
+        "tweets": data["posts"].astype(int).groupby(data["unit"]).cumsum(),
+    })
+    export.to_csv(root / "accounts.csv", index=False)
+    for label in ("left", "right"):
+        units = sim.panel.units[sim.panel.units["group"] == label]
+        # handles in upper case, as list files often differ in case from usernames
+        pd.DataFrame({"Name": units["display_name"], "Handle": units["unit"].str.upper()}).to_csv(
+            root / f"{label}.csv", index=False)
+    return root
+
+
+CASE = """\
+methods = ["prepost"]
+
+[case]
+title = "Did the change cut this account's follower growth?"
+seed = 9
+
+[data]
+files = ["accounts.csv"]
+groups_files = {{ left = "left.csv", right = "right.csv" }}
+
+[subject]
+unit = "ava_sterling"
+
+[outcome]
+metric = "followers"
+
+[[events]]
+name = "change"
+date = "{event}"
+
+[[claims]]
+id = "fell"
+kind = "declined_after"
+allegation = "My followers fell after the change."
+"""
+
+
+def test_run_from_export_files(exports):
+    case = exports / "case.toml"
+    case.write_text(textwrap.dedent(CASE.format(event=EVENT)), encoding="utf-8")
+    out = exports / "out"
+    result = CliRunner().invoke(app, ["run", str(case), "--out", str(out),
+                                      "--store", str(exports / "s.duckdb")])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((out / "results.json").read_text())
+    validate(doc)
+    kept = {src["file"].rsplit("/", 1)[-1]: src["rows_kept"] for src in doc["ingest"]["sources"]}
+    # 31 accounts × 90 days of data; the two list files have 16 + 15 handles
+    assert kept == {"accounts.csv": 31 * 90, "left.csv": 16, "right.csv": 15}
+    names = [i["name"] for i in doc["provenance"]["inputs"]]
+    assert any(n.endswith("accounts.csv") for n in names) and "case.toml" in names
+    assert doc["verdicts"][0]["claim"] == "fell"
+    assert (out / "report.html").exists()
+
+
+def test_run_with_subject_missing_exits_2(exports):
+    case = exports / "bad.toml"
+    case.write_text(textwrap.dedent(CASE.format(event=EVENT)).replace(
+        'unit = "ava_sterling"', 'unit = "nobody_here"'), encoding="utf-8")
+    result = CliRunner().invoke(app, ["run", str(case), "--out", str(exports / "o2")])
+    assert result.exit_code == 2
+    assert "subject 'nobody_here' is not in the panel" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_run_with_event_outside_data_exits_2(exports):
+    case = exports / "late.toml"
+    case.write_text(textwrap.dedent(CASE.format(event="2030-01-01")), encoding="utf-8")
+    result = CliRunner().invoke(app, ["run", str(case), "--out", str(exports / "o3")])
+    assert result.exit_code == 2
+    assert "outside the data" in result.output
