@@ -415,14 +415,15 @@ def build_view(results: dict, run_info: dict | None = None, *, draw: bool = True
                "scope": e.get("scope", ""), "description": e.get("description", "")}
               for e in case.get("events") or []]
     first = ctx.events[0] if ctx.events else None
+    title = str(report.get("title") or info.get("title") or "butfor report")
     question = (f"But for {the(first.name)} on {fmt.date(first.date)}, what would "
                 f"{ctx.subject}'s {metric_words(ctx.metric)} have been, and what is the "
-                f"difference worth?" if first else "")
+                f"difference worth?" if first and "?" not in title else "")
     provenance = results.get("provenance") or {}
     verdict_rows = _verdict_rows(results, figures, ctx.currency)
     counts = {k: sum(1 for r in verdict_rows if r["verdict"] == k) for k in words.VERDICT_MEANING}
     return {
-        "title": report.get("title") or info.get("title") or "butfor report",
+        "title": title,
         "description": info.get("description", ""),
         "question": question,
         "subject": ctx.subject,

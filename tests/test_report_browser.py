@@ -1,0 +1,169 @@
+"""The demo's report in a real browser, its PDF, and re-rendering from results.json.
+
+Playwright drives Debian's chromium (never a browser Playwright downloads)
+with its own empty profile and background networking off. The page must load
+with no console errors and no network requests, show one verdict row per
+claim with the verdicts in results.json, and every figure with alt text. A
+screenshot of the top of the page is saved to test-artifacts/ for people to
+look at. The same checks run on the small fixture (tests/report_fixture.py).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from butfor.report import render_report_file, write_report
+from butfor.report.pdf import FLAGS
+from report_fixture import make_results
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts"
+
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.is_file(),
+    reason="Debian's chromium is not installed (apt-get install chromium; .ci/run does this)",
+)
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory) -> Path:
+    """`butfor demo` run once into a temporary folder (results.json, run.json, report.html)."""
+    out = tmp_path_factory.mktemp("demo")
+    done = subprocess.run(
+        [sys.executable, "-m", "butfor", "demo", "--out", str(out / "demo"),
+         "--store", str(out / "store.duckdb")],
+        capture_output=True, text=True, cwd=out, timeout=900, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return out / "demo"
+
+
+@pytest.fixture(scope="module")
+def fixture_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("fixture")
+    results = make_results()
+    (out / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    write_report(results, out)
+    return out
+
+
+@pytest.fixture(params=["demo", "fixture"])
+def report_dir(request) -> Path:
+    return request.getfixturevalue(f"{request.param}_dir")
+
+
+def expected_figures(results: dict) -> int:
+    """How many figures the results hold data for, counted from results.json's keys."""
+    n = 0
+    for a in results["analyses"]:
+        n += 2 if isinstance(a.get("effect"), dict) else 0
+        n += sum(isinstance(a.get(k), dict) for k in ("placebo", "event_time", "groups",
+                                                      "changepoint"))
+    damages = results.get("damages") or {}
+    n += any("histogram" in s for s in damages.get("scenarios") or [])
+    return n
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="the playwright package is not installed ('.[test]')")
+    if not CHROMIUM.is_file():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    profile = tmp_path_factory.mktemp("chromium-profile")  # its own, empty
+    with sync_api.sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(profile), executable_path=str(CHROMIUM), headless=True,
+            args=[f for f in FLAGS if f != "--headless"],
+            viewport={"width": 1280, "height": 900}, offline=True,
+        )
+        yield context
+        context.close()
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_report_in_headless_chromium(browser, report_dir):
+    results = json.loads((report_dir / "results.json").read_text(encoding="utf-8"))
+    html = report_dir / "report.html"
+    page = browser.new_page()
+    errors: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(html.as_uri(), wait_until="load")
+
+    assert errors == []
+    assert [u for u in requests if u != html.as_uri() and not u.startswith("data:")] == []
+
+    rows = page.locator("table#verdicts tbody tr")
+    assert rows.count() == len(results["verdicts"]) > 0
+    assert page.locator("table#verdicts td.verdict").all_inner_texts() == [
+        v["verdict"] for v in results["verdicts"]]
+    assert page.locator("table#verdicts td.allegation").all_inner_texts() == [
+        v["allegation"] for v in results["verdicts"]]
+
+    images = page.eval_on_selector_all(
+        "figure img", "els => els.map(e => [e.alt, e.complete, e.naturalWidth])")
+    titles = page.locator("figure h3").all_inner_texts()
+    assert len(images) == len(titles) == expected_figures(results) > 0
+    for alt, complete, width in images:
+        assert len(alt) > 40 and complete and width > 0
+    assert all(len(t) > 20 for t in titles)
+
+    # the verdicts are the first thing on the page, before any figure
+    table_top = page.locator("table#verdicts").bounding_box()["y"]
+    assert table_top < page.locator("figure").first.bounding_box()["y"]
+    assert table_top < 900  # within the first screen
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    name = "report-top.png" if report_dir.name == "demo" else "report-top-fixture.png"
+    page.screenshot(path=str(ARTIFACTS / name))
+    page.close()
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_pdf_has_the_verdict_table_on_page_one(report_dir, tmp_path):
+    pypdf = pytest.importorskip("pypdf", reason="the pypdf package is not installed ('.[test]')")
+    results = json.loads((report_dir / "results.json").read_text(encoding="utf-8"))
+    write_report(results, tmp_path, pdf=True)
+    reader = pypdf.PdfReader(str(tmp_path / "report.pdf"))
+    assert len(reader.pages) > 1
+    first = " ".join(reader.pages[0].extract_text().split())
+    assert "Verdicts" in first
+    for v in results["verdicts"]:
+        assert " ".join(v["allegation"].split()) in first
+    rows = first[re.search(r"in one sentence", first, re.IGNORECASE).end():]
+    words = re.findall(r"not supported|supported|inconclusive", rows)
+    # the legend under the table names each verdict once more; the rows come first
+    assert words[: len(results["verdicts"])] == [v["verdict"] for v in results["verdicts"]]
+
+
+def test_rerendering_the_demo_gives_the_same_bytes(demo_dir, tmp_path):
+    # with run.json beside it, `butfor report` redraws exactly the page the demo wrote
+    again = tmp_path / "again"
+    again.mkdir()
+    shutil.copy(demo_dir / "results.json", again / "results.json")
+    shutil.copy(demo_dir / "run.json", again / "run.json")
+    done = subprocess.run([sys.executable, "-m", "butfor", "report", str(again / "results.json")],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (again / "report.html").read_bytes() == (demo_dir / "report.html").read_bytes()
+    # results.json alone: no timings, and the same bytes every time
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(demo_dir / "results.json", alone / "results.json")
+    first = render_report_file(alone / "results.json").read_bytes()
+    second = render_report_file(alone / "results.json", out=tmp_path / "second").read_bytes()
+    assert first == second
+    assert b"none was found" in first
