@@ -291,6 +291,7 @@ class Inference:
     platform_phi: float
     calibration: float  # placebo-in-time inflation factor (>= 1)
     placebo_size: float  # share of placebo p-values below 0.05 before calibration
+    placebo_z: np.ndarray  # (accounts, n_placebo) standardised pseudo-effects, uncalibrated
 
 
 def account_inference(effect, gamma0, rho1, phi, n1, n2, placebo_tau, placebo_n1, placebo_n2,
@@ -324,11 +325,12 @@ def account_inference(effect, gamma0, rho1, phi, n1, n2, placebo_tau, placebo_n1
 
     var, df = variance(n1, n2)
     pv = []
+    pz = np.full(placebo_tau.shape, np.nan)
     for j in range(placebo_tau.shape[1]):
         v, d = variance(placebo_n1[:, j], placebo_n2[:, j])
         with np.errstate(invalid="ignore", divide="ignore"):
-            zj = placebo_tau[:, j] / np.sqrt(v)
-        pj = 2.0 * stats.t.sf(np.abs(zj), d)
+            pz[:, j] = placebo_tau[:, j] / np.sqrt(v)
+        pj = 2.0 * stats.t.sf(np.abs(pz[:, j]), d)
         pv.append(pj[np.isfinite(pj)])
     pv = np.concatenate(pv) if pv else np.array([])
     if pv.size >= 20:
@@ -343,7 +345,8 @@ def account_inference(effect, gamma0, rho1, phi, n1, n2, placebo_tau, placebo_n1
     p = 2.0 * stats.t.sf(np.abs(z), df)
     q = stats.t.ppf(0.5 + level / 2.0, df)
     return Inference(se=se, lower=effect - q * se, upper=effect + q * se, z=z, p_value=p, df=df,
-                     platform_rho1=prho, platform_phi=pphi, calibration=kappa, placebo_size=size)
+                     platform_rho1=prho, platform_phi=pphi, calibration=kappa, placebo_size=size,
+                     placebo_z=pz)
 
 
 # ---------------------------------------------------------------------------
@@ -351,14 +354,14 @@ def account_inference(effect, gamma0, rho1, phi, n1, n2, placebo_tau, placebo_n1
 # ---------------------------------------------------------------------------
 
 def _design(y: np.ndarray, sample: np.ndarray, treat: np.ndarray):
-    O = sample.astype(float)
-    n_i = O.sum(axis=1)
+    obs = sample.astype(float)
+    n_i = obs.sum(axis=1)
     w = np.where(n_i > 0, 1.0 / np.maximum(n_i, 1.0), 0.0)
     yo = np.where(sample, y, 0.0)
     ybar = yo.sum(axis=1) * w
-    ydm = (yo - ybar[:, None]) * O
-    D = treat.astype(float) * O[:, None, :]  # (n, k, T)
-    return O, w, ydm, D
+    ydm = (yo - ybar[:, None]) * obs
+    D = treat.astype(float) * obs[:, None, :]  # (n, k, T)
+    return obs, w, ydm, D
 
 
 def twfe_normal_equations(y: np.ndarray, sample: np.ndarray, treat: np.ndarray
@@ -370,13 +373,13 @@ def twfe_normal_equations(y: np.ndarray, sample: np.ndarray, treat: np.ndarray
     followed by the k treatment columns; the account effects are absorbed by
     demeaning. Returns ``(XtX, Xty)`` of size ``days + k``; sum them across blocks.
     """
-    O, w, ydm, D = _design(y, sample, treat)
+    obs, w, ydm, D = _design(y, sample, treat)
     T = y.shape[1]
     k = treat.shape[1]
-    Ow = O * w[:, None]
+    Ow = obs * w[:, None]
     dsum = D.sum(axis=2)  # (n, k)
     xtx = np.zeros((T + k, T + k))
-    xtx[:T, :T] = np.diag(O.sum(axis=0)) - Ow.T @ O
+    xtx[:T, :T] = np.diag(obs.sum(axis=0)) - Ow.T @ obs
     td = D.sum(axis=0).T - Ow.T @ dsum  # (T, k)
     xtx[:T, T:] = td
     xtx[T:, :T] = td.T
@@ -393,10 +396,10 @@ def twfe_scores(y: np.ndarray, sample: np.ndarray, treat: np.ndarray, day_effect
     score of account i is ``X_i' e_i`` on the demeaned design: its day part is
     the residual path itself (demeaned residuals sum to zero within account).
     """
-    O, w, ydm, D = _design(y, sample, treat)
-    fit = day_effects[None, :] * O + np.einsum("k,ikt->it", coef, D)
+    obs, w, ydm, D = _design(y, sample, treat)
+    fit = day_effects[None, :] * obs + np.einsum("k,ikt->it", coef, D)
     fbar = fit.sum(axis=1) * w
-    e = ydm - (fit - fbar[:, None]) * O
+    e = ydm - (fit - fbar[:, None]) * obs
     scores = np.concatenate([e, np.einsum("ikt,it->ik", D, e)], axis=1)
     return scores.T @ scores, float((e * e).sum())
 
