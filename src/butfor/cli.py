@@ -129,6 +129,53 @@ def report(
     console.print(f"report written to {written}")
 
 
+@app.command()
+@_friendly
+def audit(
+    parquet: Annotated[Path | None, typer.Option(
+        help="Folder of Parquet partitions (one file or sub-folder per partition of accounts).")] = None,
+    store: Annotated[Path | None, typer.Option(
+        help="DuckDB store to read --dataset from; results are written into it too.")] = None,
+    dataset: Annotated[str | None, typer.Option(help="Dataset name in the store.")] = None,
+    event: Annotated[str | None, typer.Option(help="Event date (YYYY-MM-DD) for every account.")] = None,
+    event_column: Annotated[str | None, typer.Option(
+        help="Per-account event dates: a column of units.parquet or of the panel.")] = None,
+    metric: Annotated[str, typer.Option(help="Outcome metric.")] = "impressions",
+    group_column: Annotated[str, typer.Option(help="Unit attribute holding the group.")] = "group",
+    control_metric: Annotated[list[str] | None, typer.Option(
+        "--control-metric", help="Off-platform control series (repeatable).")] = None,
+    reference: Annotated[str, typer.Option(
+        help="Counterfactual change from: platform, group or none.")] = "platform",
+    reference_group: Annotated[str | None, typer.Option(
+        help="Compare every account with this group's accounts instead.")] = None,
+    base_group: Annotated[str | None, typer.Option(
+        help="Comparison group of the disproportion test (default: first by name).")] = None,
+    pre_days: Annotated[int | None, typer.Option(help="Days before the event to use.")] = None,
+    post_days: Annotated[int | None, typer.Option(help="Days from the event on to use.")] = None,
+    transform: Annotated[str, typer.Option(help="log1p or identity.")] = "log1p",
+    out: Annotated[Path, typer.Option(help="Output folder (resumes if it holds this audit).")] = Path(
+        "butfor-output/audit"),
+    scheduler: Annotated[str | None, typer.Option(
+        help="Dask scheduler address, or 'local' for a local Dask cluster.")] = None,
+    workers: Annotated[int, typer.Option(help="Processes (local pool or local Dask cluster).")] = 1,
+    alpha: Annotated[float, typer.Option(help="False-discovery rate for flagging accounts.")] = 0.05,
+    seed: Annotated[int, typer.Option(help="Seed (recorded; used by --simulate).")] = 0,
+    simulate: Annotated[int | None, typer.Option(
+        help="Simulate a platform with this many accounts and audit it.")] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Audit every account around an event: effects, group disproportion, most affected."""
+    from butfor.audit import audit_command
+
+    audit_command(parquet=parquet, store=store, dataset=dataset, event=event,
+                  event_column=event_column, metric=metric, group_column=group_column,
+                  control_metric=control_metric or [], reference=reference,
+                  reference_group=reference_group, base_group=base_group, pre_days=pre_days,
+                  post_days=post_days, transform=transform, out=out, scheduler=scheduler,
+                  workers=workers, alpha=alpha, seed=seed, console=console, progress=progress,
+                  simulate=simulate)
+
+
 def main() -> None:
     try:
         app()
