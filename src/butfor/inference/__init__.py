@@ -1,0 +1,1 @@
+"""Inference shared by the methods: placebo runs, false-positive rates, diagnostics."""
