@@ -412,7 +412,9 @@ def _build_design(panel, outcome: str, *, transform: Transform, posts_metric: st
     time_code = np.searchsorted(dates.to_numpy(), date_values)
     posts = col(posts_metric) if transform == "per_post" and posts_metric in data else None
     columns: dict[str, np.ndarray] = {
-        "y": transform_outcome(col(outcome), transform, posts, outcome),
+        # a copy: estimators blank out rows of y, and the panel must never change
+        "y": np.array(transform_outcome(col(outcome), transform, posts, outcome),
+                      dtype=np.float64, copy=True),
         "unit": unit_code.astype(np.int32),
         "time": time_code.astype(np.int32),
     }
