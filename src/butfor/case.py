@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from butfor.errors import CaseError, DataError
 
-Transform = Literal["none", "log1p", "per_post"]
+Transform = Literal["none", "log1p", "per_post", "pct_change"]  # pct_change: day-on-day
 Scope = Literal["platform", "account"]
 ClaimKind = Literal[
     "declined_after",

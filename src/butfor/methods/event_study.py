@@ -40,6 +40,7 @@ of arrays. Results are frozen dataclasses with ``to_dict()``.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -51,7 +52,7 @@ from scipy import stats
 from butfor.errors import AssumptionWarning, DataError, EstimationError
 from butfor.results import EffectPath, EffectSummary, summarise_draws
 
-Transform = Literal["none", "log1p", "per_post"]
+Transform = Literal["none", "log1p", "per_post", "pct_change"]
 CovariateTransform = Literal["none", "log1p"]
 Endpoints = Literal["bin", "trim"]
 Inference = Literal["cluster", "placebo"]
@@ -292,20 +293,27 @@ def transform_outcome(y: np.ndarray, transform: Transform, posts: np.ndarray | N
             raise DataError(f"{name} has negative values, so log1p cannot be taken; "
                             "set [outcome] transform = \"none\"")
         return np.log1p(y)
+    if transform == "pct_change":
+        # one series in date order: growth on the previous period, as a fraction
+        out = np.full(y.shape, np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[1:] = np.where(y[:-1] > 0, y[1:] / y[:-1] - 1.0, np.nan)
+        return out
     if transform == "per_post":
         if posts is None:
             raise DataError("transform \"per_post\" needs a posts metric in the panel")
         posts = np.asarray(posts, dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(posts > 0, y / posts, np.nan)
-    raise DataError(f"unknown outcome transform {transform!r}; use none, log1p or per_post")
+    raise DataError(f"unknown outcome transform {transform!r}; use none, log1p, per_post or "
+                    "pct_change")
 
 
 def back_transform(z: np.ndarray, transform: Transform, posts: np.ndarray | None = None
                    ) -> np.ndarray:
     """Inverse of :func:`transform_outcome` (counts are not clipped)."""
     z = np.asarray(z, dtype=float)
-    if transform == "none":
+    if transform in ("none", "pct_change"):  # growth stays on its own scale
         return z
     if transform == "log1p":
         return np.expm1(z)
@@ -411,10 +419,14 @@ def _build_design(panel, outcome: str, *, transform: Transform, posts_metric: st
     dates = pd.DatetimeIndex(np.unique(date_values))
     time_code = np.searchsorted(dates.to_numpy(), date_values)
     posts = col(posts_metric) if transform == "per_post" and posts_metric in data else None
+    if transform == "pct_change":
+        y = _panel_growth(col(outcome).astype(float), unit_code, time_code, len(unit_labels),
+                          len(dates))
+    else:
+        y = transform_outcome(col(outcome), transform, posts, outcome)
     columns: dict[str, np.ndarray] = {
         # a copy: estimators blank out rows of y, and the panel must never change
-        "y": np.array(transform_outcome(col(outcome), transform, posts, outcome),
-                      dtype=np.float64, copy=True),
+        "y": np.array(y, dtype=np.float64, copy=True),
         "unit": unit_code.astype(np.int32),
         "time": time_code.astype(np.int32),
     }
@@ -434,6 +446,17 @@ def _build_design(panel, outcome: str, *, transform: Transform, posts_metric: st
     return _Design(pd.DataFrame(columns, copy=False), np.asarray(unit_labels, dtype=object),
                    dates, unit_code, time_code, tuple(cov_cols), tuple(covariates),
                    covariate_transform)
+
+
+def _panel_growth(values: np.ndarray, unit_code: np.ndarray, time_code: np.ndarray,
+                  n_units: int, n_times: int) -> np.ndarray:
+    """Day-on-day growth of each unit's series (NaN on its first day and after a gap)."""
+    grid = np.full((n_units, n_times), np.nan)
+    grid[unit_code, time_code] = values
+    growth = np.full_like(grid, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        growth[:, 1:] = np.where(grid[:, :-1] > 0, grid[:, 1:] / grid[:, :-1] - 1.0, np.nan)
+    return growth[unit_code, time_code]
 
 
 def _adoption_codes(design: _Design, adoption: Mapping[str, Any]) -> np.ndarray:
@@ -495,8 +518,13 @@ def _feols(frame: pd.DataFrame, regressors: Sequence[str]) -> tuple[_Fitted, str
 
     formula = f"y ~ {' + '.join(regressors)} | unit + time"
     try:
-        fit = pf.feols(formula, frame, vcov={"CRV1": "unit"}, copy_data=False,
-                       store_data=False, lean=True)
+        with warnings.catch_warnings():
+            # an account or a day with one observation says nothing within; pyfixest drops
+            # it (estimates unchanged, as fixest does) and says so: expected, not a problem
+            warnings.filterwarnings("ignore", message=r".*singleton fixed effect",
+                                    category=UserWarning)
+            fit = pf.feols(formula, frame, vcov={"CRV1": "unit"}, copy_data=False,
+                           store_data=False, lean=True)
     except Exception as err:  # pyfixest raises many kinds; report one sentence
         raise EstimationError(f"the two-way fixed-effects regression failed: {err}") from err
     # pyfixest keeps the clustered covariance and its t degrees of freedom here
@@ -519,8 +547,6 @@ def _covariate_coefficients(fitted: _Fitted, design: _Design, level: float
 
 def _warn_few_treated(n_treated: int, what: str) -> None:
     if n_treated < MIN_TREATED_CLUSTERS:
-        import warnings
-
         warnings.warn(
             f"{what}: only {n_treated} treated account(s); standard errors clustered by "
             f"account are unreliable with fewer than {MIN_TREATED_CLUSTERS} treated clusters "
@@ -1088,6 +1114,8 @@ def subject_effect_path(panel, result: EventStudyResult, *, subject: str, outcom
         posts = panel.series(subject, posts_metric).reindex(dates).to_numpy(dtype=float)
     observed = series.to_numpy(dtype=float)
     z = transform_outcome(observed, transform, posts, outcome)
+    if transform == "pct_change":
+        observed = z  # growth has no level to map back to: the path is shown as growth
     event_code = int(np.searchsorted(dates.to_numpy(), np.datetime64(pd.Timestamp(event_date))))
     rel = np.arange(len(dates)) - event_code
     lo, hi = result.window
