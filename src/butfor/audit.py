@@ -492,10 +492,22 @@ def run_stage2(part: Partition, plan: dict, out: str, shared: dict) -> str:
 
 
 def _task(stage: int, part: Partition, plan: dict, out: str, shared: dict | None) -> str:
-    """The one function every backend runs (module level, so it pickles)."""
-    if stage == 1:
-        return run_stage1(part, plan, out)
-    return run_stage2(part, plan, out, shared or {})
+    """The one function every backend runs (module level, so it pickles).
+
+    BLAS and LAPACK run single-threaded here: OpenBLAS results depend on its
+    thread count in the last bits, and identical results on every backend
+    need the same arithmetic everywhere.
+    """
+    with _single_thread():
+        if stage == 1:
+            return run_stage1(part, plan, out)
+        return run_stage2(part, plan, out, shared or {})
+
+
+def _single_thread():
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1)
 
 
 # ---------------------------------------------------------------------------
@@ -632,15 +644,17 @@ def run_audit(source: str | Path, spec: AuditSpec, out: str | Path, *,
             tick = bar.stage("pass 1: daily totals", len(parts), len(parts) - len(todo1))
             executor.run(1, todo1, plan, str(out), None, tick)
             ran = len(todo1)
-            _save_npz(ref_file, **_combine_stage1(out, parts, plan))
+            with _single_thread():
+                _save_npz(ref_file, **_combine_stage1(out, parts, plan))
         with np.load(ref_file) as z:
             shared = {k: z[k] for k in z.files}
         todo2 = [p for p in parts if not (out / "partitions" / f"part-{p.pid:05d}.parquet").exists()]
         tick = bar.stage("pass 2: account effects", len(parts), len(parts) - len(todo2))
         executor.run(2, todo2, plan, str(out), shared, tick)
         ran = max(ran, len(todo2))
-    result = finalise(out, parts, plan, shared, seed=seed, report=report,
-                      seconds=time.perf_counter() - t0, store=store, audit_name=audit_name)
+    with _single_thread():
+        result = finalise(out, parts, plan, shared, seed=seed, report=report,
+                          seconds=time.perf_counter() - t0, store=store, audit_name=audit_name)
     return AuditOutputs(partitions_run=ran, partitions_total=len(parts), **result)
 
 
