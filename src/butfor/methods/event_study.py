@@ -174,8 +174,8 @@ class EventStudyResult:
         """What the average post effect is measured from, on the coefficients' scale."""
         if self.baseline == "reference":
             return 0.0
-        pre = self.event_times < 0
-        return float(np.nanmean(self.estimate[pre]))
+        pre = (self.event_times < 0) & np.isfinite(self.estimate)
+        return float(np.mean(self.estimate[pre]))
 
     def table(self) -> pd.DataFrame:
         return pd.DataFrame({
@@ -523,6 +523,10 @@ def _feols(frame: pd.DataFrame, regressors: Sequence[str]) -> tuple[_Fitted, str
             # it (estimates unchanged, as fixest does) and says so: expected, not a problem
             warnings.filterwarnings("ignore", message=r".*singleton fixed effect",
                                     category=UserWarning)
+            # an event-time column the fixed effects absorb (e.g. a day only one account
+            # reports) is dropped; its coefficient is reported as missing (NaN)
+            warnings.filterwarnings("ignore", message=r"(?s).*dropped due to multicollinearity",
+                                    category=UserWarning)
             fit = pf.feols(formula, frame, vcov={"CRV1": "unit"}, copy_data=False,
                            store_data=False, lean=True)
     except Exception as err:  # pyfixest raises many kinds; report one sentence
@@ -697,7 +701,7 @@ class EventStudy:
         for j, k in enumerate(times):
             hit = treated_row & (rel == k)
             counts[j] = int(np.sum(hit & ok))
-            if k == ref:
+            if k == ref or counts[j] == 0:  # nothing observed there: no coefficient
                 continue
             name = f"evt_{_event_label(int(k))}"
             design.frame[name] = hit.astype(np.float64)
@@ -809,29 +813,39 @@ def _placebo_inference(result: EventStudyResult, placebo: np.ndarray, units: lis
     times, ref, level = result.event_times, result.reference, result.level
     alpha = (1 - level) / 2
     est = result.estimate
-    sd = np.nanstd(placebo, axis=0, ddof=1)
-    q_lo, q_hi = np.nanquantile(placebo, [alpha, 1 - alpha], axis=0)
     n = placebo.shape[0]
+    # event times with no coefficient (nothing observed) stay NaN
+    seen = np.sum(np.isfinite(placebo), axis=0) >= 2
+    sd = np.full(len(times), np.nan)
+    q_lo = np.full(len(times), np.nan)
+    q_hi = np.full(len(times), np.nan)
+    sd[seen] = np.nanstd(placebo[:, seen], axis=0, ddof=1)
+    q_lo[seen], q_hi[seen] = np.nanquantile(placebo[:, seen], [alpha, 1 - alpha], axis=0)
     p = (1 + np.sum(np.abs(placebo) >= np.abs(est)[None, :], axis=0)) / (n + 1)
     is_ref = times == ref
     lower = np.where(is_ref, 0.0, est - q_hi)
     upper = np.where(is_ref, 0.0, est - q_lo)
     se = np.where(is_ref, np.nan, sd)
-    p = np.where(is_ref, np.nan, p)
-    post = (times >= 0) & np.isfinite(est)
-    pre_all = times < 0
+    p = np.where(is_ref | ~seen, np.nan, p)
+    post = (times >= 0) & np.isfinite(est) & seen
+    pre_all = (times < 0) & np.isfinite(est) & (seen | is_ref)
     avg_sub = float(np.mean(est[post]))
-    avg_pl = placebo[:, post].mean(axis=1)
-    if result.baseline == "pre_mean":
-        avg_sub -= float(np.nanmean(est[pre_all]))
-        avg_pl = avg_pl - np.nanmean(placebo[:, pre_all], axis=1)
+    with np.errstate(invalid="ignore"):
+        avg_pl = np.nanmean(placebo[:, post], axis=1) if post.any() else np.zeros(n)
+        if result.baseline == "pre_mean":
+            avg_sub -= float(np.mean(est[pre_all]))
+            avg_pl = avg_pl - np.nanmean(np.where(is_ref[pre_all], 0.0, placebo[:, pre_all]),
+                                         axis=1)
+    avg_pl = avg_pl[np.isfinite(avg_pl)]
+    n_avg = len(avg_pl)
     a_lo, a_hi = np.quantile(avg_pl, [alpha, 1 - alpha])
     average = Coefficient(_average_name(result.baseline), avg_sub,
                           float(np.std(avg_pl, ddof=1)),
                           avg_sub - float(a_hi), avg_sub - float(a_lo),
-                          float((1 + np.sum(np.abs(avg_pl) >= abs(avg_sub))) / (n + 1)), level)
+                          float((1 + np.sum(np.abs(avg_pl) >= abs(avg_sub))) / (n_avg + 1)),
+                          level)
     pretrend = result.pretrend
-    pre = (times < 0) & ~is_ref
+    pre = (times < 0) & ~is_ref & seen & np.isfinite(est)
     if pre.any():
         # Wald-type distance with the placebo covariance, shrunk towards its diagonal
         # (weight p / n) so that it stays invertible with few placebo accounts
