@@ -166,8 +166,9 @@ def test_event_time_plot_reads_the_pretrend(results):
 def test_groups_plot_reads_the_interval(results):
     ctx = pd_.context(results)
     analysis = copy.deepcopy(results["analyses"][2])
-    assert "critics group fell further than the others group" in pd_.groups_plot(
-        analysis, ctx).title
+    # fixture: estimate −0.15 log points, interval −0.21 to −0.09; exp(−0.15) − 1 = −13.9%
+    assert ("the critics group's impressions moved 0.15 log points (about 14%) below the "
+            "others group's") in pd_.groups_plot(analysis, ctx).title
     analysis["groups"].update(lower=-0.2, upper=0.05)
     assert "moved alike" in pd_.groups_plot(analysis, ctx).title
 
@@ -178,6 +179,70 @@ def test_changepoint_plot_dates_the_change_against_the_event(results):
     assert "dropped around 28 Oct 2022" in plot.title
     assert "1 day after the ownership change" in plot.title
     assert "likely between 24 Oct 2022 and 2 Nov 2022" in plot.title
+
+
+def _event_study_dict() -> dict:
+    """The shape butfor.methods.event_study's EventStudyResult.to_dict() writes (abridged)."""
+    est = [0.01, -0.02, 0.0, -0.30, -0.32, -0.31]
+    return {"event_times": [-3, -2, -1, 0, 1, 2], "estimate": est,
+            "lower": [e - 0.05 for e in est], "upper": [e + 0.05 for e in est],
+            "reference": -1, "baseline": "pre_mean", "level": 0.95,
+            "pretrend": {"hypothesis": "pre = 0", "p_value": 0.4}}
+
+
+def test_event_study_results_are_read_as_event_time(results):
+    analysis = {"id": "event_study:impressions:ownership change", "method": "event_study",
+                "metric": "impressions", "event": "ownership change",
+                "event_study": _event_study_dict()}
+    plot = pd_.event_time_plot(analysis, pd_.context(results))
+    assert list(plot.periods) == [-3, -2, -1, 0, 1, 2] and plot.reference == -1
+    assert plot.pretrend_p == 0.4
+    # the fixture's panel is daily; the three post estimates' upper ends are all below zero
+    assert "3 of 3 days sit clearly below zero" in plot.title
+    render_svg(plot)
+
+
+def test_group_disproportion_results_are_read_as_groups(results):
+    logged = copy.deepcopy(results)
+    logged["case"]["outcome"]["transform"] = "log1p"
+    gd = {"group_a": "left", "group_b": "right",
+          "group_means": [{"group": "left", "period": "pre", "mean": 10.37},
+                          {"group": "left", "period": "post", "mean": 10.40},
+                          {"group": "right", "period": "pre", "mean": 10.31},
+                          {"group": "right", "period": "post", "mean": 10.39}],
+          "interaction": {"effect": {"estimate": -0.0407, "lower": -0.0732, "upper": -0.00822,
+                                     "p_value": 0.01}},
+          "event_study": _event_study_dict()}
+    analysis = {"id": "group_disproportion:impressions:ownership change",
+                "method": "group_disproportion", "metric": "impressions",
+                "event": "ownership change", "group_disproportion": gd}
+    ctx = pd_.context(logged)
+    plot = pd_.groups_plot(analysis, ctx)
+    assert plot.stages == ("before the ownership change", "after the ownership change")
+    np.testing.assert_array_equal(plot.means["right"], [10.31, 10.39])
+    # 1 − exp(−0.0407) = 0.0399 (hand computation): about 4.0%
+    assert ("the left group's impressions moved 0.0407 log points (about 4.0%) below the "
+            "right group's") in plot.title
+    assert pd_.event_time_plot(analysis, ctx) is not None
+    render_svg(plot)
+
+
+def test_changepoint_results_in_the_methods_own_keys(results):
+    series = results["analyses"][3]["changepoint"]["series"]
+    cp = {"model": "level", "dates": results["analyses"][3]["changepoint"]["dates"],
+          "values": series, "fitted": [float(np.mean(series))] * len(series),
+          "breaks": ["2022-09-01", "2022-10-28"], "onset": "2022-10-28",
+          "onset_lower": "2022-10-25", "onset_upper": "2022-11-01", "change": -0.35}
+    analysis = {"id": "changepoint:impressions:level", "method": "changepoint",
+                "metric": "impressions", "changepoint": cp}
+    plot = pd_.changepoint_plot(analysis, pd_.context(results))
+    assert plot.fitted is not None and len(plot.breaks) == 1
+    assert "dropped around 28 Oct 2022" in plot.title and "2 changes were found" in plot.title
+    render_svg(plot)
+    cp.update(onset=None, onset_lower=None, onset_upper=None, breaks=[])
+    plot = pd_.changepoint_plot(analysis, pd_.context(results))
+    assert plot.date is None and plot.title.startswith("No clear change was found")
+    render_svg(plot)
 
 
 def test_damages_plot_marks_the_claim(results):

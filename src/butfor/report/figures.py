@@ -97,7 +97,8 @@ def _figure(height: float, nrows: int = 1, height_ratios: list[float] | None = N
     return fig, axes
 
 
-def _compact(x: float, _pos: object = None) -> str:
+def _compact(x: float, step: float) -> str:
+    """Tick text: 1.2M / 350k for large numbers, else as many decimals as the step needs."""
     a = abs(x)
     if a >= 1e9:
         text = f"{x / 1e9:.3g}B"
@@ -105,17 +106,26 @@ def _compact(x: float, _pos: object = None) -> str:
         text = f"{x / 1e6:.3g}M"
     elif a >= 1e4:
         text = f"{x / 1e3:.3g}k"
-    elif a >= 100 or x == int(x):
-        text = f"{x:.0f}"
     else:
-        text = f"{x:.3g}"
+        decimals = 0 if step >= 1 or step <= 0 else min(6, int(np.ceil(-np.log10(step) - 1e-9)))
+        text = f"{x:.{decimals}f}"
     return text.replace("-", fmt.MINUS)
 
 
 def _number_axis(axis) -> None:
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import Formatter
 
-    axis.set_major_formatter(FuncFormatter(_compact))
+    class Compact(Formatter):
+        step = 1.0
+
+        def set_locs(self, locs):
+            ticks = np.sort(np.asarray(locs, dtype=float))
+            self.step = float(np.min(np.diff(ticks))) if len(ticks) > 1 else 1.0
+
+        def __call__(self, x, pos=None):
+            return _compact(float(x), self.step)
+
+    axis.set_major_formatter(Compact())
 
 
 def _date_axis(ax) -> None:
@@ -254,12 +264,16 @@ def _event_time(p: EventTimePlot):
                 transform=ax.get_xaxis_transform(), ha="left", va="top", fontsize=8.5,
                 color=EVENT)
     pre = p.periods < 0
-    for mask, colour, label in ((pre, GREY, "estimate, before"), (~pre, BLUE, "estimate, after")):
+    dense = len(p.periods) > 30
+    ref = (p.periods == p.reference) if p.reference is not None else np.zeros(len(p.periods),
+                                                                              dtype=bool)
+    for mask, colour, label in ((pre & ~ref, GREY, "estimate, before"),
+                                (~pre & ~ref, BLUE, "estimate, after")):
         if mask.any():
             yerr = np.vstack([p.estimates[mask] - p.lower[mask], p.upper[mask] - p.estimates[mask]])
             ax.errorbar(p.periods[mask], p.estimates[mask], yerr=np.nan_to_num(yerr), fmt="o",
-                        color=colour, ms=4, capsize=2.5, lw=1.2, label=f"{label} (95% interval)")
-    ref = p.periods == p.reference
+                        color=colour, ms=2.5 if dense else 4, capsize=0 if dense else 2.5,
+                        lw=0.9 if dense else 1.2, label=f"{label} (95% interval)")
     if ref.any():
         ax.plot(p.periods[ref], np.zeros(int(ref.sum())), "o", mfc="white", mec=INK, ms=6,
                 label=f"reference ({p.reference}, fixed at 0)")
@@ -272,12 +286,21 @@ def _event_time(p: EventTimePlot):
 
 def _groups(p: GroupsPlot):
     fig, ax = _figure(3.6)
-    for i, label in enumerate(p.labels):
-        ax.plot(p.dates, p.means[label], lw=1.4, color=SCENARIO_COLOURS[i % 5], label=label)
-    _mark_events(ax, p.events)
+    if p.stages:
+        x = np.arange(len(p.stages))
+        for i, label in enumerate(p.labels):
+            colour = SCENARIO_COLOURS[i % len(SCENARIO_COLOURS)]
+            ax.plot(x, p.means[label], "-o", lw=1.8, ms=6, color=colour, label=label)
+        ax.set_xticks(x, list(p.stages))
+        ax.set_xlim(-0.4, len(p.stages) - 0.6)
+        ax.set_xlabel("period")
+    else:
+        for i, label in enumerate(p.labels):
+            ax.plot(p.dates, p.means[label], lw=1.4, color=SCENARIO_COLOURS[i % 5], label=label)
+        _mark_events(ax, p.events)
+        ax.set_xlabel("date")
+        _date_axis(ax)
     ax.set_ylabel(p.ylabel)
-    ax.set_xlabel("date")
-    _date_axis(ax)
     _number_axis(ax.yaxis)
     _legend_above(ax, ncol=len(p.labels))
     return fig
@@ -285,17 +308,23 @@ def _groups(p: GroupsPlot):
 
 def _changepoint(p: ChangepointPlot):
     fig, ax = _figure(3.6)
-    ax.plot(p.dates, p.series, color=INK, lw=1.1, label="observed")
-    if p.lower_date is not None and p.upper_date is not None:
-        ax.axvspan(p.lower_date, p.upper_date, color=RED, alpha=0.12, lw=0,
-                   label="likely range of the change")
-    ax.axvline(p.date, color=RED, lw=1.8, label=f"estimated change ({fmt.date(str(p.date))})")
+    ax.plot(p.dates, p.series, color=INK, lw=1.0, alpha=0.85, label="observed")
+    if p.fitted is not None:
+        ax.plot(p.dates, p.fitted, color=BLUE, lw=1.8, label="fitted segments")
+    for i, d in enumerate(p.breaks):
+        ax.axvline(d, color=RED, lw=0.8, alpha=0.5, label="other changes" if i == 0 else None)
+    if p.date is not None:
+        if p.lower_date is not None and p.upper_date is not None:
+            ax.axvspan(p.lower_date, p.upper_date, color=RED, alpha=0.12, lw=0,
+                       label="likely range of the change")
+        ax.axvline(p.date, color=RED, lw=1.8,
+                   label=f"estimated change ({fmt.date(str(p.date))})")
     _mark_events(ax, p.events)
     ax.set_ylabel(p.ylabel)
     ax.set_xlabel("date")
     _date_axis(ax)
     _number_axis(ax.yaxis)
-    _legend_above(ax, ncol=3)
+    _legend_above(ax, ncol=4)
     return fig
 
 

@@ -207,7 +207,8 @@ def _methods(results: dict) -> list[dict]:
     seen: dict[str, dict] = {}
     for a in results.get("analyses") or []:
         method = str(a.get("method", ""))
-        keys = [method] + (["groups"] if isinstance(a.get("groups"), dict) else [])
+        keys = [method] + (["groups"] if isinstance(a.get("groups"), dict)
+                           and method not in ("groups", "group_disproportion") else [])
         for key in keys:
             entry = seen.setdefault(key, {"key": key, "words": words.method_words(key),
                                           "descriptions": [], "analyses": []})

@@ -81,6 +81,13 @@ METHODS: dict[str, MethodWords] = {
         "It is fooled if the groups differ in other ways that changed at the same time, such as "
         "topics that fell out of the news.",
     ),
+    "sun_abraham": MethodWords(
+        "Staggered adoption (Sun and Abraham)",
+        "When accounts were changed on different dates, compares each account from its own "
+        "date with accounts not yet changed, batch by batch, and averages the batches.",
+        "It is fooled if accounts were changed when they were because of how they were doing "
+        "(for example, the weakest first).",
+    ),
     "damages": MethodWords(
         "Damages",
         "Turns the estimated shortfall into money at the price the case file states, carries "
@@ -91,6 +98,9 @@ METHODS: dict[str, MethodWords] = {
         "amount changes, which is why several scenarios are shown.",
     ),
 }
+
+
+METHODS["group_disproportion"] = METHODS["groups"]
 
 
 def method_words(method: str) -> MethodWords | None:
