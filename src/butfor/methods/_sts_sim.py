@@ -2,7 +2,9 @@
 
 ``simulate_sts_series`` draws from the model class the estimator fits (a
 local level, a fixed weekly pattern, a sparse regression on controls, Gaussian
-noise) and adds a known effect after the event, so "observed minus the
+noise), with the level's sd drawn from the estimator's prior by default; a
+fixed range of level sds (``level_sd=(lo, hi)``, in units of the noise sd)
+can put it far outside what the prior expects and adds a known effect after the event, so "observed minus the
 series without the effect" is the exact truth. ``misspecified=True`` breaks
 the model's assumptions on purpose: the weekly pattern drifts, the noise is
 Student-t with 4 degrees of freedom and autocorrelated (AR(1), 0.3), and the
@@ -44,7 +46,7 @@ def simulate_sts_series(
     effect_size: float = 0.0,
     effect_shape: str = "step",
     sigma_obs: float = 1.0,
-    level_ratio: tuple[float, float] = (0.02, 0.15),
+    level_sd: str | tuple[float, float] = "prior",
     misspecified: bool = False,
     start: str = "2022-01-01",
 ) -> SimulatedSeries:
@@ -55,7 +57,6 @@ def simulate_sts_series(
     the same as the step's).
     """
     t = np.arange(T)
-    sigma_level = float(rng.uniform(*level_ratio)) * sigma_obs
     # controls: a common factor plus each control's own drift and noise
     common = np.cumsum(rng.normal(0, 0.3, T))
     X = (50.0 + 5.0 * rng.standard_normal(p)[None, :]
@@ -68,9 +69,9 @@ def simulate_sts_series(
     weekly = rng.normal(0, 1.0, 7)
     weekly -= weekly.mean()
     dates = pd.date_range(start, periods=T, freq="D")
-    dow = dates.dayofweek.to_numpy()
+    dow = dates.day_of_week.to_numpy()
     season = weekly[dow]
-    level = np.cumsum(rng.normal(0, sigma_level, T))
+    walk = np.cumsum(rng.normal(0, 1.0, T))
     noise = rng.normal(0, sigma_obs, T)
     if misspecified:
         drift = np.cumsum(rng.normal(0, 0.02, (T, 7)), axis=0)
@@ -82,8 +83,20 @@ def simulate_sts_series(
         for i in range(1, T):
             noise[i] = 0.3 * noise[i - 1] + shocks[i]
         jumps = (rng.uniform(size=T) < 0.005) * rng.normal(0, 3 * sigma_obs, T)
-        level = level + np.cumsum(jumps)
-    y0 = 100.0 + level + season + X @ beta - (X[:n_pre] @ beta).mean() + noise
+    else:
+        jumps = np.zeros(T)
+    other = season + X @ beta - (X[:n_pre] @ beta).mean() + noise + np.cumsum(jumps)
+    if level_sd == "prior":
+        # the level's sd relative to the pre-period sd of y, drawn from the estimator's
+        # own prior (CausalImpact's: guess 0.01, 32 observations' worth); y's sd depends
+        # on the level, so solve sigma_level = ratio * sd(y_pre) by fixed point
+        ratio = 1.0 / np.sqrt(rng.gamma(16.0) / (32 * 0.01**2 / 2))
+        sigma_level = ratio * float(np.std(other[:n_pre], ddof=1))
+        for _ in range(50):
+            sigma_level = ratio * float(np.std((other + sigma_level * walk)[:n_pre], ddof=1))
+    else:
+        sigma_level = float(rng.uniform(*level_sd)) * sigma_obs
+    y0 = 100.0 + sigma_level * walk + other
     effect = np.zeros(T)
     n_post = T - n_pre
     if effect_shape == "step":
