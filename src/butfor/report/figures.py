@@ -137,16 +137,26 @@ def _date_axis(ax) -> None:
 
 
 def _mark_events(ax, events: tuple[EventMark, ...], *, label: bool = True) -> None:
+    """Dashed lines at the events, labelled at the top; labels near the right edge sit left
+    of their line so they stay inside the axes."""
+    import matplotlib.dates as mdates
     from matplotlib.transforms import blended_transform_factory
 
     trans = blended_transform_factory(ax.transData, ax.transAxes)
+    lo, hi = ax.get_xlim()
     for i, e in enumerate(events):
         ax.axvline(e.day, color=EVENT, lw=1.1, ls=(0, (4, 3)), zorder=1)
-        if label:
-            ax.text(e.day, 0.98 - 0.09 * (i % 2), f" {e.name} ({fmt.date(e.date)})",
-                    transform=trans, ha="left", va="top", fontsize=8.5, color=EVENT,
-                    bbox={"boxstyle": "square,pad=0.1", "facecolor": "white",
-                          "edgecolor": "none", "alpha": 0.8})
+        if not label:
+            continue
+        x = float(mdates.date2num(e.day))
+        right = hi > lo and (x - lo) / (hi - lo) > 0.62
+        text = f"{e.name} ({fmt.date(e.date)})"
+        artist = ax.text(e.day, 0.98 - 0.09 * (i % 2), text + " " if right else " " + text,
+                         transform=trans, ha="right" if right else "left", va="top",
+                         fontsize=8.5, color=EVENT,
+                         bbox={"boxstyle": "square,pad=0.1", "facecolor": "white",
+                               "edgecolor": "none", "alpha": 0.8})
+        artist.set_in_layout(False)
 
 
 def _legend_above(ax, ncol: int = 4) -> None:
@@ -316,15 +326,14 @@ def _changepoint(p: ChangepointPlot):
     if p.date is not None:
         if p.lower_date is not None and p.upper_date is not None:
             ax.axvspan(p.lower_date, p.upper_date, color=RED, alpha=0.12, lw=0,
-                       label="likely range of the change")
-        ax.axvline(p.date, color=RED, lw=1.8,
-                   label=f"estimated change ({fmt.date(str(p.date))})")
+                       label="likely range")
+        ax.axvline(p.date, color=RED, lw=1.8, label=f"change ({fmt.date(str(p.date))})")
     _mark_events(ax, p.events)
     ax.set_ylabel(p.ylabel)
     ax.set_xlabel("date")
     _date_axis(ax)
     _number_axis(ax.yaxis)
-    _legend_above(ax, ncol=4)
+    _legend_above(ax, ncol=3)
     return fig
 
 

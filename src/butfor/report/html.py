@@ -226,6 +226,8 @@ def _methods(results: dict) -> list[dict]:
                            "a trend before the event: the comparison may be biased")
                 checks.append(f"Pre-trend check: {what}{shown} "
                               f"({fmt.p_value(pretrend['p_value'])}): {verdict}.")
+            if isinstance(a.get("sentence"), str) and a["sentence"]:
+                checks.append(a["sentence"])
             for field in ("warnings", "assumptions"):
                 for item in a.get(field) or []:
                     notes.append(item.get("message", str(item)) if isinstance(item, dict)
@@ -235,8 +237,9 @@ def _methods(results: dict) -> list[dict]:
             if description and description not in entry["descriptions"]:
                 entry["descriptions"].append(description)
             if checks or notes or params:
+                label = _analysis_label(a)
                 entry["analyses"].append({
-                    "title": _analysis_label(a),
+                    "title": label if label.endswith(("?", ".", "!")) else label + ".",
                     "notes": notes, "checks": checks,
                     "parameters": [(k, _plain(params[k])) for k in sorted(params)],
                 })
@@ -351,6 +354,14 @@ def _damages_view(results: dict, currency: str) -> dict | None:
                            f"(income recovered elsewhere) is subtracted.")
     notes = [str(n.get("message", n)) if isinstance(n, dict) else str(n)
              for n in damages.get("notes") or []]
+    params = damages.get("parameters") if isinstance(damages.get("parameters"), dict) else {}
+    for name in sorted(params):
+        q = params[name]
+        if isinstance(q, dict) and fmt.is_number(q.get("median")):
+            span = (f", 90% of draws between {fmt.number(q['q05'])} and {fmt.number(q['q95'])}"
+                    if fmt.is_number(q.get("q05")) and fmt.is_number(q.get("q95")) else "")
+            assumptions.append(f"{name[:1].upper() + name[1:]} (drawn afresh in each "
+                               f"simulation): median {fmt.number(q['median'])}{span}.")
     claimed = damages.get("amount_claimed")
     return {
         "currency": currency,
