@@ -225,3 +225,14 @@ def test_cli_bad_input_is_one_sentence(tmp_path):
     assert r.exit_code == 2
     assert "not a date" in r.output or "no Parquet partitions" in r.output
     assert "Traceback" not in r.output
+
+
+def test_report_is_deterministic(tmp_path):
+    # Property: the same audit gives the same report, byte for byte.
+    panel = simulate_audit_panel(SMALL, tmp_path / "sim", seed=8)
+    pages = []
+    for name in ("a", "b"):
+        res = run_audit(panel, AuditSpec(event=SMALL.event_date), tmp_path / name)
+        pages.append(res.report.read_bytes())
+    assert pages[0] == pages[1]
+    assert pages[0].count(b"<svg") == 3

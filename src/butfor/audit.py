@@ -44,12 +44,14 @@ results. There is no randomness.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 import os
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -523,53 +525,65 @@ class Executor:
     scheduler: str | None = None  # Dask scheduler address; "local" starts a LocalCluster
     client: Any = field(default=None, compare=False)  # an existing dask.distributed.Client
 
-    def run(self, stage: int, parts: Sequence[Partition], plan: dict, out: str,
-            shared: dict | None, progress: Callable[[], None]) -> None:
-        if not parts:
-            return
+    @contextmanager
+    def session(self):
+        """Start the workers once for both passes; yields a function that runs one pass."""
         if self.backend == "dask" or self.client is not None or self.scheduler:
-            self._run_dask(stage, parts, plan, out, shared, progress)
+            with self._dask_client() as client:
+                yield functools.partial(_run_dask, client)
         elif self.workers <= 1:
-            for part in parts:
-                _task(stage, part, plan, out, shared)
-                progress()
+            yield _run_serial
         else:
             import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor, as_completed
+            from concurrent.futures import ProcessPoolExecutor
 
             ctx = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx) as pool:
-                futures = [pool.submit(_task, stage, p, plan, out, shared) for p in parts]
-                for f in as_completed(futures):
-                    f.result()
-                    progress()
+                yield functools.partial(_run_pool, pool)
 
-    def _run_dask(self, stage, parts, plan, out, shared, progress) -> None:
-        from dask.distributed import Client, LocalCluster, as_completed
+    @contextmanager
+    def _dask_client(self):
+        from dask.distributed import Client, LocalCluster
 
-        client, cluster, own = self.client, None, False
-        if client is None:
-            if self.scheduler and self.scheduler != "local":
-                client = Client(self.scheduler)
-            else:
-                cluster = LocalCluster(n_workers=max(1, self.workers), threads_per_worker=1,
-                                       processes=True, dashboard_address=None)
-                client = Client(cluster)
-            own = True
-        try:
-            shared_f = client.scatter(shared, broadcast=True) if shared else None
-            token = uuid.uuid4().hex[:8]
-            futures = [client.submit(_task, stage, p, plan, out, shared_f, pure=False,
-                                     key=f"butfor-audit-{stage}-{p.pid:05d}-{token}")
-                       for p in parts]
-            for f in as_completed(futures):
-                f.result()
-                progress()
-        finally:
-            if own:
-                client.close()
-                if cluster is not None:
-                    cluster.close()
+        if self.client is not None:
+            yield self.client
+            return
+        if self.scheduler and self.scheduler != "local":
+            with Client(self.scheduler) as client:
+                yield client
+            return
+        with LocalCluster(n_workers=max(1, self.workers), threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster, Client(cluster) as client:
+            yield client
+
+
+def _run_serial(stage, parts, plan, out, shared, progress) -> None:
+    for part in parts:
+        _task(stage, part, plan, out, shared)
+        progress()
+
+
+def _run_pool(pool, stage, parts, plan, out, shared, progress) -> None:
+    from concurrent.futures import as_completed
+
+    futures = [pool.submit(_task, stage, p, plan, out, shared) for p in parts]
+    for f in as_completed(futures):
+        f.result()
+        progress()
+
+
+def _run_dask(client, stage, parts, plan, out, shared, progress) -> None:
+    from dask.distributed import as_completed
+
+    if not parts:
+        return
+    shared_f = client.scatter(shared, broadcast=True) if shared else None
+    token = uuid.uuid4().hex[:8]
+    futures = [client.submit(_task, stage, p, plan, out, shared_f, pure=False,
+                             key=f"butfor-audit-{stage}-{p.pid:05d}-{token}") for p in parts]
+    for f in as_completed(futures):
+        f.result()
+        progress()
 
 
 class _Progress:
@@ -637,12 +651,12 @@ def run_audit(source: str | Path, spec: AuditSpec, out: str | Path, *,
             stale.unlink(missing_ok=True)
 
     ran = 0
-    with _Progress(progress) as bar:
+    with _Progress(progress) as bar, executor.session() as run_pass:
         todo1 = [p for p in parts if not (out / "stage1" / f"part-{p.pid:05d}.npz").exists()]
         ref_file = out / "reference.npz"
         if todo1 or not ref_file.exists():
             tick = bar.stage("pass 1: daily totals", len(parts), len(parts) - len(todo1))
-            executor.run(1, todo1, plan, str(out), None, tick)
+            run_pass(1, todo1, plan, str(out), None, tick)
             ran = len(todo1)
             with _single_thread():
                 _save_npz(ref_file, **_combine_stage1(out, parts, plan))
@@ -650,7 +664,7 @@ def run_audit(source: str | Path, spec: AuditSpec, out: str | Path, *,
             shared = {k: z[k] for k in z.files}
         todo2 = [p for p in parts if not (out / "partitions" / f"part-{p.pid:05d}.parquet").exists()]
         tick = bar.stage("pass 2: account effects", len(parts), len(parts) - len(todo2))
-        executor.run(2, todo2, plan, str(out), shared, tick)
+        run_pass(2, todo2, plan, str(out), shared, tick)
         ran = max(ran, len(todo2))
     with _single_thread():
         result = finalise(out, parts, plan, shared, seed=seed, report=report,
