@@ -287,6 +287,22 @@ def test_control_that_moved_at_the_event_is_refused():
     assert not ok.control_check.moved.any()
 
 
+def test_control_check_rarely_refuses_untouched_controls():
+    # Reference: simulation with known truth; 300 series x 10 random-walk controls that
+    # the event did not touch (half of them from the misspecified generator)
+    from butfor.methods.sts import control_jump_check
+
+    largest = []
+    for i in range(300):
+        s = _sim(5000 + i, misspecified=i % 2 == 1)
+        fit_days = np.arange(len(s.y)) < s.event_index
+        check = control_jump_check(s.X, fit_days, [(s.event_index, len(s.y))],
+                                   [f"x{j}" for j in range(s.X.shape[1])])
+        largest.append(check.ratio.max())
+    assert max(largest) < 5.0
+    assert np.quantile(largest, 0.5) < 2.5
+
+
 def test_local_linear_trend_and_no_controls():
     rng = np.random.default_rng(8)
     T, n_pre = 300, 240
