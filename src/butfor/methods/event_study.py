@@ -416,7 +416,7 @@ def _build_design(panel, outcome: str, *, transform: Transform, posts_metric: st
 
     unit_code, unit_labels = pd.factorize(col("unit"), sort=True)
     date_values = col("date")
-    dates = pd.DatetimeIndex(np.unique(date_values))
+    dates = pd.DatetimeIndex(pd.unique(date_values)).sort_values()  # hash, not sort 7M rows
     time_code = np.searchsorted(dates.to_numpy(), date_values)
     posts = col(posts_metric) if transform == "per_post" and posts_metric in data else None
     if transform == "pct_change":
