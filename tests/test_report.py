@@ -140,6 +140,20 @@ def test_stock_metrics_get_no_running_total(results):
     assert plot.ylabel == "difference, followers"
 
 
+def test_one_pair_of_figures_per_effect_when_an_analysis_has_several(results):
+    several = copy.deepcopy(results)
+    first = several["analyses"][0]["effect"]
+    second = copy.deepcopy(first)
+    second["diagnostics"]["event"] = "verification change"
+    several["analyses"][0]["effects"] = [first, second]
+    plots = [p for p in pd_.figures_for(several)
+             if p.analysis_id == "sts:impressions:ownership change"]
+    assert [p.kind for p in plots] == ["counterfactual", "effect"] * 2
+    assert len({p.id for p in plots}) == 4
+    assert plots[0].title.startswith("After the ownership change")
+    assert plots[2].title.startswith("After the verification change")
+
+
 def test_placebo_plot_states_rank_and_p_value(results):
     plot = pd_.placebo_plot(results["analyses"][1], pd_.context(results))
     placebo = results["analyses"][1]["placebo"]

@@ -194,6 +194,14 @@ def _verdict_rows(results: dict, figures: list[dict], currency: str) -> list[dic
     return rows
 
 
+_CHECK_LABELS = {
+    "false_positive": "Known error rate on this data: ",
+    "power": "Smallest effect it could have detected: ",
+    "placebo_in_time": "Placebo in time: ",
+    "leave_one_out": "Leaving out one peer at a time: ",
+}
+
+
 def _analysis_label(analysis: dict) -> str:
     """The analysis's title, with its measure when the title does not name it."""
     title = str(analysis.get("title") or analysis.get("id") or "")
@@ -226,13 +234,19 @@ def _methods(results: dict) -> list[dict]:
                            "a trend before the event: the comparison may be biased")
                 checks.append(f"Pre-trend check: {what}{shown} "
                               f"({fmt.p_value(pretrend['p_value'])}): {verdict}.")
-            if isinstance(a.get("sentence"), str) and a["sentence"]:
-                checks.append(a["sentence"])
+            for key in ("sentence", "false_positive", "power", "placebo_in_time",
+                        "leave_one_out"):
+                item = a.get(key)
+                text = item.get("sentence") if isinstance(item, dict) else item
+                if isinstance(text, str) and text and text not in checks:
+                    label = _CHECK_LABELS.get(key, "")
+                    checks.append(label + text)
             for field in ("warnings", "assumptions"):
                 for item in a.get(field) or []:
                     notes.append(item.get("message", str(item)) if isinstance(item, dict)
                                  else str(item))
-            params = a.get("parameters") if isinstance(a.get("parameters"), dict) else {}
+            params = next((a[k] for k in ("parameters", "settings")
+                           if isinstance(a.get(k), dict)), {})
             description = str(a.get("description") or "")
             if description and description not in entry["descriptions"]:
                 entry["descriptions"].append(description)

@@ -8,7 +8,8 @@ data, so a figure is drawn exactly when its data is present.
 
 Keys read from an analysis (all optional apart from ``id``):
 
-``effect``       an EffectPath dict → observed vs counterfactual; pointwise
+``effect``       an EffectPath dict (or ``effects``, one per event, each naming
+                 its event in ``diagnostics.event``) → observed vs counterfactual; pointwise
                  and cumulative effect. Optional arrays ``cumulative_lower`` /
                  ``cumulative_upper`` draw a band round the running total.
 ``placebo``      {units, statistic, values, subject_value, p_value, rank}
@@ -318,8 +319,14 @@ def _per(period: str) -> str:
     return f" per {period}" if period in ("day", "week", "month") else ""
 
 
-def counterfactual_plot(analysis: dict, ctx: Context) -> CounterfactualPlot | None:
-    effect = analysis.get("effect")
+def counterfactual_plot(analysis: dict, ctx: Context, effect: dict | None = None,
+                        part: str = "") -> CounterfactualPlot | None:
+    """From ``effect`` (default: the analysis's ``effect``); ``part`` tells apart the figures
+    of an analysis with several effects."""
+    if effect is None:
+        effect = analysis.get("effect")
+    else:
+        analysis = {**analysis, "event": (effect.get("diagnostics") or {}).get("event")}
     if not isinstance(effect, dict):
         return None
     arrays = _effect_arrays(effect)
@@ -357,7 +364,7 @@ def counterfactual_plot(analysis: dict, ctx: Context) -> CounterfactualPlot | No
            f"expected without {where} as a dashed blue line inside a shaded {pct_level} band"
            f"{_marks_alt(_marks_within(ctx, dates))}. {title}.")
     return CounterfactualPlot(
-        id=f"fig-{slug(str(analysis['id']))}-counterfactual",
+        id=f"fig-{slug(str(analysis['id']) + part)}-counterfactual",
         analysis_id=str(analysis["id"]), title=title, alt=alt, dates=dates, observed=observed,
         counterfactual=counterfactual, lower=lower, upper=upper, event_index=index,
         events=_marks_within(ctx, dates),
@@ -366,8 +373,14 @@ def counterfactual_plot(analysis: dict, ctx: Context) -> CounterfactualPlot | No
     )
 
 
-def effect_plot(analysis: dict, ctx: Context) -> EffectPlot | None:
-    effect = analysis.get("effect")
+def effect_plot(analysis: dict, ctx: Context, effect: dict | None = None,
+                part: str = "") -> EffectPlot | None:
+    """From ``effect`` (default: the analysis's ``effect``); ``part`` tells apart the figures
+    of an analysis with several effects."""
+    if effect is None:
+        effect = analysis.get("effect")
+    else:
+        analysis = {**analysis, "event": (effect.get("diagnostics") or {}).get("event")}
     if not isinstance(effect, dict):
         return None
     arrays = _effect_arrays(effect)
@@ -425,7 +438,7 @@ def effect_plot(analysis: dict, ctx: Context) -> EffectPlot | None:
                f"Bottom: the running total of that difference from {_event_phrase(event)} on"
                f"{_marks_alt(marks)}. {title}.")
     return EffectPlot(
-        id=f"fig-{slug(str(analysis['id']))}-effect", analysis_id=str(analysis["id"]),
+        id=f"fig-{slug(str(analysis['id']) + part)}-effect", analysis_id=str(analysis["id"]),
         title=title, alt=alt, dates=dates, pointwise=pointwise,
         pointwise_lower=observed - upper, pointwise_upper=observed - lower,
         cumulative=cumulative, cumulative_lower=cum_lower, cumulative_upper=cum_upper,
@@ -807,8 +820,18 @@ def figures_for(results: dict) -> list[Plot]:
     ctx = context(results)
     plots: list[Plot] = []
     for analysis in results.get("analyses") or []:
-        for extract in (counterfactual_plot, effect_plot, placebo_plot, event_time_plot,
-                        groups_plot, changepoint_plot):
+        effects = [e for e in analysis.get("effects") or [] if isinstance(e, dict)]
+        if len(effects) > 1:  # one pair of figures per event
+            for i, effect in enumerate(effects):
+                for extract in (counterfactual_plot, effect_plot):
+                    plot = extract(analysis, ctx, effect, f"-{i + 1}")
+                    if plot is not None:
+                        plots.append(plot)
+            extracts: tuple = (placebo_plot, event_time_plot, groups_plot, changepoint_plot)
+        else:
+            extracts = (counterfactual_plot, effect_plot, placebo_plot, event_time_plot,
+                        groups_plot, changepoint_plot)
+        for extract in extracts:
             plot = extract(analysis, ctx)
             if plot is not None:
                 plots.append(plot)
