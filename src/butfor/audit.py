@@ -360,10 +360,9 @@ def load_block(part: Partition, plan: dict) -> Block:
             first = frame[["unit", c]].dropna().drop_duplicates("unit").set_index("unit")[c]
             attrs[c] = first.reindex(attrs.index.astype(str))
     if gcol and gcol in attrs.columns:
-        lookup = {g: i for i, g in enumerate(groups)}
-        gvals = attrs[gcol].astype(object).where(attrs[gcol].notna(), None)
-        group = np.array([lookup.get(str(g), len(groups)) if g is not None else len(groups)
-                          for g in gvals], dtype=np.int64)
+        gvals = attrs[gcol].astype("string")
+        codes = pd.Categorical(gvals, categories=groups).codes.astype(np.int64)
+        group = np.where(codes < 0, len(groups), codes)
     else:
         group = np.full(n, len(groups), dtype=np.int64)
     if ecol:
@@ -813,24 +812,20 @@ def finalise(out: Path, parts: list[Partition], plan: dict, shared: dict, *, see
     flagged = np.isfinite(q) & (q <= spec["alpha"])
     direction = np.where(flagged & (effect < 0), "lost", np.where(flagged, "gained", ""))
 
-    flags = []
     med_rmse = float(np.nanmedian(acc["pre_rmse"])) if len(acc) else float("nan")
     z_last = inf.placebo_z[:, 0] if K else np.full(len(acc), np.nan)
-    for i in range(len(acc)):  # string assembly only; the numbers are vectorised above
-        f = []
-        if acc.at[i, "n_pre"] < spec["min_days"]:
-            f.append("short_pre")
-        if acc.at[i, "n_post"] < 1:
-            f.append("no_post")
-        if not np.isfinite(effect[i]):
-            f.append("no_estimate")
-        if acc.at[i, "pre_rmse"] > 3 * med_rmse:
-            f.append("noisy")
-        if np.isfinite(z_last[i]) and abs(z_last[i]) > 3:
-            f.append("pre_trend")
-        if acc.at[i, "phi"] >= 0.97:
-            f.append("persistent")
-        flags.append(";".join(f))
+    flag_rules = {
+        "short_pre": acc["n_pre"].to_numpy() < spec["min_days"],
+        "no_post": acc["n_post"].to_numpy() < 1,
+        "no_estimate": ~np.isfinite(effect),
+        "noisy": acc["pre_rmse"].to_numpy(float) > 3 * med_rmse,
+        "pre_trend": np.abs(np.nan_to_num(z_last)) > 3,
+        "persistent": acc["phi"].to_numpy(float) >= 0.97,
+    }
+    flags = pd.Series("", index=acc.index, dtype=object)
+    for name, hit in flag_rules.items():  # a handful of rules, each vectorised over accounts
+        flags = flags.where(~hit, flags + name + ";")
+    flags = flags.str.rstrip(";").astype(object)
 
     table = pd.DataFrame({
         "unit": acc["unit"], "group": acc["group"], "event_date": acc["event_date"],
@@ -843,7 +838,7 @@ def finalise(out: Path, parts: list[Partition], plan: dict, shared: dict, *, see
     })
     for c in spec["controls"]:
         table[f"beta_{c}"] = acc[f"beta_{c}"]
-    table["flags"] = flags
+    table["flags"] = flags.to_numpy()
 
     # --- groups: mean of per-account effects, and the two-way FE regression --
     groups = plan["groups"]
