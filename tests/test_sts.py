@@ -22,6 +22,7 @@ from butfor.inference.false_positive import (
     pseudo_event_indices,
 )
 from butfor.methods._sts_gibbs import (
+    _draw,
     _factor,
     _innovation_bands,
     _log_marginal,
@@ -56,9 +57,11 @@ def test_banded_state_posterior_equals_dense(trend):
     prec_obs = rng.uniform(0.5, 2.0, size=B)
     init_mean = rng.normal(size=(B, m))
     init_prec = np.array([0.5, 2.0][:m])
-    chol, w, logdet, quad = _factor(kd, m, bands, list(1 / s2), obs, prec_obs, target,
-                                    init_mean, init_prec)
+    terms, logdet, quad = _factor(kd, m, bands, list(1 / s2), obs, prec_obs, target,
+                                  init_mean, init_prec)
+    band, _, scale = terms
     n = m * T
+    mean_all = _draw(terms, np.zeros(B * n))
     for b in range(B):
         # innovation matrices, written out directly from the model equations
         A_level = np.zeros((T - 1, n))
@@ -80,16 +83,23 @@ def test_banded_state_posterior_equals_dense(trend):
             if obs[b, t]:
                 Q[m * t, m * t] += prec_obs[b]
                 rhs[m * t] += target[b, t] * prec_obs[b]
-        L = np.zeros((n, n))
-        band = chol[:, b * n:(b + 1) * n]
-        for d in range(kd + 1):
-            idx = np.arange(n - d)
-            L[idx + d, idx] = band[d, : n - d]
-        np.testing.assert_allclose(L @ L.T, Q, atol=1e-10)
         np.testing.assert_allclose(logdet[b], np.linalg.slogdet(Q)[1], rtol=1e-10)
         np.testing.assert_allclose(quad[b], rhs @ np.linalg.solve(Q, rhs), rtol=1e-10)
-        mean_banded = np.linalg.solve(L.T, w[b * n:(b + 1) * n, 0])
-        np.testing.assert_allclose(mean_banded, np.linalg.solve(Q, rhs), atol=1e-10)
+        np.testing.assert_allclose(mean_all[b * n:(b + 1) * n], np.linalg.solve(Q, rhs),
+                                   atol=1e-10)
+        # a draw is U^-1 (pre + scale z): its covariance U^-1 S^2 U^-T must be Q^-1
+        L = np.zeros((n, n))
+        blk = band[:, b * n:(b + 1) * n]
+        for d in range(kd + 1):
+            idx = np.arange(n - d)
+            L[idx + d, idx] = blk[d, : n - d]
+        if scale.size > 1:
+            np.fill_diagonal(L, 1.0)
+            S = np.diag(scale[b * n:(b + 1) * n])
+        else:
+            S = np.eye(n)
+        U_inv = np.linalg.inv(L.T)
+        np.testing.assert_allclose(U_inv @ S @ S @ U_inv.T, np.linalg.inv(Q), atol=1e-9)
 
 
 def test_log_marginal_matches_multivariate_normal():

@@ -163,46 +163,66 @@ def _factor(
     target: np.ndarray,
     init_mean: np.ndarray,
     init_prec: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Factor the batch's posterior state precision (one block-diagonal band).
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
+    """Factor the batch's posterior state precision Q (one block-diagonal band).
 
-    Returns ``(chol, w, logdet, quad)``: the banded Cholesky factor
-    (kd + 1, B * n), ``w = L^-1 b`` (B * n, 1), and per batch element
-    ``log|Q|`` and ``w'w = b'Q^-1 b``. The state mean is ``L^-T w``; a draw
-    is ``L^-T (w + z)``.
+    Returns ``(draw_terms, logdet, quad)``: ``log|Q|`` and ``b'Q^-1 b`` per
+    batch element, and ``draw_terms = (band, pre, scale)`` such that a draw
+    of the states is ``U^-1 (pre + scale * z)`` with ``U`` the transpose of
+    the lower band ``band`` (see :func:`_draw`). For a local level (a
+    tridiagonal Q) this uses LDL' (``pttrf``/``pttrs``), several times faster
+    than a banded Cholesky; ``band`` is then unit lower bidiagonal.
     """
     B, T = obs.shape
     n = m * T
+    rhs = np.zeros((B, n))
+    rhs[:, 0:n:m] = np.where(obs, target, 0.0) * prec_obs[:, None]
+    rhs[:, :m] += init_mean * init_prec[None, :]
+    if kd == 1:
+        inv = scales[0]
+        d = bands[0][0][None, :] * inv[:, None] + obs * prec_obs[:, None]
+        d[:, 0] += init_prec[0]
+        e = bands[0][1][None, :] * inv[:, None]  # last entry of each block is 0
+        d, e, info = lapack.dpttrf(d.reshape(-1), e.reshape(-1)[:-1])
+        if info != 0:
+            raise _not_pd()
+        mean, _ = lapack.dpttrs(d, e, rhs.reshape(-1))
+        unit = np.empty((2, B * n))
+        unit[1, :-1] = e
+        unit[1, -1] = 0.0
+        pre = mean.copy()
+        pre[:-1] += e * mean[1:]  # L' mean, so that U^-1 pre = mean
+        logdet = np.log(d.reshape(B, n)).sum(axis=1)
+        quad = (rhs * mean.reshape(B, n)).sum(axis=1)
+        return (unit, pre, 1.0 / np.sqrt(d)), logdet, quad
     ab = np.zeros((kd + 1, B, n))
     for band, scale in zip(bands, scales, strict=True):
         ab += band[:, None, :] * scale[None, :, None]
     ab[0, :, 0:n:m] += obs * prec_obs[:, None]
     ab[0, :, :m] += init_prec[None, :]
-    rhs = np.zeros((B, n))
-    rhs[:, 0:n:m] = np.where(obs, target, 0.0) * prec_obs[:, None]
-    rhs[:, :m] += init_mean * init_prec[None, :]
-    ab = ab.reshape(kd + 1, B * n)
-    if kd == 1:
-        # tridiagonal: LDL' (pttrf) is several times faster than pbtrf; L D^1/2 is the
-        # Cholesky factor in the same band storage
-        d, e, info = lapack.dpttrf(ab[0], ab[1, :-1])
-        chol = np.empty_like(ab)
-        if info == 0:
-            root = np.sqrt(d)
-            chol[0] = root
-            chol[1, :-1] = e * root[:-1]
-            chol[1, -1] = 0.0
-    else:
-        chol, info = lapack.dpbtrf(ab, lower=1)
+    chol, info = lapack.dpbtrf(ab.reshape(kd + 1, B * n), lower=1)
     if info != 0:
-        raise EstimationError(
-            "the state precision matrix is not positive definite; the series may be "
-            "constant or contain extreme values"
-        )
+        raise _not_pd()
     w, _ = lapack.dtbtrs(chol, rhs.reshape(B * n, 1), uplo="L", trans="N")
+    w = w[:, 0]
     logdet = 2.0 * np.log(chol[0].reshape(B, n)).sum(axis=1)
     quad = (w.reshape(B, n) ** 2).sum(axis=1)
-    return chol, w, logdet, quad
+    return (chol, w, np.ones(1)), logdet, quad
+
+
+def _draw(terms: tuple[np.ndarray, np.ndarray, np.ndarray], z: np.ndarray) -> np.ndarray:
+    """A state draw ``U^-1 (pre + scale * z)`` from :func:`_factor`'s terms."""
+    band, pre, scale = terms
+    unit = "U" if scale.size > 1 else "N"
+    x, _ = lapack.dtbtrs(band, (pre + scale * z)[:, None], uplo="L", trans="T", diag=unit)
+    return x[:, 0]
+
+
+def _not_pd() -> EstimationError:
+    return EstimationError(
+        "the state precision matrix is not positive definite; the series may be "
+        "constant or contain extreme values"
+    )
 
 
 def _log_ig(v: np.ndarray, prior: SdPrior) -> np.ndarray:
@@ -369,12 +389,12 @@ def gibbs(
         wb = fitted_w(beta)
         target = y0 - wb
         var = np.stack([s2_level, s2_slope][:m], axis=1)  # (B, m)
-        chol, w, logdet, quad = _factor(kd, m, bands, list((1.0 / var).T), obs, 1.0 / sigma2,
-                                        target, init_mean, init_prec)
+        terms, logdet, quad = _factor(kd, m, bands, list((1.0 / var).T), obs, 1.0 / sigma2,
+                                      target, init_mean, init_prec)
         dz = step * rng.standard_normal((B, m))
         var_new = var * np.exp(2 * dz)
-        chol_n, w_n, logdet_n, quad_n = _factor(kd, m, bands, list((1.0 / var_new).T), obs,
-                                                1.0 / sigma2, target, init_mean, init_prec)
+        terms_n, logdet_n, quad_n = _factor(kd, m, bands, list((1.0 / var_new).T), obs,
+                                            1.0 / sigma2, target, init_mean, init_prec)
         # log p(y | var) = -(T-1)/2 log var - 1/2 log|Q| + 1/2 b'Q^-1 b + const
         log_r = 0.5 * (quad_n - quad) - 0.5 * (logdet_n - logdet) - (dz * log_t).sum(axis=1)
         for i, pr in enumerate(var_priors):
@@ -390,12 +410,13 @@ def gibbs(
         s2_level = var[:, 0]
         if m == 2:
             s2_slope = var[:, 1]
-        chol = np.where(accept[None, :, None], chol_n.reshape(kd + 1, B, -1),
-                        chol.reshape(kd + 1, B, -1)).reshape(kd + 1, -1)
-        w = np.where(accept[:, None], w_n.reshape(B, -1), w.reshape(B, -1)).reshape(-1, 1)
-        w += rng.standard_normal(w.shape)
-        states, _ = lapack.dtbtrs(chol, w, uplo="L", trans="T")
-        states = states.reshape(B, m * T)
+        if accept.all():
+            terms = terms_n
+        elif accept.any():
+            rows = np.repeat(accept, m * T)
+            terms = tuple(np.where(rows, new_t, old_t) if old_t.size > 1 else old_t
+                          for old_t, new_t in zip(terms, terms_n, strict=True))
+        states = _draw(terms, rng.standard_normal(B * m * T)).reshape(B, m * T)
         mu = states[:, 0::m]
         if it >= burn:
             k = it - burn
