@@ -434,3 +434,23 @@ def test_analyses_for_case_on_the_demo_platform():
     assert doc["false_positive"]["n_events"] == 10
     assert 0 <= doc["false_positive"]["rate"] <= 1
     assert doc["controls"]["names"] == [f"{case.subject.unit}:pageviews"]
+
+
+def test_sts_section_of_the_case_file_sets_the_model():
+    import tomllib
+    from importlib import resources
+
+    from butfor.case import parse_case
+    from butfor.methods.sts import analyses_for_case
+    from butfor.simulate import PlatformConfig, simulate_platform
+
+    text = resources.files("butfor").joinpath("demo_case.toml").read_text()
+    text += "\n[sts]\nn_draws = 200\npseudo_events = 0\nseasonal_period = 1\n"
+    case = parse_case(tomllib.loads(text), text)
+    sim = simulate_platform(PlatformConfig(n_peers=4), seed=3)
+    (analysis,) = analyses_for_case(case, sim.panel, seed=1)
+    assert "false_positive" not in analysis
+    assert analysis["settings"]["seasonal_period"] is None
+    assert analysis["settings"]["n_draws"] == 200
+    assert len(analysis["effect"]["summary"]) > 0
+    assert analysis["warnings"] == [] or all(isinstance(w, str) for w in analysis["warnings"])

@@ -344,6 +344,17 @@ class ReportOptions(_Section):
     pdf: bool = False
 
 
+class StsOptions(_Section):
+    """Settings of the structural time series (``methods = ["sts"]``)."""
+
+    trend: Literal["local_level", "local_linear_trend"] = "local_level"
+    seasonal_period: int | None = Field(default=None, ge=1)  # unset: 7 for daily data; 1: none
+    n_draws: int = Field(default=1000, ge=100)
+    prior_level_sd: float = Field(default=0.01, gt=0, lt=1)
+    check_controls: Literal["error", "warn", "off"] = "error"
+    pseudo_events: int = Field(default=10, ge=0)  # 0 leaves out the false-positive check
+
+
 class Case(_Section):
     case: CaseInfo = Field(default_factory=CaseInfo)
     data: DataSection = Field(default_factory=DataSection)
@@ -359,6 +370,7 @@ class Case(_Section):
     claims: list[Claim] = Field(default_factory=list)
     damages: Damages | None = None
     report: ReportOptions = Field(default_factory=ReportOptions)
+    sts: StsOptions = Field(default_factory=StsOptions)
 
     @model_validator(mode="after")
     def _names_resolve(self) -> Case:

@@ -68,6 +68,7 @@ class FalsePositiveResult:
         lo, hi = self.interval
         return {
             "n_events": self.n_events,
+            "runs": self.n_events,
             "n_flagged": self.n_flagged,
             "rate": self.rate,
             "rate_lower": lo,

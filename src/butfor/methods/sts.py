@@ -590,10 +590,13 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     Controls are ``[controls] units`` (default: the subject itself) on
     ``[controls] metric`` (default: the outcome metric); the subject's own
     outcome is never its own control. ``log1p`` applies to the outcome and
-    the controls alike; ``per_post`` divides the outcome by the posts metric.
+    the controls alike; ``per_post`` divides the outcome by the posts metric;
+    ``pct_change`` models day-on-day growth. ``[sts]`` holds the settings.
+    Assumption warnings are recorded in the analysis (``warnings``), not raised.
     """
     from butfor.methods._case import event_windows
 
+    opts = getattr(case, "sts", None)
     subject = case.subject.unit
     metric = case.outcome.metric
     transform = case.outcome.transform
@@ -609,6 +612,10 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
         posts = panel.series(subject, case.outcome.posts_metric).loc[start:end]
         y_series = y_series / posts.where(posts > 0)
         label = f"{metric} per {case.outcome.posts_metric}"
+    elif transform == "pct_change":
+        full = panel.series(subject, metric)
+        y_series = (full / full.shift(1).where(full.shift(1) > 0) - 1).loc[start:end]
+        label = f"day-on-day change in {metric}"
     elif transform == "log1p":
         model_transform = "log1p"
 
@@ -638,18 +645,38 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
         periods.append((a, b))
         names.append(name)
     period = 7 if panel.frequency == "D" else None
-    model = StructuralTimeSeries(seasonal_period=period, transform=model_transform, seed=seed)
-    result = model.fit(y_series.to_numpy(dtype=float), X, dates=dates, post_periods=periods,
-                       unit=subject, metric=label)
-    check = sts_false_positive_check(model, y_series.to_numpy(dtype=float), X, dates=dates,
-                                     event_index=periods[0][0], n_events=10, n_draws=400)
+    settings: dict[str, Any] = {"seasonal_period": period, "transform": model_transform,
+                                "seed": seed}
+    n_pseudo = 10
+    if opts is not None:
+        if opts.seasonal_period is not None:
+            settings["seasonal_period"] = opts.seasonal_period if opts.seasonal_period > 1 else None
+        settings |= {"trend": opts.trend, "n_draws": opts.n_draws,
+                     "prior_level_sd": opts.prior_level_sd,
+                     "check_controls": opts.check_controls}
+        n_pseudo = opts.pseudo_events
+    model = StructuralTimeSeries(**settings)
+    y_values = y_series.to_numpy(dtype=float)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AssumptionWarning)
+        result = model.fit(y_values, X, dates=dates, post_periods=periods, unit=subject,
+                           metric=label)
+    notes = [str(w.message) for w in caught if issubclass(w.category, AssumptionWarning)]
+    check = None
+    if n_pseudo > 0:
+        try:
+            check = sts_false_positive_check(model, y_values, X, dates=dates,
+                                             event_index=periods[0][0], n_events=n_pseudo,
+                                             n_draws=400)
+        except DataError as err:  # too short a pre-period for pseudo-events
+            notes.append(f"no false-positive check: {err}")
     effects = [p.to_dict() for p in result.paths]
     for eff, name in zip(effects, names, strict=True):
         eff["diagnostics"]["event"] = name
     n_controls = len(result.control_names)
     controls_text = (f"{n_controls} control series ({', '.join(result.control_names)})"
                      if n_controls else "no control series")
-    return [{
+    analysis = {
         "id": f"sts:{metric}",
         "method": METHOD,
         "title": f"Structural time-series forecast of {subject}'s {label}",
@@ -672,6 +699,9 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
             "check": None if result.control_check is None else result.control_check.to_dict(),
         },
         "convergence": result.diagnostics,
-        "false_positive": check.to_dict(),
+        "warnings": notes,
         "settings": result.settings,
-    }]
+    }
+    if check is not None:
+        analysis["false_positive"] = check.to_dict()
+    return [analysis]
