@@ -670,7 +670,7 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
                                              n_draws=400)
         except DataError as err:  # too short a pre-period for pseudo-events
             notes.append(f"no false-positive check: {err}")
-    effects = [p.to_dict() for p in result.paths]
+    effects = [p.to_dict(include_draws=True) for p in result.paths]  # the pipeline takes them
     for eff, name in zip(effects, names, strict=True):
         eff["diagnostics"]["event"] = name
     n_controls = len(result.control_names)
