@@ -30,8 +30,8 @@ PREFERRED_METHODS: dict[str, list[str]] = {
     "declined_after": ["sts", "prepost", "sdid", "synthetic_control"],
     "beyond_platform_trend": ["synthetic_control", "sdid", "prepost"],
     "targeted": ["synthetic_control", "prepost", "sdid"],
-    "not_preexisting": ["changepoint", "prepost", "event_study"],
-    "disproportionate": ["event_study"],
+    "not_preexisting": ["prepost", "event_study"],
+    "disproportionate": ["group_disproportion"],
 }
 # a decline smaller than this (relative) is no harm worth a claim; used to tell
 # "not supported" (the interval rules out a real decline) from "inconclusive"
@@ -213,78 +213,114 @@ def _targeted(claim: Claim, ctx: _Context) -> Verdict:
     return Verdict(claim.id, claim.kind, claim.allegation, verdict, sentence, figures)
 
 
+def _pretrend(analysis: dict) -> dict | None:
+    """A pre-trend test as {p_value, slope}: the pre/post one, or the event study's."""
+    if "pretrend" in analysis:
+        return analysis["pretrend"]
+    es = analysis.get("event_study") or {}
+    test = es.get("pretrend")
+    if not test:
+        return None
+    pre = [e for t, e in zip(es["event_times"], es["estimate"], strict=True)
+           if t < 0 and e is not None]
+    slope = None
+    if len(pre) >= 2:
+        # the sign of the drift into the event: late pre-period minus early pre-period
+        half = len(pre) // 2
+        slope = sum(pre[half:]) / len(pre[half:]) - sum(pre[:half]) / half
+    return {"p_value": test["p_value"], "slope": slope}
+
+
 def _not_preexisting(claim: Claim, ctx: _Context) -> Verdict:
     import datetime as dt
 
     event = ctx.case.event(_event_name(claim, ctx.case))
     limit = event.date - dt.timedelta(days=claim.tolerance_days)
-    cp_analysis = ctx.find("not_preexisting", claim, need="changepoint")
-    trend_analysis = ctx.find("not_preexisting", claim, need="pretrend")
-    if cp_analysis is None and trend_analysis is None:
+    metric = claim.metric or ctx.case.outcome.metric
+    trend_analysis = None
+    for method in PREFERRED_METHODS["not_preexisting"]:
+        for a in ctx.analyses:
+            if (a["method"] == method and a.get("metric") == metric
+                    and a.get("event") in (None, event.name) and _pretrend(a) is not None):
+                trend_analysis = trend_analysis or a
+    changepoints = [a for a in ctx.analyses
+                    if a["method"] == "changepoint" and a.get("metric") == metric]
+    if not changepoints and trend_analysis is None:
         return _missing(claim, "it needs change-point dating or a pre-trend test")
     figures: dict[str, Any] = {"event_date": str(event.date), "tolerance_days":
                                claim.tolerance_days, "alpha": claim.alpha}
     early, clean, reasons = False, True, []
     if trend_analysis is not None:
-        pt = trend_analysis["pretrend"]
+        pt = _pretrend(trend_analysis)
         figures.update(pretrend_p=pt["p_value"], pretrend_slope=pt.get("slope"),
                        pretrend_method=trend_analysis["method"])
         if pt["p_value"] <= claim.alpha and (pt.get("slope") or 0) < 0:
             early = True
-            reasons.append(f"the subject was already declining relative to its peers before the "
+            reasons.append(f"the subject was already falling behind its peers before the "
                            f"event (pre-trend p = {pt['p_value']:.3f})")
         elif pt["p_value"] <= claim.alpha:
             clean = False
-            reasons.append(f"the pre-period shows a rising trend (p = {pt['p_value']:.3f})")
-    if cp_analysis is not None:
-        cp = cp_analysis["changepoint"]
-        figures.update(changepoint_date=cp.get("date"), changepoint_lower=cp.get("lower_date"),
-                       changepoint_upper=cp.get("upper_date"))
-        if cp.get("date") is not None:
-            upper = dt.date.fromisoformat(cp.get("upper_date") or cp["date"])
-            lower = dt.date.fromisoformat(cp.get("lower_date") or cp["date"])
-            if upper < limit:
-                early = True
-                reasons.append(f"the decline is dated to {cp['date']}, before {limit} "
-                               f"({claim.tolerance_days} days before the event)")
-            elif lower < limit:
-                clean = False
-                reasons.append(f"the change point ({cp['date']}, range {lower} to {upper}) "
-                               "cannot be placed clearly before or after the event")
+            reasons.append(f"the pre-period shows the subject drifting against its peers "
+                           f"(p = {pt['p_value']:.3f})")
+    for a in changepoints:
+        cp = a["changepoint"]
+        if cp.get("onset") is None or (cp.get("change") or 0) >= 0:
+            continue  # no change, or a rise: neither dates a decline
+        onset = dt.date.fromisoformat(cp["onset"])
+        lower = dt.date.fromisoformat(cp.get("onset_lower") or cp["onset"])
+        upper = dt.date.fromisoformat(cp.get("onset_upper") or cp["onset"])
+        figures.setdefault("changepoints", []).append(
+            {"model": cp.get("model"), "onset": cp["onset"], "lower": str(lower),
+             "upper": str(upper), "change": cp.get("change")})
+        if upper < limit:
+            early = True
+            reasons.append(f"a decline in {cp.get('model', 'level')} is dated to {onset} "
+                           f"(95% range {lower} to {upper}), before {limit}")
+        elif lower < limit:
+            clean = False
+            reasons.append(f"the {cp.get('model', 'level')} change ({onset}, range {lower} to "
+                           f"{upper}) cannot be placed clearly before or after the event")
     if early:
         verdict, sentence = NOT_SUPPORTED, "Not supported: " + "; ".join(reasons) + "."
     elif not clean:
         verdict, sentence = INCONCLUSIVE, "Inconclusive: " + "; ".join(reasons) + "."
     else:
         verdict = SUPPORTED
-        sentence = (f"No decline before {limit}: no pre-trend against the peers and no change "
-                    f"point earlier than {claim.tolerance_days} days before the {event.name}.")
+        sentence = (f"No decline before {limit}: no pre-trend against the peers and no "
+                    f"change point dating a decline earlier than {claim.tolerance_days} days "
+                    f"before the {event.name}.")
     return Verdict(claim.id, claim.kind, claim.allegation, verdict, sentence, figures)
 
 
 def _disproportionate(claim: Claim, ctx: _Context) -> Verdict:
-    a = ctx.find("disproportionate", claim, need="groups")
+    a = ctx.find("disproportionate", claim, need="estimate")
     if a is None:
-        return _missing(claim, "it needs a group comparison (event_study with [groups] compare)")
-    g = a["groups"]
-    est, lo, hi, p = g["estimate"], g["lower"], g["upper"], g["p_value"]
-    group_a = claim.group_a or g["labels"][0]
-    group_b = claim.group_b or g["labels"][1]
-    # the analysis reports estimate = effect(labels[0]) - effect(labels[1]); orient it
-    sign = 1.0 if (group_a, group_b) == (g["labels"][0], g["labels"][1]) else -1.0
-    est, lo, hi = sign * est, *sorted((sign * lo, sign * hi))
+        return _missing(claim, "it needs a group comparison ([groups] compare = [a, b])")
+    c = a["estimate"]
+    labels = (a["group_disproportion"]["group_a"], a["group_disproportion"]["group_b"])
+    est, lo, hi, p = c["estimate"], c["lower"], c["upper"], c["p_value"]
+    group_a = claim.group_a or labels[0]
+    group_b = claim.group_b or labels[1]
+    if {group_a, group_b} != set(labels):
+        return _missing(claim, f"the group comparison in this run is {labels[0]} against "
+                               f"{labels[1]}, not {group_a} against {group_b}")
+    # the analysis reports effect(labels[0]) - effect(labels[1]); orient it to the claim
+    if (group_a, group_b) != labels:
+        est, lo, hi = -est, -hi, -lo
     figures = {"method": a["method"], "analysis": a["id"], "difference": est, "lower": lo,
                "upper": hi, "p_value": p, "group_a": group_a, "group_b": group_b,
                "alpha": claim.alpha}
-    diff = f"{est:+.4g} (interval {lo:+.4g} to {hi:+.4g}, p = {p:.3f})"
+    diff = f"{est:+.4g} (interval {lo:+.4g} to {hi:+.4g}, p = {p:.3g})"
     if hi < 0 and p <= claim.alpha:
         verdict = SUPPORTED
-        sentence = f"Group {group_a} fell further than group {group_b} after the event: {diff}."
+        sentence = (f"Accounts in group {group_a} fell further than those in group {group_b} "
+                    f"after the event: a difference of {diff} in {a['metric']}.")
     elif lo > 0:
         verdict = NOT_SUPPORTED
-        sentence = f"Group {group_a} fared better than group {group_b}, not worse: {diff}."
+        sentence = (f"Group {group_a} fared better than group {group_b}, not worse: "
+                    f"{diff}.")
     else:
-        verdict = NOT_SUPPORTED if p > claim.alpha else INCONCLUSIVE
+        verdict = NOT_SUPPORTED
         sentence = (f"The difference between group {group_a} and group {group_b} is {diff}; "
                     "the data do not show one group hit harder.")
     return Verdict(claim.id, claim.kind, claim.allegation, verdict, sentence, figures)

@@ -62,6 +62,17 @@ def run_case(
     console: Console | None = None,
 ) -> RunOutput:
     """Every analysis the case asks for, then claims and damages, as Results."""
+    from threadpoolctl import threadpool_limits
+
+    # one BLAS thread: the matrices here are small, where multi-threaded BLAS is slower
+    # (by 50x on a loaded 2-core machine), and one thread gives the same bits every run
+    with threadpool_limits(limits=1):
+        return _run_case(case, panel, report, inputs=inputs, case_toml=case_toml,
+                         command=command, console=console)
+
+
+def _run_case(case: Case, panel: Panel, report: IngestReport, *, inputs: list[InputFile],
+              case_toml: str | None, command: str, console: Console | None) -> RunOutput:
     case.check_against(panel)
     timings: dict[str, float] = {}
     analyses: list[dict] = []
@@ -85,7 +96,7 @@ def run_case(
             progress.advance(task)
         for a in analyses:
             _name_event(a, case)
-        draws = {a["id"]: a["effect"].pop("draws", None) for a in analyses if "effect" in a}
+        draws = _pop_draws(analyses)
         progress.update(task, description="damages")
         start = time.perf_counter()
         damages = _damages(case, analyses, draws, seed)
@@ -113,6 +124,23 @@ def _run_method(method: str, case: Case, panel: Panel, seed: int) -> list[dict]:
     return to_jsonable(module.analyses_for_case(case, panel, seed=seed))
 
 
+def _pop_draws(analyses: list[dict]) -> dict[tuple[str, str], object]:
+    """Take the counterfactual draws out of the analyses (they stay out of results.json).
+
+    Keyed by (analysis id, event date) so a method with one effect path per event
+    keeps each path's draws.
+    """
+    draws = {}
+    for a in analyses:
+        for effect in [a.get("effect"), *a.get("effects", [])]:
+            if effect is None:
+                continue
+            taken = effect.pop("draws", None)
+            if taken is not None:
+                draws[(a["id"], effect["event_date"])] = taken
+    return draws
+
+
 def _damages_metrics(case: Case) -> list[str]:
     """Metrics the damages price that the case's own analyses do not estimate."""
     if case.damages is None:
@@ -132,17 +160,19 @@ def _damages(case: Case, analyses: list[dict], draws: dict, seed: int) -> dict |
     from butfor.damages import damages_from_case
     from butfor.results import effect_from_dict
 
-    event = case.events[0].name
+    event = case.events[0]
     effects = {}
     for method in _DAMAGES_SOURCES:
         for a in analyses:
             metric = a.get("metric")
-            if (a["method"] != method or "effect" not in a or a.get("event") != event
-                    or metric in effects or draws.get(a["id"]) is None):
+            if a["method"] != method or "effect" not in a or metric in effects:
                 continue
-            if a["effect"]["unit"] != case.subject.unit:
-                continue
-            effects[metric] = effect_from_dict(a["effect"], draws[a["id"]])
+            for effect in [a["effect"], *a.get("effects", [])]:
+                key = (a["id"], effect["event_date"])
+                if (effect["event_date"] == str(event.date) and key in draws
+                        and effect["unit"] == case.subject.unit):
+                    effects[metric] = effect_from_dict(effect, draws[key])
+                    break
     result = damages_from_case(case.damages, effects, seed=seed)
     amounts = tuple(c.amount for c in case.claims if c.amount is not None)
     out = result.to_dict(amounts=amounts)
