@@ -215,87 +215,31 @@ class StructuralTimeSeries:
         if not isinstance(self.seed, int | np.integer):
             raise InputError(None, f"the 'seed' setting must be an integer; got {self.seed!r}",
                              "pass seed=<int>")
-
-        y_raw, dates_idx, names, Xraw = _as_arrays(y, X, dates, control_names)
-        T = len(y_raw)
-        periods = _post_periods(T, event_index, post_periods)
-        in_post = np.zeros(T, dtype=bool)
-        for a, b in periods:
-            in_post[a:b] = True
-
-        # outcome scale
-        if self.transform == "log1p":
-            finite = y_raw[np.isfinite(y_raw)]
-            if (finite < 0).any():
-                raise DataError(
-                    f"{metric} has negative values, so it cannot be modelled as a count "
-                    "(log1p); use transform = \"none\""
-                )
-            z = np.log1p(y_raw)
-        else:
-            z = y_raw.copy()
-        z[~np.isfinite(z)] = np.nan
-
-        # controls: drop days without controls from the fit, fill them in the post-periods
-        p = Xraw.shape[1]
-        fit_days = ~in_post & np.isfinite(z)
-        n_dropped_for_controls = 0
-        if p:
-            x_missing = ~np.isfinite(Xraw).all(axis=1)
-            n_dropped_for_controls = int((fit_days & x_missing).sum())
-            fit_days &= ~x_missing
-            if (in_post & x_missing).any():
-                warnings.warn(
-                    f"controls are missing on {int((in_post & x_missing).sum())} post-period "
-                    "days; they were carried forward from the last day with data",
-                    AssumptionWarning, stacklevel=2,
-                )
-            Xraw = pd.DataFrame(Xraw).ffill().bfill().to_numpy()
-        n_fit = int(fit_days.sum())
-        if n_fit < 3 * (self.seasonal_period or 1) or n_fit < 10:
-            raise DataError(
-                f"only {n_fit} usable days before the event; the structural time series needs "
-                f"at least {max(10, 3 * (self.seasonal_period or 1))}: lengthen the pre-period"
-            )
+        data = _prepare(y, X, dates, event_index, post_periods, control_names,
+                        transform=self.transform, seasonal_period=self.seasonal_period,
+                        metric=metric)
+        y_raw, dates_idx, names, periods = data.y_raw, data.dates, data.names, data.periods
+        in_post, T, p = data.in_post, len(data.y_raw), len(data.names)
 
         # guard: a control that moved at the event is not a control
         check = None
         if p and self.check_controls != "off":
-            check = control_jump_check(Xraw, fit_days, periods, names)
+            check = control_jump_check(data.X, data.fit_days, periods, names)
             if check.moved.any():
                 i, k = np.argwhere(check.moved)[0]
                 message = (
-                    f"control {names[i]!r} itself moved at the event starting at day {periods[k][0]} "
-                    f"(its {check.window}-day jump is {check.ratio[i, k]:.1f} times its typical jump "
-                    "before the event), so it cannot show what the subject would have done; "
-                    "remove it from the controls, or set check_controls='warn' to keep it"
+                    f"control {names[i]!r} itself moved at the event starting at day "
+                    f"{periods[k][0]} (its {check.window}-day jump is {check.ratio[i, k]:.1f} "
+                    "times its typical jump before the event), so it cannot show what the "
+                    "subject would have done; remove it from the controls, or set "
+                    "check_controls='warn' to keep it"
                 )
                 if self.check_controls == "error":
                     raise DataError(message)
                 warnings.warn(message, AssumptionWarning, stacklevel=2)
 
-        # standardise on the fit days, as CausalImpact does
-        y_mean = float(np.mean(z[fit_days]))
-        y_sd = float(np.std(z[fit_days], ddof=1))
-        if not np.isfinite(y_sd) or y_sd <= 0:
-            raise DataError(f"{metric} is constant before the event; there is nothing to model")
-        ys = np.where(fit_days, (z - y_mean) / y_sd, np.nan)
-        keep = np.ones(p, dtype=bool)
-        Xs = np.zeros((T, 0))
-        if p:
-            x_mean = Xraw[fit_days].mean(axis=0)
-            x_sd = Xraw[fit_days].std(axis=0, ddof=1)
-            keep = x_sd > 1e-12 * np.maximum(1.0, np.abs(x_mean))
-            if not keep.all():
-                dropped = [n for n, k in zip(names, keep, strict=True) if not k]
-                warnings.warn(
-                    f"control(s) {', '.join(dropped)} are constant before the event and were "
-                    "left out", AssumptionWarning, stacklevel=2,
-                )
-            Xs = (Xraw[:, keep] - x_mean[keep]) / x_sd[keep]
-        seasonal = _season_design(dates_idx, T, self.seasonal_period)
-        W = np.concatenate([seasonal, Xs], axis=1)[None]
-        n_fixed = seasonal.shape[1]
+        ys, W, keep, y_mean, y_sd = _standardise(data, self.seasonal_period, metric)
+        n_fixed = W.shape[2] - int(keep.sum())
         p_kept = int(keep.sum())
         pi = np.full(p_kept, min(1.0, self.expected_model_size / p_kept)) if p_kept else np.zeros(0)
 
@@ -325,6 +269,9 @@ class StructuralTimeSeries:
                 out = np.maximum(np.expm1(out), 0.0)
             return out
 
+        # outside the post-periods the band is the fitted posterior predictive (normal
+        # approximation, mapped through the inverse transform: for log1p its centre is
+        # the median, not the mean); inside, everything comes from the draws
         zq = float(norm.ppf(0.5 + self.level / 2))
         counterfactual = back(mean_std)
         lower = back(mean_std - zq * np.sqrt(var_std))
@@ -345,9 +292,9 @@ class StructuralTimeSeries:
             cf_window = pred_all[:, :, position[a:b]]
             cum_chains.append((obs_window[ok][None, None, :] - cf_window[:, :, ok]).sum(axis=2))
         diag = _diagnostics(draws, cum_chains, C)
-        diag["days_fitted"] = n_fit
-        diag["days_missing_in_fit"] = int((~in_post & ~np.isfinite(z)).sum())
-        diag["days_dropped_for_missing_controls"] = n_dropped_for_controls
+        diag["days_fitted"] = int(data.fit_days.sum())
+        diag["days_missing_in_fit"] = int((~in_post & ~np.isfinite(data.z)).sum())
+        diag["days_dropped_for_missing_controls"] = data.n_dropped_for_controls
         if not diag["converged"]:
             warnings.warn(
                 f"the sampler may not have converged (largest split R-hat "
@@ -395,6 +342,94 @@ class StructuralTimeSeries:
 
 # ---------------------------------------------------------------------------
 # helpers
+@dataclass(frozen=True)
+class _Prepared:
+    y_raw: np.ndarray  # the outcome as given
+    z: np.ndarray  # on the model's scale (log1p or as given), NaN where missing
+    X: np.ndarray  # controls, gaps carried forward
+    dates: np.ndarray
+    names: tuple[str, ...]
+    periods: list[tuple[int, int]]
+    in_post: np.ndarray
+    fit_days: np.ndarray  # observed, outside every post-period, controls present
+    n_dropped_for_controls: int
+
+
+def _prepare(y, X, dates, event_index, post_periods, control_names, *, transform: str,
+             seasonal_period: int | None, metric: str) -> _Prepared:
+    """Arrays, post-periods, the model's scale and the days to fit on; checks the data."""
+    y_raw, dates_idx, names, Xraw = _as_arrays(y, X, dates, control_names)
+    T = len(y_raw)
+    periods = _post_periods(T, event_index, post_periods)
+    in_post = np.zeros(T, dtype=bool)
+    for a, b in periods:
+        in_post[a:b] = True
+    if transform == "log1p":
+        if (y_raw[np.isfinite(y_raw)] < 0).any():
+            raise DataError(
+                f"{metric} has negative values, so it cannot be modelled as a count "
+                "(log1p); use transform = \"none\""
+            )
+        z = np.log1p(y_raw)
+    else:
+        z = y_raw.copy()
+    z[~np.isfinite(z)] = np.nan
+    # controls: days without them leave the fit; in the post-periods they are carried forward
+    fit_days = ~in_post & np.isfinite(z)
+    n_dropped = 0
+    if Xraw.shape[1]:
+        x_missing = ~np.isfinite(Xraw).all(axis=1)
+        n_dropped = int((fit_days & x_missing).sum())
+        fit_days &= ~x_missing
+        if (in_post & x_missing).any():
+            warnings.warn(
+                f"controls are missing on {int((in_post & x_missing).sum())} post-period "
+                "days; they were carried forward from the last day with data",
+                AssumptionWarning, stacklevel=3,
+            )
+        Xraw = pd.DataFrame(Xraw).ffill().bfill().to_numpy()
+    n_fit = int(fit_days.sum())
+    need = max(10, 3 * (seasonal_period or 1))
+    if n_fit < need:
+        raise DataError(
+            f"only {n_fit} usable days before the event; the structural time series needs "
+            f"at least {need}: lengthen the pre-period"
+        )
+    return _Prepared(y_raw, z, Xraw, dates_idx, names, periods, in_post, fit_days, n_dropped)
+
+
+def _standardise(data: _Prepared, seasonal_period: int | None, metric: str):
+    """Scale y and the controls on the fit days (as CausalImpact does); build the design.
+
+    Returns ``(ys, W, keep, y_mean, y_sd)``: ``ys`` NaN off the fit days, ``W``
+    (1, T, q) with the season dummies first, ``keep`` the controls kept (a
+    control constant before the event is dropped with a warning).
+    """
+    z, fit_days, Xraw = data.z, data.fit_days, data.X
+    T, p = Xraw.shape
+    y_mean = float(np.mean(z[fit_days]))
+    y_sd = float(np.std(z[fit_days], ddof=1))
+    if not np.isfinite(y_sd) or y_sd <= 0:
+        raise DataError(f"{metric} is constant before the event; there is nothing to model")
+    ys = np.where(fit_days, (z - y_mean) / y_sd, np.nan)
+    keep = np.ones(p, dtype=bool)
+    Xs = np.zeros((T, 0))
+    if p:
+        x_mean = Xraw[fit_days].mean(axis=0)
+        x_sd = Xraw[fit_days].std(axis=0, ddof=1)
+        keep = x_sd > 1e-12 * np.maximum(1.0, np.abs(x_mean))
+        if not keep.all():
+            dropped = [n for n, k in zip(data.names, keep, strict=True) if not k]
+            warnings.warn(
+                f"control(s) {', '.join(dropped)} are constant before the event and were "
+                "left out", AssumptionWarning, stacklevel=3,
+            )
+        Xs = (Xraw[:, keep] - x_mean[keep]) / x_sd[keep]
+    seasonal = _season_design(data.dates, T, seasonal_period)
+    W = np.concatenate([seasonal, Xs], axis=1)[None]
+    return ys, W, keep, y_mean, y_sd
+
+
 def _as_arrays(y, X, dates, control_names):
     if isinstance(y, pd.Series) and dates is None and isinstance(y.index, pd.DatetimeIndex):
         dates = y.index
@@ -420,15 +455,12 @@ def _as_arrays(y, X, dates, control_names):
         if len(names) != Xraw.shape[1]:
             raise DataError("control_names must name every control column")
     if dates is None:
-        dates_idx = np.datetime64("2000-01-03", "D") + np.arange(T)  # a Monday; weekday unknown
-        dates_idx = dates_idx.astype("datetime64[ns]")
-        weekday_known = False
+        # consecutive days from an arbitrary Monday: the weekly pattern is then by position
+        dates_idx = (np.datetime64("2000-01-03", "D") + np.arange(T)).astype("datetime64[ns]")
     else:
         dates_idx = pd.DatetimeIndex(dates).to_numpy(dtype="datetime64[ns]")
-        weekday_known = True
         if len(dates_idx) != T:
             raise DataError(f"dates has {len(dates_idx)} entries but the outcome has {T}")
-    del weekday_known
     return y_raw, dates_idx, tuple(names), Xraw
 
 
