@@ -245,6 +245,12 @@ def _not_preexisting(claim: Claim, ctx: _Context) -> Verdict:
                 trend_analysis = trend_analysis or a
     changepoints = [a for a in ctx.analyses
                     if a["method"] == "changepoint" and a.get("metric") == metric]
+    if len(changepoints) > 1:
+        # level and slope models date the same series; the one that fits it better (smaller
+        # residual spread) is the one whose date to believe: a slope model fitted to a
+        # jump dates the "change" too early, and a level model fitted to a bend too late
+        changepoints = [min(changepoints,
+                            key=lambda a: a["changepoint"].get("sigma") or float("inf"))]
     if not changepoints and trend_analysis is None:
         return _missing(claim, "it needs change-point dating or a pre-trend test")
     figures: dict[str, Any] = {"event_date": str(event.date), "tolerance_days":
@@ -361,8 +367,14 @@ def _claimed_amount(claim: Claim, ctx: _Context) -> Verdict:
     cur = ctx.damages.get("currency", "USD")
     results = []
     for scenario in ctx.damages["scenarios"]:
-        results.append((scenario["name"], scenario["p_reaching_claim"],
-                        scenario.get("claim_percentile"), scenario["quantiles"]["50"]))
+        figures = next((f for f in scenario.get("amounts", []) if f["amount"] == amount), None)
+        if figures is not None:
+            p, percentile = figures["p_reaching_amount"], figures["amount_percentile"]
+        elif scenario.get("amount_claimed") == amount:
+            p, percentile = scenario["p_reaching_claim"], scenario.get("claim_percentile")
+        else:
+            return _missing(claim, f"the damages were not evaluated at {_num(amount)}")
+        results.append((scenario["name"], p, percentile, scenario["quantiles"]["50"]))
     best = max(results, key=lambda r: r[1])
     name, p, percentile, median = best
     figures = {"amount": amount, "currency": cur, "p_reaching_amount": p,

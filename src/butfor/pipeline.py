@@ -87,12 +87,13 @@ def _run_case(case: Case, panel: Panel, report: IngestReport, *, inputs: list[In
             timings[method] = round(time.perf_counter() - start, 3)
             progress.advance(task)
         for metric in extra:
-            # damages price a metric the case did not analyse: estimate it with the
-            # case's first method, so its counterfactual draws can be priced
-            progress.update(task, description=f"{case.methods[0]} on {metric}")
+            # damages price a metric the case did not analyse: estimate it against the
+            # peers (pre/post on the log scale), which suits stock metrics such as
+            # followers that grow along with the peers', so its draws can be priced
+            progress.update(task, description=f"prepost on {metric}")
             other = case.model_copy(update={"outcome": case.outcome.model_copy(
                 update={"metric": metric, "transform": "none"})})
-            analyses.extend(_run_method(case.methods[0], other, panel, seed))
+            analyses.extend(_run_method("prepost", other, panel, seed))
             progress.advance(task)
         for a in analyses:
             _name_event(a, case)

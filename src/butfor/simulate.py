@@ -64,7 +64,8 @@ class PlatformConfig:
     pre_decline_start: dt.date | None = None  # the subject declines from here on ...
     pre_decline_per_day: float = 0.0  # ... by this much a day on the log scale
     attention_ar: float = 0.95
-    attention_sd: float = 0.06
+    attention_sd: float = 0.035  # each account's own wander (AR(1) innovations)
+    common_attention_sd: float = 0.06  # the platform's shared wander
     reach_noise_sd: float = 0.12
     pageview_noise_sd: float = 0.10
 
@@ -128,9 +129,9 @@ def simulate_platform(config: PlatformConfig | None = None, seed: int = 0) -> Si
     pv_scale = np.exp(log_f0 - np.log(40.0) + rng.normal(0, 0.5, n))
 
     # --- latent attention: common + own AR(1), shared by reach and pageviews -------
-    common = _ar1(rng, T, 1, cfg.attention_ar, cfg.attention_sd)[:, 0]
+    common = _ar1(rng, T, 1, cfg.attention_ar, cfg.common_attention_sd)[:, 0]
     own = _ar1(rng, T, n, cfg.attention_ar, cfg.attention_sd)
-    attention = own + 0.5 * common[:, None]
+    attention = own + common[:, None]
 
     weekday = dates.day_of_week.to_numpy()
     post_season = np.array([1.1, 1.15, 1.15, 1.1, 1.0, 0.75, 0.75])[weekday]

@@ -1,0 +1,114 @@
+"""Every claim kind, on the simulated platform: supported where the scenario was built to
+support it, not supported where it was built against it (known truth by construction)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from butfor.case import parse_case
+from butfor.ingest_report import IngestReport
+from butfor.pipeline import run_case
+from butfor.simulate import EventSpec, PlatformConfig, simulate_platform
+
+EVENT = dt.date(2022, 7, 20)  # day 200 of 300
+METHODS = ["sts", "prepost", "event_study", "changepoint"]
+
+
+def scenario(*, subject=0.0, platform=0.0, left=0.0, pre_decline=0.0, seed=1):
+    cfg = PlatformConfig(
+        n_peers=60, days=300,
+        events=(EventSpec("change", EVENT, platform_shock=platform,
+                          group_shocks={"left": left}, subject_shock=subject),),
+        pre_decline_start=EVENT - dt.timedelta(days=120) if pre_decline else None,
+        pre_decline_per_day=pre_decline,
+    )
+    return simulate_platform(cfg, seed=seed)
+
+
+def verdicts(sim, *, amount=1_000.0, seed=3) -> dict[str, str]:
+    raw = {
+        "methods": METHODS,
+        "case": {"title": "claims test", "seed": seed},
+        "subject": {"unit": "ava_sterling"},
+        "outcome": {"metric": "impressions", "transform": "log1p"},
+        "events": [{"name": "change", "date": EVENT}],
+        "controls": {"metric": "pageviews"},
+        "groups": {"compare": ["left", "right"]},
+        "claims": [
+            {"id": k, "kind": k, "allegation": k, "event": "change"}
+            for k in ("declined_after", "beyond_platform_trend", "not_preexisting", "targeted",
+                      "income_loss")
+        ] + [
+            {"id": "disproportionate", "kind": "disproportionate", "allegation": "left worse",
+             "group_a": "left", "group_b": "right"},
+            {"id": "claimed_amount", "kind": "claimed_amount", "allegation": "worth it",
+             "amount": amount},
+        ],
+        "damages": {"pricing": [{"kind": "cpm", "metric": "impressions", "rate": 8.0,
+                                 "rate_low": 5.0, "rate_high": 12.0}]},
+    }
+    case = parse_case(raw)
+    out = run_case(case, sim.panel, IngestReport(), inputs=[], case_toml=None, command="test")
+    return {v["claim"]: v["verdict"] for v in out.results.verdicts}
+
+
+@pytest.fixture(scope="module")
+def targeted_harm():
+    # the subject loses 55% of its reach (log -0.8) beyond a platform-wide -0.1, and the
+    # "left" group loses a further 25% (log -0.3): every allegation is true by construction
+    return verdicts(scenario(subject=-0.8, platform=-0.1, left=-0.3), amount=1_000.0)
+
+
+@pytest.fixture(scope="module")
+def platform_wide_only():
+    # everyone loses 33% (log -0.4), the subject nothing more, no group differs
+    return verdicts(scenario(platform=-0.4), amount=1_000.0)
+
+
+@pytest.fixture(scope="module")
+def reach_rose():
+    # the subject's reach rose by 49% (log +0.4); a $400 million claim
+    return verdicts(scenario(subject=0.4), amount=400e6)
+
+
+@pytest.fixture(scope="module")
+def earlier_decline():
+    # the subject declined by 0.4% a day from 120 days before the event, nothing at it
+    return verdicts(scenario(pre_decline=-0.004))
+
+
+def test_declined_after(targeted_harm, reach_rose):
+    assert targeted_harm["declined_after"] == "supported"
+    assert reach_rose["declined_after"] == "not supported"
+
+
+def test_beyond_platform_trend(targeted_harm, platform_wide_only):
+    assert targeted_harm["beyond_platform_trend"] == "supported"
+    assert platform_wide_only["beyond_platform_trend"] == "not supported"
+
+
+def test_not_preexisting(targeted_harm, earlier_decline):
+    assert targeted_harm["not_preexisting"] == "supported"
+    assert earlier_decline["not_preexisting"] == "not supported"
+
+
+def test_targeted(targeted_harm, platform_wide_only):
+    assert targeted_harm["targeted"] == "supported"
+    assert platform_wide_only["targeted"] == "not supported"
+
+
+def test_disproportionate(targeted_harm, platform_wide_only):
+    assert targeted_harm["disproportionate"] == "supported"
+    assert platform_wide_only["disproportionate"] == "not supported"
+
+
+def test_income_loss(targeted_harm, reach_rose):
+    assert targeted_harm["income_loss"] == "supported"
+    assert reach_rose["income_loss"] == "not supported"
+
+
+def test_claimed_amount(targeted_harm, reach_rose):
+    assert targeted_harm["claimed_amount"] == "supported"  # $1,000 of a far larger loss
+    assert reach_rose["claimed_amount"] == "not supported"  # $400 million, and no loss
