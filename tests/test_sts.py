@@ -274,6 +274,10 @@ def test_several_post_periods_in_one_fit():
     assert first.summary.cumulative_lower < 200 < first.summary.cumulative_upper
     assert second.summary.cumulative_lower < -200 < second.summary.cumulative_upper
     assert first.event_index == 500 and len(first.dates) == 600
+    band = res.cumulative_effect(1)
+    assert band["point"][-1] == pytest.approx(second.summary.cumulative)
+    assert band["lower"][-1] == pytest.approx(second.summary.cumulative_lower)
+    assert (band["upper"] >= band["lower"]).all() and band["point"].shape == (100,)
     assert second.event_index == 600 and second.draws.shape[1] == 100
     # explicit windows with a gap: the days between them are data again
     gap = StructuralTimeSeries(seed=0, **FAST).fit(

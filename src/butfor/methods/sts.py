@@ -149,6 +149,21 @@ class StsResult:
     def converged(self) -> bool:
         return bool(self.diagnostics.get("converged", False))
 
+    def cumulative_effect(self, k: int = 0) -> dict[str, np.ndarray]:
+        """Running cumulative effect over post-period ``k``, with its credible interval.
+
+        Computed draw by draw (the interval of a sum is not the sum of
+        pointwise intervals); missing observed days add nothing.
+        """
+        path = self.paths[k]
+        obs = path.observed[path.event_index:]
+        eff = np.where(np.isnan(obs)[None, :], 0.0, obs[None, :] - path.draws)
+        running = np.cumsum(eff, axis=1)
+        alpha = (1 - path.summary.level) / 2
+        lo, hi = np.quantile(running, [alpha, 1 - alpha], axis=0)
+        return {"dates": path.dates[path.event_index:], "point": running.mean(axis=0),
+                "lower": lo, "upper": hi}
+
 
 # ---------------------------------------------------------------------------
 # the estimator
@@ -703,8 +718,10 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
         except DataError as err:  # too short a pre-period for pseudo-events
             notes.append(f"no false-positive check: {err}")
     effects = [p.to_dict(include_draws=True) for p in result.paths]  # the pipeline takes them
-    for eff, name in zip(effects, names, strict=True):
+    for k, (eff, name) in enumerate(zip(effects, names, strict=True)):
         eff["diagnostics"]["event"] = name
+        band = result.cumulative_effect(k)
+        eff["cumulative_effect"] = {key: band[key] for key in ("point", "lower", "upper")}
     n_controls = len(result.control_names)
     controls_text = (f"{n_controls} control series ({', '.join(result.control_names)})"
                      if n_controls else "no control series")
