@@ -1,0 +1,803 @@
+"""Synthetic difference-in-differences (Arkhangelsky, Athey, Hirshberg, Imbens & Wager 2021).
+
+SDID reweights both units and periods, then runs a weighted two-way fixed
+effects regression; with the weights below, its estimate is
+
+    τ = (ȳ_treated,post − ω'y_control,post) − Σ_t λ_t (ȳ_treated,t − ω'y_control,t)
+
+- Unit weights ω (Algorithm 1, step 2) make the controls' pre-period paths,
+  up to a constant, track the treated units' average path. They minimise
+  ‖ω₀ + Y_co,preᵀω − ȳ_tr,pre‖² + ζ²·T_pre·‖ω‖² on the simplex, with the
+  paper's ridge ζ = (N_tr·T_post)^{1/4}·σ̂, σ̂ the standard deviation of the
+  controls' first differences over the pre-period.
+- Time weights λ (step 3) make the weighted pre-period, up to a constant,
+  predict each control's post-period average; the ridge is 10⁻⁶·σ̂.
+- The same code gives synthetic control (ω without intercept, ζ = 10⁻⁶·σ̂, no
+  time weights) and plain DiD (uniform ω and λ), as the paper's Table 1.
+
+The weights are found by Frank–Wolfe with exact line search, run exactly as
+the authors' R package runs it (100 iterations, then weights below a quarter
+of the largest set to zero, then up to 10,000 iterations, stopping when the
+objective falls by less than (10⁻⁵σ̂)²): the paper's numbers depend on that
+stopping rule, because FW stops before the exact optimum. ``solver="exact"``
+solves the same regularised problems exactly (active set) instead.
+
+Standard errors (section 5 of the paper), each only where it is valid:
+
+- placebo (Algorithm 4): controls reassigned as pseudo-treated at random;
+  the only choice with one treated unit; assumes the errors are alike across
+  units (homoskedastic);
+- bootstrap (Algorithm 2): units resampled; needs more than one treated unit
+  and is meant for many;
+- jackknife (Algorithm 3), with the weights held fixed: needs more than one
+  treated unit, and is not justified for synthetic control.
+
+Replications of all three run batched (every replication's Frank–Wolfe
+iterates in lockstep), so their cost is paid in numpy, not in Python.
+
+Several treated units with their own adoption dates: each adoption cohort is
+estimated against the never-treated units on its own pre-period, and the
+cohort estimates are averaged with weights N_tr,c·T_post,c, as in Clarke,
+Pailañir, Athey & Imbens (2023); the placebo standard error reassigns the
+whole cohort structure to never-treated units.
+
+What fools it: controls that the event also moved (the effect is then
+relative to them), and a treated path whose difference from every weighted
+combination of controls was changing anyway.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from butfor.errors import DataError, EstimationError
+from butfor.inference.placebo import PlaceboTest
+from butfor.methods._simplex import frank_wolfe_batch, simplex_lsq_batch
+from butfor.results import EffectPath, EffectSummary
+
+METHOD = "sdid"
+Estimator = Literal["sdid", "sc", "did"]
+SEMethod = Literal["auto", "placebo", "bootstrap", "jackknife", "none"]
+Solver = Literal["frank_wolfe", "exact"]
+
+__all__ = ["SDIDResult", "SyntheticDiD", "analyses_for_case", "sdid_placebo_in_space"]
+
+
+# ---------------------------------------------------------------------------
+# numerical core: one design, batched over replications
+@dataclass(frozen=True)
+class _Opts:
+    estimator: Estimator
+    zeta_omega: float
+    zeta_lambda: float
+    min_decrease: float
+    max_iter: int
+    max_iter_pre_sparsify: int
+    sparsify: bool
+    solver: Solver
+
+
+def _noise_level(Y: np.ndarray, N0: int, T0: int) -> float:
+    """sd of the controls' first differences over the pre-period (all pooled)."""
+    d = np.diff(Y[:N0, :T0], axis=1)
+    return float(np.std(d, ddof=1)) if d.size > 1 else 0.0
+
+
+def _collapsed(Y: np.ndarray, N0: np.ndarray, T0: int) -> np.ndarray:
+    """Batched collapsed form: (B, N0+1, T0+1) with treated rows and post columns averaged.
+
+    ``Y`` is (B, N, T) with each batch's first N0[b] rows the controls; rows
+    beyond must be the treated units (all batches share N and T here).
+    """
+    B, N, _ = Y.shape
+    out = np.empty((B, N + 1, T0 + 1))
+    ctrl = np.arange(N)[None, :] < N0[:, None]  # (B, N)
+    post_mean = Y[:, :, T0:].mean(axis=2)  # (B, N)
+    n1 = (N - N0).astype(float)
+    tr_pre = np.einsum("bn,bnt->bt", ~ctrl, Y[:, :, :T0]) / n1[:, None]
+    tr_post = np.einsum("bn,bn->b", ~ctrl, post_mean) / n1
+    out[:, :N, :T0] = Y[:, :, :T0]
+    out[:, :N, T0] = post_mean
+    out[:, N, :T0] = tr_pre
+    out[:, N, T0] = tr_post
+    return out
+
+
+def _fit_weights(Y: np.ndarray, N0: np.ndarray, T0: int, opts: _Opts,
+                 omega0: np.ndarray | None, lambda0: np.ndarray | None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Unit and time weights for B designs at once (Algorithm 1, steps 2-3).
+
+    ``Y`` (B, N, T): rows [:N0[b]] are controls, the rest treated (rows of
+    padding controls beyond N0[b] are allowed only when N0 varies, and are
+    then treated rows: callers keep N0 fixed within a batch unless they pass
+    ``omega0`` with zeros there). Returns omega (B, N) with zeros on treated
+    rows, and lambda (B, T0).
+    """
+    B, N, _ = Y.shape
+    ctrl = np.arange(N)[None, :] < N0[:, None]
+    n0 = N0.astype(float)
+    Yc = _collapsed(Y, N0, T0)  # (B, N+1, T0+1); row N is the treated average
+    est = opts.estimator
+    # time weights: rows are controls, columns pre-periods (+ the post mean as target)
+    if est == "sdid":
+        rows = np.where(ctrl[:, :, None], Yc[:, :N, :], 0.0)
+        mean = rows.sum(axis=1) / n0[:, None]
+        centred = np.where(ctrl[:, :, None], rows - mean[:, None, :], 0.0)
+        A, b = centred[:, :, :T0], centred[:, :, T0]
+        lam = _weights(A, b, n0 * opts.zeta_lambda**2, lambda0, opts, n_rows=n0,
+                       allowed=None)
+    elif est == "sc":
+        lam = np.zeros((B, T0))
+    else:
+        lam = np.full((B, T0), 1.0 / T0)
+    # unit weights: rows are pre-periods, columns controls (+ the treated average as target)
+    if est == "did":
+        omega = np.where(ctrl, 1.0 / n0[:, None], 0.0)
+    else:
+        M = np.concatenate([np.swapaxes(Yc[:, :N, :T0], 1, 2), Yc[:, N, :T0][:, :, None]],
+                           axis=2)  # (B, T0, N+1)
+        M = np.where(np.concatenate([ctrl, np.ones((B, 1), bool)], axis=1)[:, None, :], M, 0.0)
+        if est == "sdid":
+            M = M - M.mean(axis=1, keepdims=True)
+        zeta = opts.zeta_omega
+        A, b = M[:, :, :N], M[:, :, N]
+        start = omega0 if omega0 is not None else np.where(ctrl, 1.0 / n0[:, None], 0.0)
+        omega = _weights(A, b, np.full(B, T0 * zeta**2), start, opts,
+                         n_rows=np.full(B, float(T0)), allowed=ctrl)
+    return omega, lam
+
+
+def _weights(A: np.ndarray, b: np.ndarray, eta: np.ndarray, x0: np.ndarray | None,
+             opts: _Opts, *, n_rows: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
+    """One weight problem for B designs: FW as the R package runs it, or exact."""
+    B, _, k = A.shape
+    if x0 is None:
+        x0 = np.full((B, k), 1.0 / k)
+    if opts.solver == "exact":
+        start = x0 if allowed is None else np.where(allowed, x0, 0.0)
+        x, ok = simplex_lsq_batch(A, b, eta, start, allowed=allowed)
+        if not ok.all():
+            raise EstimationError("the SDID weights did not converge")
+        return x
+    md = opts.min_decrease
+    if opts.sparsify:
+        x = frank_wolfe_batch(A, b, eta, x0, min_decrease=md,
+                              max_iter=opts.max_iter_pre_sparsify, n_rows=n_rows,
+                              allowed=allowed)
+        x = np.where(x <= x.max(axis=1, keepdims=True) / 4, 0.0, x)
+        x /= x.sum(axis=1, keepdims=True)
+    else:
+        x = x0
+    return frank_wolfe_batch(A, b, eta, x, min_decrease=md, max_iter=opts.max_iter,
+                             n_rows=n_rows, allowed=allowed)
+
+
+def _tau(Y: np.ndarray, N0: np.ndarray, T0: int, omega: np.ndarray, lam: np.ndarray
+         ) -> np.ndarray:
+    """τ_b = (−ω, 1/N1)' Y (−λ, 1/T1) for each design."""
+    B, N, T = Y.shape
+    ctrl = np.arange(N)[None, :] < N0[:, None]
+    n1 = (N - N0).astype(float)
+    unit = np.where(ctrl, -omega, 1.0 / n1[:, None])
+    time = np.concatenate([-lam, np.full((B, T - T0), 1.0 / (T - T0))], axis=1)
+    return np.einsum("bn,bnt,bt->b", unit, Y, time)
+
+
+def _curves(Y: np.ndarray, N0: np.ndarray, T0: int, omega: np.ndarray, lam: np.ndarray
+            ) -> np.ndarray:
+    """Treated-minus-synthetic gap per period, less its λ-weighted pre-period level: (B, T)."""
+    N = Y.shape[1]
+    ctrl = np.arange(N)[None, :] < N0[:, None]
+    n1 = (N - N0).astype(float)
+    unit = np.where(ctrl, -omega, 1.0 / n1[:, None])
+    gap = np.einsum("bn,bnt->bt", unit, Y)
+    return gap - np.einsum("bt,bt->b", gap[:, :T0], lam)[:, None]
+
+
+# ---------------------------------------------------------------------------
+# estimator
+class SyntheticDiD:
+    """SDID, SC or DiD from one code path, with the paper's standard errors.
+
+    Settings: ``estimator`` ("sdid", "sc", "did"); ``se`` ("auto" = placebo
+    with one treated unit, bootstrap otherwise; "placebo", "bootstrap",
+    "jackknife", "none"); ``replications`` (placebo and bootstrap);
+    ``solver`` ("frank_wolfe" as the paper, or "exact"); ``block`` (fit the
+    weights on means over blocks of this many periods, e.g. 7 for daily data,
+    then apply them to every period); ``seed``; ``level``.
+    """
+
+    def __init__(
+        self,
+        estimator: Estimator = "sdid",
+        *,
+        se: SEMethod = "auto",
+        replications: int = 200,
+        solver: Solver = "frank_wolfe",
+        block: int = 1,
+        eta_omega: float | None = None,
+        eta_lambda: float = 1e-6,
+        max_iter: int = 10_000,
+        max_iter_pre_sparsify: int = 100,
+        sparsify: bool = True,
+        seed: int = 0,
+        level: float = 0.95,
+    ) -> None:
+        self.estimator = estimator
+        self.se = se
+        self.replications = replications
+        self.solver = solver
+        self.block = block
+        self.eta_omega = eta_omega
+        self.eta_lambda = eta_lambda
+        self.max_iter = max_iter
+        self.max_iter_pre_sparsify = max_iter_pre_sparsify
+        self.sparsify = sparsify
+        self.seed = seed
+        self.level = level
+
+    def _check(self) -> None:
+        if self.estimator not in ("sdid", "sc", "did"):
+            raise EstimationError(f"the 'estimator' setting must be 'sdid', 'sc' or 'did'; "
+                                  f"got {self.estimator!r}")
+        if self.se not in ("auto", "placebo", "bootstrap", "jackknife", "none"):
+            raise EstimationError(f"the 'se' setting must be 'auto', 'placebo', 'bootstrap', "
+                                  f"'jackknife' or 'none'; got {self.se!r}")
+        if self.solver not in ("frank_wolfe", "exact"):
+            raise EstimationError(f"the 'solver' setting must be 'frank_wolfe' or 'exact'; "
+                                  f"got {self.solver!r}")
+        if not (isinstance(self.replications, int) and self.replications >= 2):
+            raise EstimationError(f"the 'replications' setting must be a whole number ≥ 2; "
+                                  f"got {self.replications!r}")
+        if not (isinstance(self.block, int) and self.block >= 1):
+            raise EstimationError(f"the 'block' setting must be a whole number ≥ 1; "
+                                  f"got {self.block!r}")
+        if not 0 < self.level < 1:
+            raise EstimationError(f"the 'level' setting must lie in (0, 1); got {self.level}")
+
+    # -- public ------------------------------------------------------------
+    def fit(
+        self,
+        outcome: pd.DataFrame,
+        treated: str | list[str] | dict[str, Any],
+        event: Any = None,
+        *,
+        donors: list[str] | None = None,
+        metric: str = "outcome",
+    ) -> SDIDResult:
+        """Estimate the effect on ``treated`` from ``event`` on (a periods × units table).
+
+        ``treated`` is one unit, a list of units sharing ``event``, or a dict
+        unit → event for staggered adoption. ``donors`` defaults to every unit
+        never treated.
+        """
+        self._check()
+        events = _events(treated, event)
+        outcome = outcome.sort_index()
+        units = list(outcome.columns)
+        absent = [u for u in events if u not in units]
+        if absent:
+            raise DataError(f"the treated unit {absent[0]!r} is not in the outcome table")
+        controls = [c for c in (donors if donors is not None else units) if c not in events]
+        missing = [c for c in controls if c not in units]
+        if missing:
+            raise DataError(f"control {missing[0]!r} is not in the outcome table")
+        if len(controls) < 2:
+            raise DataError("SDID needs at least two control units")
+        cohorts: dict[Any, list[str]] = {}
+        for u, e in events.items():
+            cohorts.setdefault(e, []).append(u)
+        if len(cohorts) > 1:
+            return self._fit_staggered(outcome, cohorts, controls, metric)
+        (ev, tr), = cohorts.items()
+        design = _Design.build(outcome, tr, controls, ev, self.block)
+        return self._fit_block(design, metric)
+
+    # -- one adoption date -------------------------------------------------
+    def _opts(self, Yfit: np.ndarray, N0: int, T0: int) -> tuple[_Opts, float]:
+        N, T = Yfit.shape
+        noise = _noise_level(Yfit, N0, T0)
+        if self.estimator == "sdid":
+            eta_omega = ((N - N0) * (T - T0)) ** 0.25 if self.eta_omega is None \
+                else self.eta_omega
+        else:
+            eta_omega = 1e-6 if self.eta_omega is None else self.eta_omega
+        return _Opts(self.estimator, eta_omega * noise, self.eta_lambda * noise,
+                     1e-5 * noise, self.max_iter, self.max_iter_pre_sparsify, self.sparsify,
+                     self.solver), noise
+
+    def _fit_block(self, d: _Design, metric: str) -> SDIDResult:
+        N0, T0 = d.N0, d.T0_fit
+        opts, noise = self._opts(d.Yfit, N0, T0)
+        n0 = np.array([N0])
+        omega, lam_fit = _fit_weights(d.Yfit[None], n0, T0, opts, None, None)
+        lam = d.expand_lambda(lam_fit[0])
+        tau = float(_tau(d.Y[None], n0, d.T0, omega, lam[None])[0])
+        curve = _curves(d.Y[None], n0, d.T0, omega, lam[None])[0]
+        method = self._se_method(d.N1)
+        se, reps, rep_curves, note = None, None, None, None
+        if method != "none":
+            se, reps, rep_curves, note = _standard_error(
+                method, d, opts, omega[0], lam_fit[0], self.replications,
+                np.random.default_rng(self.seed))
+        return SDIDResult(
+            estimator=self.estimator, metric=metric, treated=tuple(d.treated),
+            controls=tuple(d.controls), event=d.event, periods=d.periods,
+            estimate=tau, se=se, se_method=method if se is not None else None,
+            se_note=note, level=self.level, replicates=reps, replicate_curves=rep_curves,
+            omega=pd.Series(omega[0, :N0], index=list(d.controls), name="omega"),
+            lambda_=pd.Series(lam[:d.T0], index=d.periods[:d.T0], name="lambda"),
+            observed=d.Y[N0:].mean(axis=0), curve=curve,
+            noise_level=noise, zeta_omega=opts.zeta_omega, zeta_lambda=opts.zeta_lambda,
+        )
+
+    def _se_method(self, n_treated: int, staggered: bool = False) -> str:
+        if self.se == "auto":
+            return "placebo" if n_treated == 1 or staggered else "bootstrap"
+        return self.se
+
+    # -- staggered ---------------------------------------------------------
+    def _fit_staggered(self, outcome: pd.DataFrame, cohorts: dict[Any, list[str]],
+                       controls: list[str], metric: str) -> SDIDResult:
+        designs = {ev: _Design.build(outcome, tr, controls, ev, self.block)
+                   for ev, tr in sorted(cohorts.items())}
+        fits = {ev: SyntheticDiD(**{**self.__dict__, "se": "none"})._fit_block(d, metric)
+                for ev, d in designs.items()}
+        shares = np.array([d.N1 * (d.T - d.T0) for d in designs.values()], dtype=float)
+        shares /= shares.sum()
+        tau = float(np.sum(shares * [f.estimate for f in fits.values()]))
+        method = self._se_method(sum(d.N1 for d in designs.values()), staggered=True)
+        se = reps = None
+        note = None
+        if method == "placebo":
+            reps = _staggered_placebo(self, designs, shares, controls, outcome,
+                                      np.random.default_rng(self.seed))
+            r = reps.size
+            se = float(math.sqrt((r - 1) / r) * np.std(reps, ddof=1))
+        elif method != "none":
+            note = (f"{method} standard errors are not implemented for staggered adoption; "
+                    "use se='placebo'")
+        first = next(iter(fits.values()))
+        return SDIDResult(
+            estimator=self.estimator, metric=metric,
+            treated=tuple(u for tr in cohorts.values() for u in tr),
+            controls=tuple(controls), event=min(cohorts), periods=first.periods,
+            estimate=tau, se=se, se_method=method if se is not None else None, se_note=note,
+            level=self.level, replicates=reps, replicate_curves=None, omega=first.omega,
+            lambda_=first.lambda_, observed=first.observed, curve=first.curve,
+            noise_level=first.noise_level, zeta_omega=first.zeta_omega,
+            zeta_lambda=first.zeta_lambda,
+            cohorts={str(ev): {"treated": list(f.treated), "estimate": f.estimate,
+                               "share": float(s)}
+                     for (ev, f), s in zip(fits.items(), shares, strict=True)},
+        )
+
+
+def _label(period: Any) -> str:
+    if isinstance(period, pd.Timestamp):
+        return f"{period:%Y-%m-%d}"
+    return str(period)
+
+
+def _events(treated: str | list[str] | dict[str, Any], event: Any) -> dict[str, Any]:
+    if isinstance(treated, dict):
+        if not treated:
+            raise DataError("give at least one treated unit")
+        return dict(treated)
+    if event is None:
+        raise DataError("give the event (the first treated period)")
+    units = [treated] if isinstance(treated, str) else list(treated)
+    if not units:
+        raise DataError("give at least one treated unit")
+    return dict.fromkeys(units, event)
+
+
+@dataclass(frozen=True)
+class _Design:
+    """One block design: controls first, then treated; pre-periods first."""
+
+    Y: np.ndarray  # (N, T) every period
+    Yfit: np.ndarray  # (N, T_fit) the periods the weights are fitted on (block means)
+    N0: int
+    T0: int  # pre-periods in Y
+    T0_fit: int  # pre-periods in Yfit
+    block_of: np.ndarray  # (T0,) which fit period each pre-period belongs to
+    treated: list[str]
+    controls: list[str]
+    event: Any
+    periods: pd.Index
+
+    @property
+    def N1(self) -> int:
+        return self.Y.shape[0] - self.N0
+
+    @property
+    def T(self) -> int:
+        return self.Y.shape[1]
+
+    @staticmethod
+    def build(outcome: pd.DataFrame, treated: list[str], controls: list[str], event: Any,
+              block: int) -> _Design:
+        periods = outcome.index
+        pre = np.asarray(periods < event)
+        if not pre.any() or pre.all():
+            raise DataError(f"the event {event} leaves no pre-period or no post-period")
+        Y = outcome[[*controls, *treated]].to_numpy(dtype=float).T
+        if np.isnan(Y).any():
+            bad = [*controls, *treated][int(np.flatnonzero(np.isnan(Y).any(axis=1))[0])]
+            raise DataError(f"unit {bad!r} has missing values; SDID needs a balanced panel "
+                            "(drop the unit or fill its gaps)")
+        T0 = int(pre.sum())
+        if T0 < 2:
+            raise DataError("SDID needs at least two pre-event periods")
+        if block == 1:
+            block_of = np.arange(T0)
+            Yfit = Y
+        else:
+            ends = np.arange(T0, 0, -block)[::-1]
+            starts = np.maximum(ends - block, 0)
+            block_of = np.repeat(np.arange(ends.size), ends - starts)
+            pre_means = np.stack([Y[:, a:b].mean(axis=1) for a, b in
+                                  zip(starts, ends, strict=True)], axis=1)
+            post = Y[:, T0:]
+            post_means = np.stack([post[:, a:a + block].mean(axis=1)
+                                   for a in range(0, post.shape[1], block)], axis=1)
+            Yfit = np.concatenate([pre_means, post_means], axis=1)
+        return _Design(Y, Yfit, len(controls), T0, int(block_of.max()) + 1, block_of,
+                       list(treated), list(controls), event, periods)
+
+    def expand_lambda(self, lam_fit: np.ndarray) -> np.ndarray:
+        """Time weights on fit periods spread evenly over the periods of each block."""
+        counts = np.bincount(self.block_of, minlength=lam_fit.size)
+        return lam_fit[self.block_of] / counts[self.block_of]
+
+
+# ---------------------------------------------------------------------------
+# standard errors
+def _standard_error(method: str, d: _Design, opts: _Opts, omega: np.ndarray,
+                    lam: np.ndarray, replications: int, rng: np.random.Generator
+                    ) -> tuple[float | None, np.ndarray | None, np.ndarray | None, str | None]:
+    """(se, replicate estimates, replicate effect curves, note on why there is none)."""
+    N0, N1 = d.N0, d.N1
+    if method == "placebo":
+        if N0 <= N1:
+            return None, None, None, "placebo needs more controls than treated units"
+        perms = np.stack([rng.permutation(N0) for _ in range(replications)])
+        taus, curves = _placebo_replicates(d, opts, omega, lam, perms)
+        r = taus.size
+        return float(math.sqrt((r - 1) / r) * np.std(taus, ddof=1)), taus, curves, None
+    if method == "bootstrap":
+        if N1 == 1:
+            return None, None, None, ("the bootstrap is not valid with one treated unit "
+                                      "(Arkhangelsky et al. 2021, section 5); use placebo")
+        taus = _bootstrap_replicates(d, opts, omega, lam, replications, rng)
+        r = taus.size
+        return float(math.sqrt((r - 1) / r) * np.std(taus, ddof=1)), taus, None, None
+    if method == "jackknife":
+        if N1 == 1:
+            return None, None, None, "the jackknife is not defined with one treated unit"
+        if opts.estimator == "sc":
+            return None, None, None, ("the jackknife is not justified for synthetic control "
+                                      "(Arkhangelsky et al. 2021, section 5)")
+        if np.count_nonzero(omega[:N0]) == 1:
+            return None, None, None, "the jackknife needs more than one control with weight"
+        taus = _jackknife_replicates(d, omega, lam)
+        n = taus.size
+        return float(math.sqrt((n - 1) / n * np.sum((taus - taus.mean()) ** 2))), taus, \
+            None, None
+    raise EstimationError(f"unknown standard error method {method!r}")
+
+
+def _sum_normalize(x: np.ndarray) -> np.ndarray:
+    s = x.sum(axis=-1, keepdims=True)
+    return np.where(s != 0, x / np.where(s != 0, s, 1.0), 1.0 / x.shape[-1])
+
+
+def _placebo_replicates(d: _Design, opts: _Opts, omega: np.ndarray, lam: np.ndarray,
+                        perms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Algorithm 4: the last N1 of each permutation of the controls play treated."""
+    N0, N1 = d.N0, d.N1
+    n0 = N0 - N1
+    Yfit = d.Yfit[:N0][perms]  # (R, N0, T_fit)
+    Y = d.Y[:N0][perms]
+    R = perms.shape[0]
+    omega0 = _sum_normalize(omega[perms[:, :n0]])
+    omega0 = np.concatenate([omega0, np.zeros((R, N1))], axis=1)
+    lam0 = np.tile(lam, (R, 1))
+    n0s = np.full(R, n0)
+    om, lf = _fit_weights(Yfit, n0s, d.T0_fit, opts, omega0, lam0)
+    lfull = np.stack([d.expand_lambda(x) for x in lf])
+    return _tau(Y, n0s, d.T0, om, lfull), _curves(Y, n0s, d.T0, om, lfull)[:, d.T0:]
+
+
+def _bootstrap_replicates(d: _Design, opts: _Opts, omega: np.ndarray, lam: np.ndarray,
+                          replications: int, rng: np.random.Generator) -> np.ndarray:
+    """Algorithm 2: units resampled with replacement, weights re-estimated.
+
+    Draws with no control or no treated unit are redrawn. Replications with
+    the same number of controls are solved in one batch.
+    """
+    N = d.Y.shape[0]
+    draws: list[np.ndarray] = []
+    while len(draws) < replications:
+        ind = np.sort(rng.integers(0, N, size=N))
+        if (ind < d.N0).all() or (ind >= d.N0).all():
+            continue
+        draws.append(ind)
+    taus = np.empty(replications)
+    by_n0: dict[int, list[int]] = {}
+    for i, ind in enumerate(draws):
+        by_n0.setdefault(int((ind < d.N0).sum()), []).append(i)
+    for n0, members in by_n0.items():
+        idx = np.stack([draws[i] for i in members])
+        om0 = _sum_normalize(omega[idx[:, :n0]])
+        om0 = np.concatenate([om0, np.zeros((len(members), N - n0))], axis=1)
+        n0s = np.full(len(members), n0)
+        om, lf = _fit_weights(d.Yfit[idx], n0s, d.T0_fit, opts, om0,
+                              np.tile(lam, (len(members), 1)))
+        lfull = np.stack([d.expand_lambda(x) for x in lf])
+        taus[members] = _tau(d.Y[idx], n0s, d.T0, om, lfull)
+    return taus
+
+
+def _jackknife_replicates(d: _Design, omega: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """Algorithm 3: each unit left out in turn, weights fixed (controls' renormalised)."""
+    N = d.Y.shape[0]
+    lfull = d.expand_lambda(lam)
+    taus = np.empty(N)
+    for i in range(N):
+        keep = np.delete(np.arange(N), i)
+        n0 = d.N0 - (1 if i < d.N0 else 0)
+        om = omega[keep].copy()
+        om[:n0] = om[:n0] / om[:n0].sum()
+        om[n0:] = 0.0
+        taus[i] = _tau(d.Y[keep][None], np.array([n0]), d.T0, om[None], lfull[None])[0]
+    return taus
+
+
+def _staggered_placebo(est: SyntheticDiD, designs: dict[Any, _Design], shares: np.ndarray,
+                       controls: list[str], outcome: pd.DataFrame,
+                       rng: np.random.Generator) -> np.ndarray:
+    """Placebo for staggered adoption: the cohort sizes reassigned to random controls.
+
+    In each replication, as many never-treated units as there are treated
+    ones play the cohorts (same sizes, same dates) and the rest are their
+    controls; the replication's estimate is the share-weighted average of
+    its cohort estimates. Replications are solved in one batch per cohort.
+    """
+    sizes = [d.N1 for d in designs.values()]
+    total = sum(sizes)
+    if total >= len(controls):
+        raise DataError("a placebo test needs more never-treated units than treated ones")
+    R = est.replications
+    perms = np.stack([rng.permutation(len(controls)) for _ in range(R)])
+    n_keep = len(controls) - total
+    taus = np.zeros(R)
+    data = outcome[controls].to_numpy(dtype=float).T  # (N_co, T)
+    offset = n_keep
+    for (ev, d), size, share in zip(designs.items(), sizes, shares, strict=True):
+        rows = np.concatenate([perms[:, :n_keep], perms[:, offset:offset + size]], axis=1)
+        offset += size
+        pseudo = _Design.build(outcome, [controls[i] for i in rows[0, n_keep:]],
+                               [controls[i] for i in rows[0, :n_keep]], ev, est.block)
+        opts, _ = est._opts(pseudo.Yfit, pseudo.N0, pseudo.T0_fit)
+        Y = data[rows]  # (R, n_keep + size, T)
+        Yfit = np.stack([_block_rows(y, d, est.block) for y in Y])
+        n0s = np.full(R, n_keep)
+        om, lf = _fit_weights(Yfit, n0s, d.T0_fit, opts, None, None)
+        lfull = np.stack([d.expand_lambda(x) for x in lf])
+        taus += share * _tau(Y, n0s, d.T0, om, lfull)
+    return taus
+
+
+def _block_rows(Y: np.ndarray, d: _Design, block: int) -> np.ndarray:
+    """The fit-period table of ``Y`` (N, T) with ``d``'s pre-period blocks."""
+    if block == 1:
+        return Y
+    counts = np.bincount(d.block_of)
+    pre = np.zeros((Y.shape[0], counts.size))
+    np.add.at(pre.T, d.block_of, Y[:, :d.T0].T)
+    pre /= counts
+    post = Y[:, d.T0:]
+    post_means = np.stack([post[:, a:a + block].mean(axis=1)
+                           for a in range(0, post.shape[1], block)], axis=1)
+    return np.concatenate([pre, post_means], axis=1)
+
+
+# ---------------------------------------------------------------------------
+# result
+@dataclass(frozen=True)
+class SDIDResult:
+    """An SDID (or SC, or DiD) estimate with its weights and standard error."""
+
+    estimator: str
+    metric: str
+    treated: tuple[str, ...]
+    controls: tuple[str, ...]
+    event: Any
+    periods: pd.Index
+    estimate: float
+    se: float | None
+    se_method: str | None
+    se_note: str | None
+    level: float
+    replicates: np.ndarray | None
+    replicate_curves: np.ndarray | None  # (R, T_post) placebo effect curves
+    omega: pd.Series
+    lambda_: pd.Series
+    observed: np.ndarray  # treated average, every period
+    curve: np.ndarray  # gap minus its λ-weighted pre-period level, every period
+    noise_level: float
+    zeta_omega: float
+    zeta_lambda: float
+    cohorts: dict[str, Any] | None = None
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        if self.se is None:
+            return None
+        z = norm.ppf(0.5 + self.level / 2)
+        return self.estimate - z * self.se, self.estimate + z * self.se
+
+    @property
+    def p_value(self) -> float | None:
+        if self.se is None or self.se == 0:
+            return None
+        return float(2 * norm.sf(abs(self.estimate) / self.se))
+
+    @property
+    def counterfactual(self) -> np.ndarray:
+        """What the treated average would have been: observed minus the effect curve."""
+        return self.observed - self.curve
+
+    def effect(self) -> EffectPath:
+        """The treated average's effect path; intervals by the normal approximation.
+
+        Counterfactual draws, where the placebo gives them, are the
+        counterfactual plus each placebo replication's effect curve: what the
+        estimator reports for a unit where nothing happened.
+        """
+        T0 = int(np.sum(np.asarray(self.periods < self.event)))
+        obs = np.asarray(self.observed, dtype=float)
+        cf = self.counterfactual
+        post = np.arange(obs.size) >= T0
+        n_post = int(post.sum())
+        draws = None
+        if self.replicate_curves is not None:
+            draws = cf[post][None, :] + self.replicate_curves
+        z = norm.ppf(0.5 + self.level / 2)
+        lower, upper = cf.copy(), cf.copy()
+        if draws is not None:
+            alpha = (1 - self.level) / 2
+            lo, hi = np.quantile(draws, [alpha, 1 - alpha], axis=0)
+            lower[post], upper[post] = lo, hi
+        elif self.se is not None:
+            lower[post], upper[post] = cf[post] - z * self.se, cf[post] + z * self.se
+        se = self.se if self.se is not None else math.nan
+        avg = self.estimate
+        cum = avg * n_post
+        base = abs(float(np.sum(cf[post])))
+        rel = cum / base if base > 0 else math.nan
+        half = z * se
+        summary = EffectSummary(
+            average=avg, average_lower=avg - half, average_upper=avg + half,
+            cumulative=cum, cumulative_lower=cum - half * n_post,
+            cumulative_upper=cum + half * n_post,
+            relative=rel, relative_lower=(cum - half * n_post) / base if base > 0 else math.nan,
+            relative_upper=(cum + half * n_post) / base if base > 0 else math.nan,
+            p_value=self.p_value, level=self.level,
+        )
+        unit = self.treated[0] if len(self.treated) == 1 else "treated average"
+        dates = (self.periods.to_numpy(dtype="datetime64[ns]")
+                 if isinstance(self.periods, pd.DatetimeIndex) else np.asarray(self.periods))
+        return EffectPath(METHOD, unit, self.metric, dates, obs, cf, lower, upper, T0, summary,
+                          draws, self._diagnostics())
+
+    def _diagnostics(self) -> dict[str, Any]:
+        top = self.omega[self.omega > 0].sort_values(ascending=False)
+        lam = self.lambda_[self.lambda_ > 0]
+        return {
+            "estimator": self.estimator,
+            "estimate": self.estimate,
+            "standard_error": self.se,
+            "standard_error_method": self.se_method,
+            "standard_error_note": self.se_note,
+            "unit_weights": {str(k): float(v) for k, v in top.items()},
+            "time_weights": {_label(k): float(v) for k, v in lam.items()},
+            "noise_level": self.noise_level,
+            "zeta_omega": self.zeta_omega,
+            "zeta_lambda": self.zeta_lambda,
+            "cohorts": self.cohorts,
+        }
+
+
+# ---------------------------------------------------------------------------
+# placebo in space for the claims: every control in turn as the treated unit
+def sdid_placebo_in_space(est: SyntheticDiD, outcome: pd.DataFrame, treated: str, event: Any,
+                          *, donors: list[str] | None = None) -> tuple[np.ndarray, list[str]]:
+    """Each control as if treated (the others its controls): their SDID estimates, batched."""
+    est._check()
+    outcome = outcome.sort_index()
+    controls = [c for c in (donors if donors is not None else outcome.columns) if c != treated]
+    d = _Design.build(outcome, [treated], controls, event, est.block)
+    opts, _ = est._opts(d.Yfit, d.N0, d.T0_fit)
+    N0 = d.N0
+    # each control moved to the end: the same layout as the placebo replications
+    perms = np.stack([np.r_[np.delete(np.arange(N0), i), i] for i in range(N0)])
+    taus, _ = _placebo_replicates(d, opts, np.full(N0 + 1, 1.0 / N0), np.full(d.T0_fit,
+                                  1.0 / d.T0_fit), perms)
+    return taus, controls
+
+
+# ---------------------------------------------------------------------------
+# the case file
+def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
+    """SDID of the subject against the peers, per event, with placebo standard errors.
+
+    Daily data: the weights are fitted on weekly means and applied to every
+    day. ``log1p`` fits on the log scale and reports on the original scale.
+    The placebo record (for the claims) is every peer in turn as if treated.
+    """
+    from butfor.methods._case import event_windows, peer_units
+    from butfor.methods.synth import _expm1_path
+
+    subject = case.subject.unit
+    metric = case.outcome.metric
+    transform = case.outcome.transform
+    peers = peer_units(case, panel)
+    table = panel.wide(metric)
+    label = metric
+    if transform == "per_post":
+        posts = panel.wide(case.outcome.posts_metric)
+        table = table / posts.where(posts > 0)
+        label = f"{metric} per {case.outcome.posts_metric}"
+    log = transform == "log1p"
+    if log:
+        table = np.log1p(table.clip(lower=0))
+    staggered = {u: pd.Timestamp(d) for e in case.events for u, d in e.dates.items()}
+    peers = [p for p in peers if p not in staggered]
+    block = 7 if panel.frequency == "D" else 1
+    est = SyntheticDiD("sdid", se="placebo", replications=200, block=block, seed=seed)
+    out = []
+    for event_name, start, event_date, end in event_windows(case, panel):
+        window = table.loc[start:end, [subject, *peers]].dropna(axis=1)
+        usable = [p for p in peers if p in window.columns]
+        if subject not in window.columns:
+            raise DataError(f"{subject!r} has missing {label} around the {event_name}; "
+                            "SDID needs every day observed")
+        result = est.fit(window, subject, event_date, donors=usable, metric=label)
+        effect = result.effect()
+        if log:
+            effect = _expm1_path(effect)
+        values, units = sdid_placebo_in_space(est, window, subject, event_date, donors=usable)
+        test = PlaceboTest(tuple(units), "SDID estimate with the peer as if treated",
+                           values, result.estimate)
+        out.append({
+            "id": f"sdid:{metric}:{event_name}",
+            "method": METHOD,
+            "title": f"Synthetic difference-in-differences with {len(usable)} peers around the "
+                     f"{event_name}",
+            "metric": metric,
+            "event": event_name,
+            "description": (
+                f"Weights the peers and the pre-event weeks so that the weighted peers move in "
+                f"parallel with {subject} before the {event_name}, then compares the change "
+                "after it; every peer treated the same way shows how large such an estimate "
+                "gets by chance. It is fooled by peers the event also moved (the effect is "
+                "then relative to them) and by a gap to the peers that was changing anyway."
+            ),
+            "effect": effect.to_dict(include_draws=True),
+            "placebo": test.to_dict(),
+            "estimate": {"value": result.estimate, "standard_error": result.se,
+                         "method": result.se_method, "interval": result.interval,
+                         "scale": f"log1p({label})" if log else label},
+        })
+    return out
