@@ -76,7 +76,7 @@ def test_unknown_top_level_section_is_rejected(tmp_path):
 
 def test_wrong_value_names_the_allowed_ones(tmp_path):
     path = write(tmp_path, GOOD.replace('"log1p"', '"sqrt"'))
-    with pytest.raises(CaseError, match=r"line 10.*outcome.transform.*'none', 'log1p' or 'per_post'"):
+    with pytest.raises(CaseError, match=r"line 10.*outcome.transform.*'none', 'log1p', 'per_post' or 'pct_change'"):
         load_case(path)
 
 

@@ -153,7 +153,7 @@ def test_analyses_for_case_dates_an_injected_pre_decline():
     # known truth: the subject's reach falls by 0.02 a day from 2022-03-01 on (a month
     # before the event) and by 1.0 more at the event
     cfg = PlatformConfig(
-        days=150, n_peers=5, attention_sd=0.01, reach_noise_sd=0.1,
+        days=150, n_peers=5, attention_sd=0.01, common_attention_sd=0.01, reach_noise_sd=0.1,
         events=(EventSpec("ownership change", dt.date(2022, 4, 1), subject_shock=-1.0,
                           ramp_days=1),),
         pre_decline_start=dt.date(2022, 3, 1), pre_decline_per_day=-0.02,

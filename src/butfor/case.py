@@ -344,6 +344,15 @@ class ReportOptions(_Section):
     pdf: bool = False
 
 
+class EventStudyOptions(_Section):
+    """Settings of the event studies (``methods = ["event_study"]``)."""
+
+    # peers treated in turn as the subject for the subject's placebo test; the smallest
+    # attainable p-value is 1 / (n_placebo + 1)
+    n_placebo: int = Field(default=30, ge=3)
+    events: list[str] = Field(default_factory=list)  # which events (default: all)
+
+
 class StsOptions(_Section):
     """Settings of the structural time series (``methods = ["sts"]``)."""
 
@@ -371,6 +380,7 @@ class Case(_Section):
     damages: Damages | None = None
     report: ReportOptions = Field(default_factory=ReportOptions)
     sts: StsOptions = Field(default_factory=StsOptions)
+    event_study: EventStudyOptions = Field(default_factory=lambda: EventStudyOptions())
 
     @model_validator(mode="after")
     def _names_resolve(self) -> Case:

@@ -367,6 +367,7 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     daily = panel.frequency == "D"
     dated = [(e.name, pd.Timestamp(e.date)) for e in case.events if e.date is not None]
     first_event = dated[0][1] if dated else None
+    z, adjusted_for = _adjust_for_controls(z, case, panel, first_event)
     who = case.subject.display_name or subject
     out = []
     for model in ("level", "slope"):
@@ -387,10 +388,50 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
                 "changes close together, would fool it."
             ),
             "changepoint": res.to_dict(),
+            "adjusted_for": adjusted_for,
             "days_from_events": by_event,
             "sentence": _sentence_all(res, f"{who}'s {metric}"),
         })
     return out
+
+
+def _adjust_for_controls(z: pd.Series, case, panel, first_event: pd.Timestamp | None
+                         ) -> tuple[pd.Series, list[str]]:
+    """Take out what the off-platform controls explain, so only the subject's own changes stay.
+
+    An account's attention wanders (news, seasons, a viral week) and moves its
+    series in slow swings that a segmentation reads as changes. Off-platform
+    series of the same account (``[controls]``) share those swings but not the
+    platform's changes, so the subject's series less its fitted dependence on
+    them (least squares on the days before the first event, intercept kept) keeps
+    the platform-side changes and drops the shared wander. Without controls the
+    series is used as it is.
+    """
+    metric = case.outcome.metric
+    control_metric = case.controls.metric
+    units = list(case.controls.units) or ([case.subject.unit] if control_metric else [])
+    control_metric = control_metric or metric
+    columns, names = [], []
+    for unit in units:
+        if unit == case.subject.unit and control_metric == metric:
+            continue  # the subject's own outcome is never its own control
+        x = panel.series(unit, control_metric).reindex(z.index).to_numpy(dtype=float)
+        if case.outcome.transform == "log1p":
+            x = np.log1p(np.clip(x, 0, None))
+        columns.append(x)
+        names.append(f"{unit}:{control_metric}")
+    if not columns:
+        return z, []
+    X = np.column_stack(columns)
+    fit_rows = np.isfinite(z.to_numpy()) & np.all(np.isfinite(X), axis=1)
+    if first_event is not None:
+        fit_rows &= np.asarray(z.index < first_event)
+    if fit_rows.sum() < X.shape[1] + 10:
+        return z, []
+    design = np.column_stack([np.ones(fit_rows.sum()), X[fit_rows]])
+    beta, *_ = np.linalg.lstsq(design, z.to_numpy()[fit_rows], rcond=None)
+    centred = X - np.nanmean(X[fit_rows], axis=0)
+    return z - centred @ beta[1:], names
 
 
 def _sentence_all(res: ChangePointResult, what: str) -> str:

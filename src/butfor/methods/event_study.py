@@ -1172,7 +1172,6 @@ def subject_effect_path(panel, result: EventStudyResult, *, subject: str, outcom
 #: most event times estimated on each side of an event (longer windows are binned)
 MAX_EVENT_TIMES = 28
 #: placebo accounts for a single treated account's event study
-N_PLACEBO = 30
 
 
 def resolve_groups(case, panel) -> tuple[str, str, list[str], list[str]] | None:
@@ -1224,7 +1223,10 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     subject = case.subject.unit
     out: list[dict] = []
     dates = panel.dates
+    options = case.event_study
     for event_name, start, event_date, end in event_windows(case, panel):
+        if options.events and event_name not in options.events:
+            continue
         n_pre = int(np.sum((dates >= start) & (dates < event_date)))
         n_post = int(np.sum((dates >= event_date) & (dates <= end)))
         window = _window_for(n_pre, n_post)
@@ -1237,7 +1239,7 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
             end_s = min(end, event_date + pd.Timedelta(days=hi_k))
             est = EventStudy(window=window, covariates=covariates, transform=transform,
                              posts_metric=posts_metric, inference="placebo",
-                             n_placebo=N_PLACEBO, baseline="pre_mean", seed=seed)
+                             n_placebo=options.n_placebo, baseline="pre_mean", seed=seed)
             res = est.fit(panel, metric, treated=[subject], event=event_date,
                           units=[subject, *peers], start=start_s, end=end_s)
             path = subject_effect_path(panel, res, subject=subject, outcome=metric,
