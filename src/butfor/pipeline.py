@@ -260,7 +260,7 @@ def print_summary(results: Results, console: Console) -> None:
 def _summary_table(analyses: list[dict]) -> list[dict]:
     rows = []
     for a in analyses:
-        effects = [a["effect"]] if "effect" in a else a.get("effects", [])
+        effects = a.get("effects") or ([a["effect"]] if "effect" in a else [])
         for e in effects:
             s = e["summary"]
             rows.append({
