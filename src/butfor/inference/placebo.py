@@ -39,7 +39,11 @@ def rmspe(gaps: np.ndarray, mask: np.ndarray) -> np.ndarray:
     Missing gaps (NaN) are left out of the mean.
     """
     g = np.asarray(gaps, dtype=float)[np.asarray(mask, dtype=bool)]
-    return np.sqrt(np.nanmean(g**2, axis=0))
+    ok = ~np.isnan(g)
+    n = ok.sum(axis=0)
+    total = np.where(ok, g, 0.0) ** 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sqrt(np.where(n > 0, total.sum(axis=0) / np.maximum(n, 1), np.nan))
 
 
 def post_pre_ratio(gaps: np.ndarray, post: np.ndarray, pre: np.ndarray | None = None

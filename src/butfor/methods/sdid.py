@@ -62,11 +62,12 @@ from butfor.methods._simplex import frank_wolfe_batch, simplex_lsq_batch
 from butfor.results import EffectPath, EffectSummary
 
 METHOD = "sdid"
+PLACEBO_UNITS = 100  # placebo units in a case analysis: each peer, or a sample of this many
 Estimator = Literal["sdid", "sc", "did"]
 SEMethod = Literal["auto", "placebo", "bootstrap", "jackknife", "none"]
 Solver = Literal["frank_wolfe", "exact"]
 
-__all__ = ["SDIDResult", "SyntheticDiD", "analyses_for_case", "sdid_placebo_in_space"]
+__all__ = ["SDIDResult", "SyntheticDiD", "analyses_for_case"]
 
 
 # ---------------------------------------------------------------------------
@@ -209,7 +210,12 @@ class SyntheticDiD:
     Settings: ``estimator`` ("sdid", "sc", "did"); ``se`` ("auto" = placebo
     with one treated unit, bootstrap otherwise; "placebo", "bootstrap",
     "jackknife", "none"); ``replications`` (placebo and bootstrap);
-    ``solver`` ("frank_wolfe" as the paper, or "exact"); ``block`` (fit the
+    ``placebo`` ("random": Algorithm 4 as the R package runs it, a random
+    permutation of the controls per replication; "each": with one treated
+    unit, every control once as the pseudo-treated one, or a seeded sample of
+    ``replications`` of them without replacement, which also gives the
+    placebo-in-space test); ``solver`` ("frank_wolfe" as the paper, or
+    "exact"); ``block`` (fit the
     weights on means over blocks of this many periods, e.g. 7 for daily data,
     then apply them to every period); ``seed``; ``level``.
     """
@@ -227,10 +233,12 @@ class SyntheticDiD:
         max_iter: int = 10_000,
         max_iter_pre_sparsify: int = 100,
         sparsify: bool = True,
+        placebo: Literal["random", "each"] = "random",
         seed: int = 0,
         level: float = 0.95,
     ) -> None:
         self.estimator = estimator
+        self.placebo = placebo
         self.se = se
         self.replications = replications
         self.solver = solver
@@ -250,6 +258,9 @@ class SyntheticDiD:
         if self.se not in ("auto", "placebo", "bootstrap", "jackknife", "none"):
             raise EstimationError(f"the 'se' setting must be 'auto', 'placebo', 'bootstrap', "
                                   f"'jackknife' or 'none'; got {self.se!r}")
+        if self.placebo not in ("random", "each"):
+            raise EstimationError(f"the 'placebo' setting must be 'random' or 'each'; "
+                                  f"got {self.placebo!r}")
         if self.solver not in ("frank_wolfe", "exact"):
             raise EstimationError(f"the 'solver' setting must be 'frank_wolfe' or 'exact'; "
                                   f"got {self.solver!r}")
@@ -322,16 +333,17 @@ class SyntheticDiD:
         tau = float(_tau(d.Y[None], n0, d.T0, omega, lam[None])[0])
         curve = _curves(d.Y[None], n0, d.T0, omega, lam[None])[0]
         method = self._se_method(d.N1)
-        se, reps, rep_curves, note = None, None, None, None
+        se, reps, rep_curves, note, rep_units = None, None, None, None, None
         if method != "none":
-            se, reps, rep_curves, note = _standard_error(
+            se, reps, rep_curves, note, rep_units = _standard_error(
                 method, d, opts, omega[0], lam_fit[0], self.replications,
-                np.random.default_rng(self.seed))
+                np.random.default_rng(self.seed), self.placebo)
         return SDIDResult(
             estimator=self.estimator, metric=metric, treated=tuple(d.treated),
             controls=tuple(d.controls), event=d.event, periods=d.periods,
             estimate=tau, se=se, se_method=method if se is not None else None,
             se_note=note, level=self.level, replicates=reps, replicate_curves=rep_curves,
+            replicate_units=rep_units,
             omega=pd.Series(omega[0, :N0], index=list(d.controls), name="omega"),
             lambda_=pd.Series(lam[:d.T0], index=d.periods[:d.T0], name="lambda"),
             observed=d.Y[N0:].mean(axis=0), curve=curve,
@@ -370,7 +382,8 @@ class SyntheticDiD:
             treated=tuple(u for tr in cohorts.values() for u in tr),
             controls=tuple(controls), event=min(cohorts), periods=first.periods,
             estimate=tau, se=se, se_method=method if se is not None else None, se_note=note,
-            level=self.level, replicates=reps, replicate_curves=None, omega=first.omega,
+            level=self.level, replicates=reps, replicate_curves=None, replicate_units=None,
+            omega=first.omega,
             lambda_=first.lambda_, observed=first.observed, curve=first.curve,
             noise_level=first.noise_level, zeta_omega=first.zeta_omega,
             zeta_lambda=first.zeta_lambda,
@@ -462,36 +475,45 @@ class _Design:
 # ---------------------------------------------------------------------------
 # standard errors
 def _standard_error(method: str, d: _Design, opts: _Opts, omega: np.ndarray,
-                    lam: np.ndarray, replications: int, rng: np.random.Generator
-                    ) -> tuple[float | None, np.ndarray | None, np.ndarray | None, str | None]:
-    """(se, replicate estimates, replicate effect curves, note on why there is none)."""
+                    lam: np.ndarray, replications: int, rng: np.random.Generator,
+                    placebo: str = "random") -> tuple:
+    """(se, replicate estimates, replicate effect curves, note on why there is none,
+    pseudo-treated units of an "each" placebo)."""
     N0, N1 = d.N0, d.N1
     if method == "placebo":
         if N0 <= N1:
-            return None, None, None, "placebo needs more controls than treated units"
-        perms = np.stack([rng.permutation(N0) for _ in range(replications)])
+            return None, None, None, "placebo needs more controls than treated units", None
+        units = None
+        if placebo == "each" and N1 == 1:
+            chosen = np.arange(N0) if replications >= N0 else \
+                np.sort(rng.choice(N0, size=replications, replace=False))
+            perms = np.stack([np.r_[np.delete(np.arange(N0), i), i] for i in chosen])
+            units = tuple(d.controls[i] for i in chosen)
+        else:
+            perms = np.stack([rng.permutation(N0) for _ in range(replications)])
         taus, curves = _placebo_replicates(d, opts, omega, lam, perms)
         r = taus.size
-        return float(math.sqrt((r - 1) / r) * np.std(taus, ddof=1)), taus, curves, None
+        return float(math.sqrt((r - 1) / r) * np.std(taus, ddof=1)), taus, curves, None, units
     if method == "bootstrap":
         if N1 == 1:
             return None, None, None, ("the bootstrap is not valid with one treated unit "
-                                      "(Arkhangelsky et al. 2021, section 5); use placebo")
+                                      "(Arkhangelsky et al. 2021, section 5); use placebo"), None
         taus = _bootstrap_replicates(d, opts, omega, lam, replications, rng)
         r = taus.size
-        return float(math.sqrt((r - 1) / r) * np.std(taus, ddof=1)), taus, None, None
+        return float(math.sqrt((r - 1) / r) * np.std(taus, ddof=1)), taus, None, None, None
     if method == "jackknife":
         if N1 == 1:
-            return None, None, None, "the jackknife is not defined with one treated unit"
+            return None, None, None, "the jackknife is not defined with one treated unit", None
         if opts.estimator == "sc":
             return None, None, None, ("the jackknife is not justified for synthetic control "
-                                      "(Arkhangelsky et al. 2021, section 5)")
+                                      "(Arkhangelsky et al. 2021, section 5)"), None
         if np.count_nonzero(omega[:N0]) == 1:
-            return None, None, None, "the jackknife needs more than one control with weight"
+            return None, None, None, ("the jackknife needs more than one control with "
+                                      "weight"), None
         taus = _jackknife_replicates(d, omega, lam)
         n = taus.size
         return float(math.sqrt((n - 1) / n * np.sum((taus - taus.mean()) ** 2))), taus, \
-            None, None
+            None, None, None
     raise EstimationError(f"unknown standard error method {method!r}")
 
 
@@ -630,6 +652,7 @@ class SDIDResult:
     level: float
     replicates: np.ndarray | None
     replicate_curves: np.ndarray | None  # (R, T_post) placebo effect curves
+    replicate_units: tuple[str, ...] | None  # pseudo-treated unit of each "each" replicate
     omega: pd.Series
     lambda_: pd.Series
     observed: np.ndarray  # treated average, every period
@@ -720,31 +743,15 @@ class SDIDResult:
 
 
 # ---------------------------------------------------------------------------
-# placebo in space for the claims: every control in turn as the treated unit
-def sdid_placebo_in_space(est: SyntheticDiD, outcome: pd.DataFrame, treated: str, event: Any,
-                          *, donors: list[str] | None = None) -> tuple[np.ndarray, list[str]]:
-    """Each control as if treated (the others its controls): their SDID estimates, batched."""
-    est._check()
-    outcome = outcome.sort_index()
-    controls = [c for c in (donors if donors is not None else outcome.columns) if c != treated]
-    d = _Design.build(outcome, [treated], controls, event, est.block)
-    opts, _ = est._opts(d.Yfit, d.N0, d.T0_fit)
-    N0 = d.N0
-    # each control moved to the end: the same layout as the placebo replications
-    perms = np.stack([np.r_[np.delete(np.arange(N0), i), i] for i in range(N0)])
-    taus, _ = _placebo_replicates(d, opts, np.full(N0 + 1, 1.0 / N0), np.full(d.T0_fit,
-                                  1.0 / d.T0_fit), perms)
-    return taus, controls
-
-
-# ---------------------------------------------------------------------------
 # the case file
 def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     """SDID of the subject against the peers, per event, with placebo standard errors.
 
     Daily data: the weights are fitted on weekly means and applied to every
     day. ``log1p`` fits on the log scale and reports on the original scale.
-    The placebo record (for the claims) is every peer in turn as if treated.
+    The placebo record (for the claims) is every peer in turn as if treated
+    (a seeded sample of ``PLACEBO_UNITS`` of them when there are more); the
+    placebo standard error comes from the same replications.
     """
     from butfor.methods._case import event_windows, peer_units
     from butfor.methods.synth import _expm1_path
@@ -765,7 +772,8 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     staggered = {u: pd.Timestamp(d) for e in case.events for u, d in e.dates.items()}
     peers = [p for p in peers if p not in staggered]
     block = 7 if panel.frequency == "D" else 1
-    est = SyntheticDiD("sdid", se="placebo", replications=200, block=block, seed=seed)
+    est = SyntheticDiD("sdid", se="placebo", placebo="each", replications=PLACEBO_UNITS,
+                       block=block, seed=seed)
     out = []
     for event_name, start, event_date, end in event_windows(case, panel):
         window = table.loc[start:end, [subject, *peers]].dropna(axis=1)
@@ -777,9 +785,8 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
         effect = result.effect()
         if log:
             effect = _expm1_path(effect)
-        values, units = sdid_placebo_in_space(est, window, subject, event_date, donors=usable)
-        test = PlaceboTest(tuple(units), "SDID estimate with the peer as if treated",
-                           values, result.estimate)
+        test = PlaceboTest(result.replicate_units or (), "SDID estimate with the peer as if "
+                           "treated", result.replicates, result.estimate)
         out.append({
             "id": f"sdid:{metric}:{event_name}",
             "method": METHOD,

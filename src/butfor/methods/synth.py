@@ -131,6 +131,12 @@ class SyntheticControl:
       pre-period periods (7 turns daily data into weeks); the counterfactual
       is still computed for every period.
     - ``fit_start``: first period of the pre-period fit (default: all).
+    - ``intercept``: the demeaned synthetic control (Doudchenko & Imbens
+      2016; Ferman & Pinto 2021), outcome-only: weights fitted to each unit's
+      pre-period deviations from its own pre-period mean, and the
+      counterfactual shifted by the difference in pre-period means, so a
+      subject larger or smaller than every donor can still be matched in
+      shape. Off by default (Abadie's synthetic control has no intercept).
     - ``n_random_starts``, ``v_floor``, ``grid_size``, ``n_polish``,
       ``step_tol``: the V search (see the module docstring).
     - ``seed``: the random starts and directions of the V search.
@@ -144,6 +150,7 @@ class SyntheticControl:
         v: VMode | np.ndarray = "search",
         block: int = 1,
         fit_start: Any = None,
+        intercept: bool = False,
         n_random_starts: int = 6,
         v_floor: float = 1e-6,
         grid_size: int = 21,
@@ -156,6 +163,7 @@ class SyntheticControl:
         self.v = v
         self.block = block
         self.fit_start = fit_start
+        self.intercept = intercept
         self.n_random_starts = n_random_starts
         self.v_floor = v_floor
         self.grid_size = grid_size
@@ -195,6 +203,9 @@ class SyntheticControl:
         if not (isinstance(self.block, int) and self.block >= 1):
             raise EstimationError(f"the 'block' setting must be a whole number ≥ 1; "
                                   f"got {self.block!r}")
+        if self.intercept and self.predictors is not None:
+            raise EstimationError("the demeaned synthetic control (intercept=True) is "
+                                  "outcome-only; set predictors=None")
         if not 0 < self.v_floor < 1:
             raise EstimationError(f"the 'v_floor' setting must lie in (0, 1); got {self.v_floor}")
         if not 0 < self.level < 1:
@@ -215,6 +226,7 @@ class SyntheticControlResult:
     synthetic: pd.Series
     fit_loss: float  # mean squared pre-period error the weights minimise
     search: dict[str, Any] = field(default_factory=dict)
+    block: int = 1  # RMSPEs are taken over means of this many periods, as the fit
 
     @property
     def gaps(self) -> pd.Series:
@@ -224,13 +236,25 @@ class SyntheticControlResult:
     def post(self) -> np.ndarray:
         return np.asarray(self.observed.index >= self.event)
 
+    def _blocked_gaps(self) -> tuple[np.ndarray, np.ndarray]:
+        """Gap means over blocks that end before the event and start at it."""
+        g = self.gaps.to_numpy(dtype=float)
+        post = self.post
+        pre_g = _block_means(g[~post][:, None], self.block)[:, 0]
+        post_part = g[post]
+        post_g = np.array([_nanmean(post_part[a:a + self.block])
+                           for a in range(0, post_part.size, self.block)])
+        return pre_g, post_g
+
     @property
     def pre_rmspe(self) -> float:
-        return float(rmspe(self.gaps.to_numpy(), ~self.post))
+        pre_g, _ = self._blocked_gaps()
+        return float(rmspe(pre_g, np.ones(pre_g.size, bool)))
 
     @property
     def post_rmspe(self) -> float:
-        return float(rmspe(self.gaps.to_numpy(), self.post))
+        _, post_g = self._blocked_gaps()
+        return float(rmspe(post_g, np.ones(post_g.size, bool)))
 
     @property
     def rmspe_ratio(self) -> float:
@@ -374,13 +398,25 @@ def _dates(index: pd.Index) -> np.ndarray:
 
 
 def _block_means(Z: np.ndarray, block: int) -> np.ndarray:
-    """Means over consecutive blocks of rows (the last block may be shorter), newest aligned."""
+    """Means over consecutive blocks of rows, aligned on the last row (the first may be short).
+
+    Missing values are left out of each mean.
+    """
     if block == 1:
         return Z
     n = Z.shape[0]
     edges = np.arange(n, 0, -block)[::-1]  # block ends, aligned on the last row
     starts = np.maximum(edges - block, 0)
-    return np.stack([Z[a:b].mean(axis=0) for a, b in zip(starts, edges, strict=True)])
+    return np.stack([_nanmean(Z[a:b]) for a, b in zip(starts, edges, strict=True)])
+
+
+def _nanmean(Z: np.ndarray) -> np.ndarray:
+    """Mean over the first axis leaving out NaN (NaN where nothing is observed), no warning."""
+    ok = ~np.isnan(Z)
+    n = ok.sum(axis=0)
+    total = np.where(ok, Z, 0.0).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, total / np.maximum(n, 1), np.nan)
 
 
 # ---------------------------------------------------------------------------
@@ -405,6 +441,10 @@ def _fit_batch(est: SyntheticControl, data: _Data, treated_idx: list[int],
     t_idx = np.asarray(treated_idx)
     d_idx = np.stack(donor_idx)  # (U, J)
     Zall = _block_means(data.Y[data.fit_rows], est.block)  # (T0, N)
+    level = np.zeros(data.Y.shape[1])
+    if est.intercept:
+        level = data.Y[data.fit_rows].mean(axis=0)  # each unit's pre-period mean
+        Zall = Zall - level
     Z1 = Zall[:, t_idx].T  # (U, T0)
     Z0 = np.transpose(Zall[:, d_idx], (1, 0, 2))  # (U, T0, J)
     search: list[dict[str, Any]]
@@ -416,7 +456,8 @@ def _fit_batch(est: SyntheticControl, data: _Data, treated_idx: list[int],
                                   "degenerate (duplicated or constant series)")
         v = None
         loss = np.mean((Z1 - np.einsum("utj,uj->ut", Z0, w)) ** 2, axis=1)
-        search = [{"variant": "outcome-only"} for _ in treated_idx]
+        search = [{"variant": "outcome-only, demeaned" if est.intercept else "outcome-only"}
+                  for _ in treated_idx]
     else:
         X1, X0 = _scaled_predictors(data.X, t_idx, d_idx)
         v, w, loss, search = _predictor_fit(est, X1, X0, Z1, Z0)
@@ -424,7 +465,7 @@ def _fit_batch(est: SyntheticControl, data: _Data, treated_idx: list[int],
     for u, (ti, di) in enumerate(zip(t_idx, d_idx, strict=True)):
         donors = [data.units[j] for j in di]
         weights = pd.Series(_clean(w[u]), index=donors, name="weight")
-        synthetic = data.Y[:, di] @ weights.to_numpy()
+        synthetic = (data.Y[:, di] - level[di]) @ weights.to_numpy() + level[ti]
         unit = data.units[ti]
         pw = balance = None
         if data.X is not None and v is not None:
@@ -440,7 +481,7 @@ def _fit_batch(est: SyntheticControl, data: _Data, treated_idx: list[int],
             predictor_weights=pw, predictor_balance=balance,
             observed=pd.Series(data.Y[:, ti], index=data.periods, name=unit),
             synthetic=pd.Series(synthetic, index=data.periods, name=f"synthetic {unit}"),
-            fit_loss=float(loss[u]), search=search[u],
+            fit_loss=float(loss[u]), search=search[u], block=est.block,
         ))
     return results
 
@@ -944,8 +985,10 @@ def _align(fits: dict[str, SyntheticControlResult]) -> StaggeredResult:
 def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     """Synthetic control of the subject from the peers, with placebo in space, per event.
 
-    Outcome-only (the peers' pre-period path is the only predictor), fitted
-    on weekly means for daily data; ``log1p`` fits on the log scale and
+    Outcome-only and demeaned (accounts differ in size far more than states
+    do, so the synthetic peer matches the subject's pre-event path up to a
+    constant), fitted on weekly means for daily data, with the placebo
+    statistics on weekly means too; ``log1p`` fits on the log scale and
     reports on the original one. An event with per-unit dates treats those
     units; the subject's own synthetic control uses the peers never treated.
     """
@@ -967,7 +1010,7 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     staggered = {u: pd.Timestamp(d) for e in case.events for u, d in e.dates.items()}
     peers = [p for p in peers if p not in staggered or p == subject]
     block = 7 if panel.frequency == "D" else 1
-    est = SyntheticControl(None, block=block, seed=seed)
+    est = SyntheticControl(None, block=block, intercept=True, seed=seed)
     out = []
     for event_name, start, event_date, end in event_windows(case, panel):
         window = table.loc[start:end, [subject, *peers]]
@@ -982,12 +1025,12 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
             "metric": metric,
             "event": event_name,
             "description": (
-                f"Builds a weighted average of the peers that tracks {subject}'s "
-                f"{'log ' if log else ''}{label} before the {event_name} and compares the two "
-                "after it; every peer treated the same way shows how large such a gap gets "
-                "when nothing singled it out. It is fooled by peers the event also moved "
-                "(the effect is then relative to them), and by a subject the peers cannot "
-                "match before the event (see the pre-period error)."
+                f"Builds a weighted average of the peers whose {'log ' if log else ''}{label} "
+                f"moved like {subject}'s before the {event_name} (up to a constant) and "
+                "compares the two after it; every peer treated the same way shows how large "
+                "such a gap gets when nothing singled it out. It is fooled by peers the event "
+                "also moved (the effect is then relative to them) and by peers whose path "
+                "would have drifted from the subject's anyway."
             ),
             "effect": effect.to_dict(include_draws=True),
             "placebo": result.to_dict(),
