@@ -29,7 +29,14 @@ import numpy as np
 
 from butfor.errors import EstimationError
 
-__all__ = ["frank_wolfe", "frank_wolfe_batch", "kkt_gap", "simplex_lsq", "simplex_lsq_batch"]
+__all__ = [
+    "frank_wolfe",
+    "frank_wolfe_batch",
+    "kkt_gap",
+    "simplex_lsq",
+    "simplex_lsq_batch",
+    "simplex_lsq_eq",
+]
 
 
 @lru_cache(maxsize=256)
@@ -420,3 +427,71 @@ def frank_wolfe_batch(
         if not running.any():
             break
     return x
+
+
+def simplex_lsq_eq(
+    A: np.ndarray,
+    b: np.ndarray,
+    C: np.ndarray,
+    d: np.ndarray,
+    x0: np.ndarray,
+    *,
+    tol: float = 1e-10,
+    max_iter: int | None = None,
+) -> np.ndarray:
+    """Minimise ‖A x − b‖² on the simplex subject to C x = d, from a feasible ``x0``.
+
+    The same primal active-set method as :func:`simplex_lsq`, with the extra
+    equality constraints carried in every subproblem, each solved by the
+    null-space method (so no penalty, and no loss of precision). ``x0`` must
+    satisfy the constraints; the iterates stay feasible. Used by synthetic
+    control when the treated unit's predictors are an exact convex
+    combination of the donors'.
+    """
+    from scipy.linalg import null_space
+
+    A = np.asarray(A, dtype=float)
+    b = np.asarray(b, dtype=float)
+    E = np.vstack([np.ones(A.shape[1]), np.asarray(C, dtype=float)])
+    e = np.concatenate([[1.0], np.asarray(d, dtype=float)])
+    n = A.shape[1]
+    if max_iter is None:
+        max_iter = 4 * n + 50
+    x = np.where(np.asarray(x0, dtype=float) > 1e-14, x0, 0.0)
+    x = x / x.sum()
+    support = x > 0
+    scale = max(float(np.abs(A.T @ b).max()), float(np.abs(A).max()) ** 2, 1e-300)
+    for _ in range(max_iter):
+        for _ in range(n + 1):
+            idx = np.flatnonzero(support)
+            AP, EP = A[:, idx], E[:, idx]
+            z0 = np.linalg.lstsq(EP, e, rcond=None)[0]
+            N = null_space(EP)
+            z = z0 if N.shape[1] == 0 else \
+                z0 + N @ np.linalg.lstsq(AP @ N, b - AP @ z0, rcond=None)[0]
+            if z.min() > 0:
+                x = np.zeros(n)
+                x[idx] = z
+                break
+            xs = x[idx]
+            neg = z <= 0
+            ratio = xs[neg] / (xs[neg] - z[neg])
+            alpha = float(ratio.min())
+            xs = xs + alpha * (z - xs)
+            xs[np.flatnonzero(neg)[np.argmin(ratio)]] = 0.0
+            xs[xs <= 1e-15] = 0.0
+            x = np.zeros(n)
+            x[idx] = xs
+            support = x > 0
+        g = A.T @ (A @ x - b)
+        idx = np.flatnonzero(support)
+        lam = np.linalg.lstsq(E[:, idx].T, -g[idx], rcond=None)[0]
+        reduced = g + E.T @ lam
+        free = ~support
+        if not free.any():
+            return x
+        j = int(np.flatnonzero(free)[np.argmin(reduced[free])])
+        if reduced[j] >= -tol * scale:
+            return x
+        support[j] = True
+    raise EstimationError("the constrained donor-weight solver did not converge")

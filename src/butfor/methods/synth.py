@@ -64,7 +64,7 @@ from butfor.inference.placebo import (
     placebo_draws,
     rmspe,
 )
-from butfor.methods._simplex import simplex_lsq_batch
+from butfor.methods._simplex import simplex_lsq_batch, simplex_lsq_eq
 from butfor.results import EffectPath, EffectSummary, summarise_draws
 
 METHOD = "synthetic_control"
@@ -494,12 +494,12 @@ def _predictor_fit(est: SyntheticControl, X1: np.ndarray, X0: np.ndarray, Z1: np
     w = np.zeros((U, J))
     loss = np.zeros(U)
     search: list[dict[str, Any]] = [{} for _ in range(U)]
-    inside = _inside_hull(X1, X0)
+    inside, matching = _inside_hull(X1, X0)
     if inside.any():
         # every V matches the predictors exactly, so W(V) is not unique: take the
         # exact match that best fits the pre-period outcomes
         w[inside], loss[inside] = _exact_match_weights(X1[inside], X0[inside], Z1[inside],
-                                                       Z0[inside])
+                                                       Z0[inside], matching[inside])
         for u in np.flatnonzero(inside):
             search[u] = {"variant": "inside the donors' range: every V matches the predictors "
                          "exactly, so W is the exact match that best fits the pre-period "
@@ -549,29 +549,23 @@ def _scaled_predictors(X: np.ndarray, t_idx: np.ndarray, d_idx: np.ndarray
     return X1 / sd, X0 / sd[:, :, None]
 
 
-def _inside_hull(X1: np.ndarray, X0: np.ndarray) -> np.ndarray:
+def _inside_hull(X1: np.ndarray, X0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(U,) bool: the treated unit's predictors are a convex combination of the donors'.
 
     Then every V with positive weights gives an exact match, and the nested
-    problem cannot choose among the matches.
+    problem cannot choose among the matches. Also returns the matching
+    weights (U, J), a feasible start for :func:`_exact_match_weights`.
     """
     w, _ = simplex_lsq_batch(X0, X1)
     resid = np.einsum("ukj,uj->uk", X0, w) - X1
-    return np.sum(resid**2, axis=1) <= 1e-12 * (1.0 + np.sum(X1**2, axis=1))
+    return np.sum(resid**2, axis=1) <= 1e-12 * (1.0 + np.sum(X1**2, axis=1)), w
 
 
-def _exact_match_weights(X1: np.ndarray, X0: np.ndarray, Z1: np.ndarray, Z0: np.ndarray
-                         ) -> tuple[np.ndarray, np.ndarray]:
-    """Among weights that match the predictors exactly, the best pre-period fit.
-
-    A penalty 1e8 times the outcome scale on the predictor rows enforces the
-    match to within round-off, and the outcome rows choose among matches.
-    """
-    T0 = Z1.shape[1]
-    weight = np.sqrt(1e8 * (1.0 + np.mean(Z1**2, axis=1)))  # (U,)
-    A = np.concatenate([weight[:, None, None] * X0, Z0 / np.sqrt(T0)], axis=1)
-    b = np.concatenate([weight[:, None] * X1, Z1 / np.sqrt(T0)], axis=1)
-    w, _ = simplex_lsq_batch(A, b)
+def _exact_match_weights(X1: np.ndarray, X0: np.ndarray, Z1: np.ndarray, Z0: np.ndarray,
+                         start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Among weights that match the predictors exactly, the best pre-period fit."""
+    w = np.stack([simplex_lsq_eq(Z0[u], Z1[u], X0[u], X1[u], start[u])
+                  for u in range(X1.shape[0])])
     resid = Z1 - np.einsum("utj,uj->ut", Z0, w)
     return w, np.mean(resid**2, axis=1)
 
