@@ -210,6 +210,75 @@ def _factor(
     return (chol, w, np.ones(1)), logdet, quad
 
 
+def _factor_pair(
+    kd: int,
+    m: int,
+    bands: list[np.ndarray],
+    var: np.ndarray,
+    var_new: np.ndarray,
+    obs: np.ndarray,
+    prec_obs: np.ndarray,
+    target: np.ndarray,
+    init_mean: np.ndarray,
+    init_prec: np.ndarray,
+):
+    """:func:`_factor` at the current and the proposed state variances, both at once.
+
+    Returns ``(logdet, quad, pick)``, the first two shaped (2, B) (current,
+    proposed); ``pick(accept)`` gives the draw terms of the proposal where
+    ``accept`` and of the current variances elsewhere. For a local level both
+    factorisations run as one LDL' call over 2B blocks.
+    """
+    B, T = obs.shape
+    if kd != 1:
+        cur = _factor(kd, m, bands, list((1.0 / var).T), obs, prec_obs, target, init_mean,
+                      init_prec)
+        new = _factor(kd, m, bands, list((1.0 / var_new).T), obs, prec_obs, target,
+                      init_mean, init_prec)
+
+        def pick_general(accept: np.ndarray):
+            if accept.all():
+                return new[0]
+            if not accept.any():
+                return cur[0]
+            rows = np.repeat(accept, m * T)
+            return tuple(np.where(rows, b_, a_) if a_.size > 1 else a_
+                         for a_, b_ in zip(cur[0], new[0], strict=True))
+
+        return (np.stack([cur[1], new[1]]), np.stack([cur[2], new[2]]), pick_general)
+    rhs = np.where(obs, target, 0.0) * prec_obs[:, None]
+    rhs[:, 0] += init_mean[:, 0] * init_prec[0]
+    base = obs * prec_obs[:, None]
+    base[:, 0] += init_prec[0]
+    inv = np.concatenate([1.0 / var[:, 0], 1.0 / var_new[:, 0]])[:, None]  # (2B, 1)
+    d = bands[0][0][None, :] * inv
+    d[:B] += base
+    d[B:] += base
+    e = bands[0][1][None, :] * inv  # zero at the end of each block
+    d, e, info = lapack.dpttrf(d.reshape(-1), e.reshape(-1)[:-1])
+    if info != 0:
+        raise _not_pd()
+    mean, _ = lapack.dpttrs(d, e, np.concatenate([rhs, rhs]).reshape(-1))
+    d = d.reshape(2, B, T)
+    mean = mean.reshape(2, B, T)
+    e = np.append(e, 0.0).reshape(2, B, T)
+    logdet = np.log(d).sum(axis=2)
+    quad = (rhs[None] * mean).sum(axis=2)
+
+    def pick(accept: np.ndarray):
+        sel = accept[:, None]
+        dd = np.where(sel, d[1], d[0]).reshape(-1)
+        ee = np.where(sel, e[1], e[0]).reshape(-1)
+        mm = np.where(sel, mean[1], mean[0]).reshape(-1)
+        unit = np.empty((2, B * T))
+        unit[1] = ee
+        pre = mm.copy()
+        pre[:-1] += ee[:-1] * mm[1:]
+        return unit, pre, 1.0 / np.sqrt(dd)
+
+    return logdet, quad, pick
+
+
 def _draw(terms: tuple[np.ndarray, np.ndarray, np.ndarray], z: np.ndarray) -> np.ndarray:
     """A state draw ``U^-1 (pre + scale * z)`` from :func:`_factor`'s terms."""
     band, pre, scale = terms
@@ -389,14 +458,13 @@ def gibbs(
         wb = fitted_w(beta)
         target = y0 - wb
         var = np.stack([s2_level, s2_slope][:m], axis=1)  # (B, m)
-        terms, logdet, quad = _factor(kd, m, bands, list((1.0 / var).T), obs, 1.0 / sigma2,
-                                      target, init_mean, init_prec)
         dz = step * rng.standard_normal((B, m))
         var_new = var * np.exp(2 * dz)
-        terms_n, logdet_n, quad_n = _factor(kd, m, bands, list((1.0 / var_new).T), obs,
-                                            1.0 / sigma2, target, init_mean, init_prec)
+        logdet, quad, pick = _factor_pair(kd, m, bands, var, var_new, obs, 1.0 / sigma2,
+                                          target, init_mean, init_prec)
         # log p(y | var) = -(T-1)/2 log var - 1/2 log|Q| + 1/2 b'Q^-1 b + const
-        log_r = 0.5 * (quad_n - quad) - 0.5 * (logdet_n - logdet) - (dz * log_t).sum(axis=1)
+        log_r = 0.5 * (quad[1] - quad[0]) - 0.5 * (logdet[1] - logdet[0])
+        log_r -= (dz * log_t).sum(axis=1)
         for i, pr in enumerate(var_priors):
             # prior on the variance, and the Jacobian of the log-sd random walk
             log_r += _log_ig(var_new[:, i], pr) - _log_ig(var[:, i], pr) + 2 * dz[:, i]
@@ -410,12 +478,7 @@ def gibbs(
         s2_level = var[:, 0]
         if m == 2:
             s2_slope = var[:, 1]
-        if accept.all():
-            terms = terms_n
-        elif accept.any():
-            rows = np.repeat(accept, m * T)
-            terms = tuple(np.where(rows, new_t, old_t) if old_t.size > 1 else old_t
-                          for old_t, new_t in zip(terms, terms_n, strict=True))
+        terms = pick(accept)
         states = _draw(terms, rng.standard_normal(B * m * T)).reshape(B, m * T)
         mu = states[:, 0::m]
         if it >= burn:
