@@ -102,6 +102,34 @@ def test_banded_state_posterior_equals_dense(trend):
         np.testing.assert_allclose(U_inv @ S @ S @ U_inv.T, np.linalg.inv(Q), atol=1e-9)
 
 
+@pytest.mark.parametrize("trend", ["local_level", "local_linear_trend"])
+def test_paired_factorisation_equals_two_single_ones(trend):
+    # Reference: _factor, itself checked against dense algebra above
+    from butfor.methods._sts_gibbs import _factor_pair
+
+    rng = np.random.default_rng(4)
+    T, B = 15, 3
+    m = 2 if trend == "local_linear_trend" else 1
+    kd, bands = _innovation_bands(trend, T)
+    obs = rng.uniform(size=(B, T)) > 0.2
+    target = rng.normal(size=(B, T))
+    var, var_new = rng.uniform(0.1, 1.0, (B, m)), rng.uniform(0.1, 1.0, (B, m))
+    prec_obs = rng.uniform(0.5, 2.0, B)
+    init_mean, init_prec = rng.normal(size=(B, m)), np.array([0.5, 2.0][:m])
+    logdet, quad, pick = _factor_pair(kd, m, bands, var, var_new, obs, prec_obs, target,
+                                      init_mean, init_prec)
+    z = rng.normal(size=B * m * T)
+    accept = np.array([True, False, True])
+    for k, v in enumerate([var, var_new]):
+        terms, ld, qd = _factor(kd, m, bands, list((1 / v).T), obs, prec_obs, target,
+                                init_mean, init_prec)
+        np.testing.assert_allclose(logdet[k], ld, rtol=1e-12)
+        np.testing.assert_allclose(quad[k], qd, rtol=1e-12)
+        rows = np.repeat(accept == bool(k), m * T)
+        np.testing.assert_allclose(_draw(pick(accept), z)[rows], _draw(terms, z)[rows],
+                                   rtol=1e-10, atol=1e-12)
+
+
 def test_log_marginal_matches_multivariate_normal():
     # Reference: with beta ~ N(0, sigma2 Omega^-1), r ~ N(0, sigma2 (I + W Omega^-1 W')),
     # evaluated with scipy's multivariate normal; the kernel drops gamma-free constants,
@@ -479,3 +507,15 @@ def test_kernel_batches_different_series():
     assert abs(est[0] - 0.3) < 0.05 and abs(est[1] - 0.8) < 0.1
     assert draws.signal.shape == (2, 300, T)
     assert (draws.gamma.mean(axis=1) > 0.9).all()
+
+
+def test_missing_control_days():
+    s = _sim(20, effect_size=0.0, p=2, T=300, n_pre=250)
+    X = s.X.copy()
+    X[[10, 11, 50], 0] = np.nan  # pre-period: those days leave the fit
+    X[260, 1] = np.nan  # post-period: carried forward, with a warning
+    with pytest.warns(AssumptionWarning, match="carried forward"):
+        res = StructuralTimeSeries(**FAST).fit(s.y, X, dates=s.dates, event_index=250)
+    assert res.diagnostics["days_dropped_for_missing_controls"] == 3
+    assert res.diagnostics["days_fitted"] == 247
+    assert np.isfinite(res.effect.draws).all()
