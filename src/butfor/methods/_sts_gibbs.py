@@ -1,8 +1,8 @@
 """Numerical core of the structural time-series model: a batched Gibbs sampler.
 
 Pure functions over numpy arrays, no pandas, no files. Every array has a
-leading batch axis ``B``: the batch holds independent chains (of one series,
-or of many series at once: the audit runs many accounts in one call). The
+leading batch axis ``B``: the batch holds independent chains, of one series
+or of many series at once (so many accounts can be fitted in one call). The
 Python loop runs over Gibbs iterations only; each iteration does the same
 few numpy/LAPACK calls whatever ``B`` is, so the cost of the interpreter is
 shared by the whole batch.
@@ -22,16 +22,19 @@ information, as CausalImpact).  Variances have inverse-gamma priors written
 as a prior guess and a prior sample size, truncated above (bsts'
 ``SdPrior``).
 
-One Gibbs iteration:
+The posterior of the whole state path given everything else is Gaussian
+with a banded precision matrix (bandwidth 1 for a local level, 2 for a local
+linear trend): a precision-based simulation smoother (Chan & Jeliazkov 2009;
+McCausland, Miller & Pelletier 2011) draws it with one banded factorisation
+and banded triangular solves, O(T) per series: LAPACK ``pttrf``/``pttrs``
+(LDL') for the tridiagonal case, ``pbtrf``/``tbtrs`` otherwise. The batch is
+one block-diagonal band. Missing days and post-period days simply carry no
+observation term. One Gibbs iteration:
 
-1. states | beta, variances: a precision-based simulation smoother. The
-   posterior of the whole state path is Gaussian with a banded precision
-   matrix (bandwidth 1 for a local level, 2 for a local linear trend), so a
-   draw is one banded Cholesky factorisation and two banded triangular solves
-   (LAPACK ``pbtrf``/``tbtrs``), O(T) per series (Chan & Jeliazkov 2009;
-   McCausland, Miller & Pelletier 2011). The batch is solved as one
-   block-diagonal band. Missing days and post-period days simply carry no
-   observation term.
+1. state variances with the states integrated out: a random-walk Metropolis
+   step on log sd, whose marginal likelihood ``-(T-1)/2 log var - 1/2 log|Q|
+   + 1/2 b'Q^-1 b`` comes from the same factorisation (step size adapted
+   during burn-in only); then the states given everything.
 2. state variances | states: conjugate draws. Innovations after a series'
    last observed day are left out (they are pure prior draws: partially
    collapsed Gibbs, van Dyk & Park 2008), which keeps the forecast from
@@ -39,6 +42,9 @@ One Gibbs iteration:
 3. inclusion indicators | sigma^2, states, with beta integrated out: random
    scan single-site Gibbs, ``flips`` updates per iteration.
 4. sigma^2 | gamma, states (beta integrated out), then beta | gamma, sigma^2.
+
+Starting values come from first differences (:func:`_moment_start`), jittered
+across chains, so a short burn-in suffices; split R-hat across chains checks it.
 
 The sampler records, at each kept iteration, the signal ``mu_t + w_t'beta``
 for every day and the draw's sigma, so the caller can form the posterior
