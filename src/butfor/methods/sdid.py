@@ -543,8 +543,8 @@ def _bootstrap_replicates(d: _Design, opts: _Opts, omega: np.ndarray, lam: np.nd
                           replications: int, rng: np.random.Generator) -> np.ndarray:
     """Algorithm 2: units resampled with replacement, weights re-estimated.
 
-    Draws with no control or no treated unit are redrawn. Replications with
-    the same number of controls are solved in one batch.
+    Draws with no control or no treated unit are redrawn. All replications
+    are solved in one batch, each with its own number of controls.
     """
     N = d.Y.shape[0]
     draws: list[np.ndarray] = []
@@ -553,20 +553,16 @@ def _bootstrap_replicates(d: _Design, opts: _Opts, omega: np.ndarray, lam: np.nd
         if (ind < d.N0).all() or (ind >= d.N0).all():
             continue
         draws.append(ind)
-    taus = np.empty(replications)
-    by_n0: dict[int, list[int]] = {}
-    for i, ind in enumerate(draws):
-        by_n0.setdefault(int((ind < d.N0).sum()), []).append(i)
-    for n0, members in by_n0.items():
-        idx = np.stack([draws[i] for i in members])
-        om0 = _sum_normalize(omega[idx[:, :n0]])
-        om0 = np.concatenate([om0, np.zeros((len(members), N - n0))], axis=1)
-        n0s = np.full(len(members), n0)
-        om, lf = _fit_weights(d.Yfit[idx], n0s, d.T0_fit, opts, om0,
-                              np.tile(lam, (len(members), 1)))
-        lfull = np.stack([d.expand_lambda(x) for x in lf])
-        taus[members] = _tau(d.Y[idx], n0s, d.T0, om, lfull)
-    return taus
+    idx = np.stack(draws)  # (R, N), sorted: controls first
+    n0s = (idx < d.N0).sum(axis=1)
+    ctrl = np.arange(N)[None, :] < n0s[:, None]
+    om0 = np.where(ctrl, omega[np.minimum(idx, d.N0 - 1)], 0.0)
+    total = om0.sum(axis=1, keepdims=True)
+    om0 = np.where(total > 0, om0 / np.where(total > 0, total, 1.0), ctrl / n0s[:, None])
+    om, lf = _fit_weights(d.Yfit[idx], n0s, d.T0_fit, opts, om0,
+                          np.tile(lam, (replications, 1)))
+    lfull = np.stack([d.expand_lambda(x) for x in lf])
+    return _tau(d.Y[idx], n0s, d.T0, om, lfull)
 
 
 def _jackknife_replicates(d: _Design, omega: np.ndarray, lam: np.ndarray) -> np.ndarray:
