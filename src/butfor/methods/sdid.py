@@ -387,7 +387,7 @@ class SyntheticDiD:
             lambda_=first.lambda_, observed=first.observed, curve=first.curve,
             noise_level=first.noise_level, zeta_omega=first.zeta_omega,
             zeta_lambda=first.zeta_lambda,
-            cohorts={str(ev): {"treated": list(f.treated), "estimate": f.estimate,
+            cohorts={_label(ev): {"treated": list(f.treated), "estimate": f.estimate,
                                "share": float(s)}
                      for (ev, f), s in zip(fits.items(), shares, strict=True)},
         )
@@ -801,6 +801,31 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
             "placebo": test.to_dict(),
             "estimate": {"value": result.estimate, "standard_error": result.se,
                          "method": result.se_method, "interval": result.interval,
+                         "scale": f"log1p({label})" if log else label},
+        })
+    treated = {u: d for u, d in staggered.items() if u in table.columns}
+    if treated:
+        staggered_est = SyntheticDiD("sdid", se="placebo", replications=PLACEBO_UNITS,
+                                     block=block, seed=seed)
+        usable = [p for p in peers if not table[p].isna().any()]
+        result = staggered_est.fit(table[[*treated, *usable]], treated, donors=usable,
+                                   metric=label)
+        out.append({
+            "id": f"sdid:{metric}:staggered",
+            "method": METHOD,
+            "title": f"Synthetic difference-in-differences for {len(treated)} units with "
+                     "their own event dates",
+            "metric": metric,
+            "description": (
+                "Estimates each group of units that share an event date against the peers "
+                "never treated, each on its own pre-period, and averages the estimates "
+                "weighted by units × post-event periods; the placebo standard error gives "
+                "the same dates to random peers. It is fooled by peers the events also moved "
+                "and by gaps to the peers that were changing anyway."
+            ),
+            "estimate": {"value": result.estimate, "standard_error": result.se,
+                         "method": result.se_method, "interval": result.interval,
+                         "p_value": result.p_value, "cohorts": result.cohorts,
                          "scale": f"log1p({label})" if log else label},
         })
     return out

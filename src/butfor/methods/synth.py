@@ -957,7 +957,7 @@ def _align(fits: dict[str, SyntheticControlResult]) -> StaggeredResult:
     offsets, gaps = [], []
     for f in fits.values():
         idx = f.observed.index
-        e = int(np.searchsorted(np.asarray(idx), np.asarray(f.event)))
+        e = int((~f.post).sum())  # periods before the unit's event (index sorted)
         offsets.append(np.arange(len(idx)) - e)
         gaps.append(f.gaps.to_numpy(dtype=float))
     lo = min(o.min() for o in offsets)
