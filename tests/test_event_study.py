@@ -22,6 +22,8 @@ from butfor.methods.event_study import (
     GroupDisproportion,
     PrePost,
     SunAbraham,
+    _build_design,
+    _grid_layout,
     analyses_for_case,
     cohort_share_weights,
     linear_combination,
@@ -217,6 +219,54 @@ def test_refit_is_identical_and_row_order_does_not_matter():
     np.testing.assert_allclose(a.estimate, b.estimate, rtol=1e-9)
     assert a.pretrend.statistic == pytest.approx(b.pretrend.statistic, rel=1e-8)
     assert dumps(a) == dumps(est.fit(panel, "y", treated=treated, event=event))
+
+
+def test_grid_layout_codes_match_hashed_codes_on_any_row_order():
+    """The Panel's sorted grid is coded by block arithmetic; a Panel built by hand in another
+    order falls back to hashing. Reference: the hashed coding of the same rows (factorised
+    labels, sorted unique dates), the design this module built before the arithmetic path."""
+    panel, treated, event = simulate(10, n_units=30, n_days=20, event_day=12, n_treated=10)
+    data = panel.data
+    assert _grid_layout(data) is not None
+    shuffled = data.sample(frac=1.0, random_state=2).reset_index(drop=True)
+    assert _grid_layout(shuffled) is None
+    # two accounts trade one day's row: every block still carries the full run of dates
+    swapped = data.copy()
+    swapped.loc[[23, 43], "unit"] = swapped.loc[[43, 23], "unit"].to_numpy()
+    assert _grid_layout(swapped) is None
+    # accounts out of sorted order, and a plain object column (no pyarrow compare)
+    assert _grid_layout(data.iloc[np.r_[20:40, 0:20, 40:len(data)]]) is None
+    assert _grid_layout(data.astype({"unit": object})) is not None
+    units = [*treated, *panel.unit_ids[14:25], "not-an-account"]
+    for kw in ({}, {"units": units, "start": "2022-01-04", "end": "2022-01-17"},
+               {"end": "2021-12-31"}):
+        for transform in ("none", "pct_change", "per_post"):
+            args = dict(transform=transform, posts_metric="posts", covariates=["posts"],
+                        covariate_transform="log1p", **kw)
+            if kw.get("end") == "2021-12-31":
+                with pytest.raises(DataError, match="no rows are left"):
+                    _build_design(panel, "y", **args)
+                continue
+            grid = _build_design(panel, "y", **args)
+            hashed = _build_design(Panel(shuffled, panel.units), "y", **args)
+            order = np.lexsort((hashed.time_code, hashed.unit_code))
+            np.testing.assert_array_equal(grid.unit_labels, hashed.unit_labels)
+            np.testing.assert_array_equal(grid.dates, hashed.dates)
+            np.testing.assert_array_equal(grid.unit_code, hashed.unit_code[order])
+            np.testing.assert_array_equal(grid.time_code, hashed.time_code[order])
+            for c in grid.frame.columns:
+                np.testing.assert_array_equal(grid.frame[c].to_numpy(),
+                                              hashed.frame[c].to_numpy()[order])
+            # the frame owns its outcome and covariates; the panel never changes
+            assert not np.shares_memory(grid.frame["y"].to_numpy(), data["y"].to_numpy())
+    before = data["y"].to_numpy().copy()
+    res = EventStudy(window=(-3, 3)).fit(panel, "y", treated=treated, event=event,
+                                         units=units, start="2022-01-04")
+    ref = EventStudy(window=(-3, 3)).fit(Panel(shuffled, panel.units), "y", treated=treated,
+                                         event=event, units=units, start="2022-01-04")
+    np.testing.assert_allclose(res.estimate, ref.estimate, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(res.se, ref.se, rtol=1e-9)
+    np.testing.assert_array_equal(data["y"].to_numpy(), before)
 
 
 def test_placebo_inference_for_one_account_flags_a_pre_existing_decline():

@@ -398,6 +398,153 @@ def _build_design(panel, outcome: str, *, transform: Transform, posts_metric: st
         if m not in data.columns:
             raise DataError(f"the panel has no metric {m!r}; choose one of "
                             f"{', '.join(c for c in data.columns if c not in ('unit', 'date'))}")
+    rows = _grid_rows(data, units, start, end)
+    if rows is None:
+        rows = _hashed_rows(data, units, start, end)
+    col, unit_code, time_code, unit_labels, dates = rows
+    if len(unit_labels) == 0:
+        raise DataError("no rows are left for the regression (check units and dates)")
+    posts = col(posts_metric) if transform == "per_post" and posts_metric in data else None
+    if transform == "pct_change":
+        y = _panel_growth(col(outcome).astype(float), unit_code, time_code, len(unit_labels),
+                          len(dates))
+    else:
+        y = transform_outcome(col(outcome), transform, posts, outcome)
+    # estimators blank out rows of y and add columns: the frame must never share memory
+    # with the panel (the codes are read-only and shared by the design and the frame)
+    columns: dict[str, np.ndarray] = {
+        "y": _own(y, data[outcome]),
+        "unit": unit_code,
+        "time": time_code,
+    }
+    cov_cols = []
+    for i, c in enumerate(covariates):
+        x = np.asarray(col(c), dtype=float)
+        if covariate_transform == "log1p":
+            if np.nanmin(x, initial=0.0) < 0:
+                raise DataError(f"covariate {c!r} has negative values, so log1p cannot be taken; "
+                                "pass covariate_transform=\"none\"")
+            x = np.log1p(x)
+        name = f"cov{i}"
+        columns[name] = _own(x, data[c])
+        cov_cols.append(name)
+    return _Design(pd.DataFrame(columns, copy=False), np.asarray(unit_labels, dtype=object),
+                   dates, unit_code, time_code, tuple(cov_cols), tuple(covariates),
+                   covariate_transform)
+
+
+def _own(values: np.ndarray, source: pd.Series) -> np.ndarray:
+    """float64 ``values``, copied only if they may share memory with ``source``."""
+    values = np.asarray(values, dtype=np.float64)
+    if np.may_share_memory(values, source.to_numpy()):
+        values = values.copy()
+    return values
+
+
+def _read_only(codes: np.ndarray) -> np.ndarray:
+    codes = np.ascontiguousarray(codes, dtype=np.int32)
+    codes.flags.writeable = False
+    return codes
+
+
+def _grid_rows(data: pd.DataFrame, units, start, end):
+    """Rows of a panel laid out as :meth:`Panel.from_frame` lays them, coded arithmetically.
+
+    ``Panel.from_frame`` sorts ``data`` by unit then date on a complete grid:
+    block ``i`` of ``n_t`` consecutive rows holds unit ``i`` (in sorted order)
+    on every date. Then the selected rows are whole blocks cut to one run of
+    dates, unit codes are block numbers and time codes positions within a
+    block, exactly the codes sorting the labels would give. Returns
+    ``(column reader, unit codes, time codes, unit labels, dates)``, or None
+    when ``data`` is not laid out that way (a Panel built by hand), for
+    :func:`_hashed_rows`.
+    """
+    layout = _grid_layout(data)
+    if layout is None:
+        return None
+    labels, grid = layout
+    n_u, n_t = len(labels), len(grid)
+    keep_u = np.arange(n_u) if units is None else np.flatnonzero(
+        pd.Index(labels).isin(list(units)))
+    keep_t = np.ones(n_t, dtype=bool)
+    if start is not None:
+        keep_t &= grid >= pd.Timestamp(start)
+    if end is not None:
+        keep_t &= grid <= pd.Timestamp(end)
+    t = np.flatnonzero(keep_t)  # one run: the grid is sorted
+    t0, t1 = (int(t[0]), int(t[-1]) + 1) if len(t) else (0, 0)
+    if len(t) == 0:
+        keep_u = keep_u[:0]
+    whole = len(keep_u) == n_u and t0 == 0 and t1 == n_t
+
+    def col(name: str) -> np.ndarray:
+        values = data[name].to_numpy()
+        if whole:
+            return values
+        return values.reshape(n_u, n_t)[keep_u, t0:t1].reshape(-1)
+
+    n_su, n_st = len(keep_u), t1 - t0
+    unit_code = _read_only(np.repeat(np.arange(n_su, dtype=np.int32), n_st))
+    time_code = _read_only(np.tile(np.arange(n_st, dtype=np.int32), n_su))
+    return col, unit_code, time_code, labels[keep_u], grid[t0:t1]
+
+
+def _grid_layout(data: pd.DataFrame) -> tuple[np.ndarray, pd.DatetimeIndex] | None:
+    """(unit of each block, dates) if ``data`` is sorted by unit then date on a full grid.
+
+    Two vectorised passes over the rows check it: every block of ``n_t`` rows
+    carries the same strictly increasing dates, and every row the unit of the
+    row before it except at a block's first row; the blocks' units must be
+    strictly increasing.
+    """
+    n = len(data)
+    if n == 0 or "unit" not in data or "date" not in data:
+        return None
+    dates = data["date"].to_numpy()
+    if dates.dtype.kind != "M" or np.isnat(dates[0]):
+        return None
+    ticks = dates.view(np.int64)
+    down = ticks[1:] <= ticks[:-1]
+    n_t = int(np.argmax(down)) + 1 if down.any() else n
+    if n % n_t or not np.array_equal(ticks.reshape(-1, n_t), np.broadcast_to(
+            ticks[:n_t], (n // n_t, n_t))):
+        return None
+    units = data["unit"]
+    labels = units.iloc[::n_t].to_numpy(dtype=object)
+    try:
+        if not all(isinstance(u, str) for u in labels) or not np.all(labels[1:] > labels[:-1]):
+            return None
+    except TypeError:
+        return None
+    same = _same_as_previous(units)
+    if same is None:
+        return None
+    # row r + 1 repeats row r's unit unless it starts a block
+    within = np.ones(n - 1, dtype=bool)
+    within[n_t - 1::n_t] = False
+    if not np.array_equal(same, within):
+        return None
+    return labels, pd.DatetimeIndex(dates[:n_t])
+
+
+def _same_as_previous(values: pd.Series) -> np.ndarray | None:
+    """``values[r + 1] == values[r]`` for every row (pyarrow compares arrow strings in C)."""
+    dtype = values.dtype
+    if getattr(dtype, "storage", None) == "pyarrow" or isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arrow = pa.array(values.array)
+        if arrow.null_count:
+            return None
+        same = pc.equal(arrow[1:], arrow[:-1])
+        return np.asarray(same.to_numpy(zero_copy_only=False), dtype=bool)
+    plain = values.to_numpy(dtype=object)
+    return np.asarray(plain[1:] == plain[:-1], dtype=bool)
+
+
+def _hashed_rows(data: pd.DataFrame, units, start, end):
+    """Rows of a panel in any order: labels and dates coded by hashing (see :func:`_grid_rows`)."""
     mask = None
     if units is not None:
         mask = data["unit"].isin(list(units)).to_numpy()
@@ -416,36 +563,9 @@ def _build_design(panel, outcome: str, *, transform: Transform, posts_metric: st
 
     unit_code, unit_labels = pd.factorize(col("unit"), sort=True)
     date_values = col("date")
-    dates = pd.DatetimeIndex(pd.unique(date_values)).sort_values()  # hash, not sort 7M rows
+    dates = pd.DatetimeIndex(pd.unique(date_values)).sort_values()
     time_code = np.searchsorted(dates.to_numpy(), date_values)
-    posts = col(posts_metric) if transform == "per_post" and posts_metric in data else None
-    if transform == "pct_change":
-        y = _panel_growth(col(outcome).astype(float), unit_code, time_code, len(unit_labels),
-                          len(dates))
-    else:
-        y = transform_outcome(col(outcome), transform, posts, outcome)
-    columns: dict[str, np.ndarray] = {
-        # a copy: estimators blank out rows of y, and the panel must never change
-        "y": np.array(y, dtype=np.float64, copy=True),
-        "unit": unit_code.astype(np.int32),
-        "time": time_code.astype(np.int32),
-    }
-    cov_cols = []
-    for i, c in enumerate(covariates):
-        x = col(c).astype(float)
-        if covariate_transform == "log1p":
-            if np.nanmin(x, initial=0.0) < 0:
-                raise DataError(f"covariate {c!r} has negative values, so log1p cannot be taken; "
-                                "pass covariate_transform=\"none\"")
-            x = np.log1p(x)
-        name = f"cov{i}"
-        columns[name] = x
-        cov_cols.append(name)
-    if len(unit_labels) == 0:
-        raise DataError("no rows are left for the regression (check units and dates)")
-    return _Design(pd.DataFrame(columns, copy=False), np.asarray(unit_labels, dtype=object),
-                   dates, unit_code, time_code, tuple(cov_cols), tuple(covariates),
-                   covariate_transform)
+    return col, _read_only(unit_code), _read_only(time_code), unit_labels, dates
 
 
 def _panel_growth(values: np.ndarray, unit_code: np.ndarray, time_code: np.ndarray,
@@ -468,11 +588,15 @@ def _adoption_codes(design: _Design, adoption: Mapping[str, Any]) -> np.ndarray:
     codes = np.full(len(design.unit_labels), -1, dtype=np.int64)
     position = {u: i for i, u in enumerate(design.unit_labels)}
     dates = design.dates.to_numpy()
+    first_on_or_after: dict[Any, int] = {}  # one look-up per distinct date
     for unit, date in adoption.items():
         i = position.get(str(unit))
         if i is None:
             continue
-        k = int(np.searchsorted(dates, np.datetime64(pd.Timestamp(date)), side="left"))
+        k = first_on_or_after.get(date)
+        if k is None:
+            k = int(np.searchsorted(dates, np.datetime64(pd.Timestamp(date)), side="left"))
+            first_on_or_after[date] = k
         codes[i] = k if k < len(dates) else -1
     return codes
 
