@@ -322,23 +322,24 @@ ratios less so. Whole run: {minutes:.1f} minutes.
 
 Agreement, where the peer itself covers the truth: {agreement_summary}
 
-Where they differ and why (read from the table above; estimates are
-deterministic given the seeds, timings are not). Relative to the width of
-the intervals, the point estimates sit close together, also where all four
-miss the truth by a similar amount (the ramp: four different fits sharing the
-gap points to the data, a level that happened to drift after the event, not to
-any one tool); the exception is tfcausalimpact with missing days, below. The
-intervals differ. pycausalimpact's are the narrowest: it plugs in maximum-likelihood
-variances, so parameter uncertainty is left out. causalimpact's cumulative
-interval is the sum of the pointwise bounds (its `summary()` does this),
-which is not the interval of the sum and comes out several times wider.
-Under misspecification with level jumps butfor's interval is the widest of
-the three that sum correctly: the posterior of the level's variance spreads
-to cover the jumps, where an ML plug-in fixes one value. With 10% of the
-pre-period days missing, tfcausalimpact's estimate moves furthest from the
-truth and from the others; we did not trace why. butfor also fits a fixed
-weekly pattern that the peers' defaults leave out; the second butfor row of
-the speed table drops it to fit the peers' model.
+Where they differ and why (read from the table above). butfor's figures are
+the same in every run (seeded); pycausalimpact's intervals move a little
+(its simulation is not seeded) and tfcausalimpact's estimates move by tens
+(its variational fit is not seeded: in two runs of this script on the same
+CSVs its estimate for the missing-days scenario was 37, then 73). Relative to
+the width of the intervals, the point estimates sit close together, also
+where all four miss the truth by a similar amount (the ramp: four different
+fits sharing the gap points to the data, a level that happened to drift after
+the event, not to any one tool). The intervals differ. pycausalimpact's are
+the narrowest: it plugs in maximum-likelihood variances, so parameter
+uncertainty is left out. causalimpact's cumulative interval is the sum of the
+pointwise bounds (its `summary()` does this), which is not the interval of
+the sum and comes out several times wider. Under misspecification with level
+jumps butfor's and tfcausalimpact's intervals are wide: the posterior of the
+level's variance spreads to cover the jumps, where an ML plug-in fixes one
+value. butfor also fits a fixed weekly pattern that the peers' defaults leave
+out; the second butfor row of the speed table drops it to fit the peers'
+model.
 
 ### Calibration (simulations with known truth, 200 series per row unless stated)
 
