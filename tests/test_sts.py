@@ -519,3 +519,42 @@ def test_missing_control_days():
     assert res.diagnostics["days_dropped_for_missing_controls"] == 3
     assert res.diagnostics["days_fitted"] == 247
     assert np.isfinite(res.effect.draws).all()
+
+
+@pytest.mark.realdata
+def test_verge_follows_conservative_accounts_gained(shared_data, tmp_path):
+    # Reference: The Verge, 2022-04-27, "Conservative Twitter accounts got boost in followers
+    # after Musk acquisition, data shows" (data: ../shared/data/verge-follows, Social Blade):
+    # right-leaning accounts gained followers unusually fast after 2022-04-25, several
+    # left-leaning accounts lost followers. Each account's own forecast (local level, no
+    # controls, 27 days before the event, 2 after) should show that split.
+    from typer.testing import CliRunner
+
+    from butfor.cli import app
+    from butfor.store import Store
+
+    folder = shared_data / "verge-follows"
+    store = tmp_path / "butfor.duckdb"
+    result = CliRunner().invoke(app, [
+        "ingest", str(folder / "conservative-follows.csv"), str(folder / "liberal-follows.csv"),
+        "--groups-file", f"conservative={folder / 'conservative-list.csv'}",
+        "--groups-file", f"liberal={folder / 'liberal-list.csv'}",
+        "--store", str(store),
+    ])
+    assert result.exit_code == 0, result.output
+    panel = Store(store).read_panel()
+    wide = panel.wide("followers").loc[:"2022-04-26"]
+    event = int(wide.index.searchsorted(pd.Timestamp("2022-04-25")))
+    model = StructuralTimeSeries(seasonal_period=None, n_draws=400, chains=8, seed=0)
+    share = {}
+    for group, units in panel.groups().items():
+        ups, downs = [], []
+        for unit in units:
+            s = model.fit(wide[unit].to_numpy(), dates=wide.index, event_index=event).effect.summary
+            ups.append(s.p_value < 0.05 and s.cumulative > 0)
+            downs.append(s.p_value < 0.05 and s.cumulative < 0)
+        share[group] = (np.mean(ups), np.mean(downs))
+    # measured: conservative 90% up / 6% down; liberal 32% up / 46% down (50 accounts each)
+    assert share["conservative"][0] > 0.7
+    assert share["conservative"][0] > share["liberal"][0] + 0.3
+    assert share["liberal"][1] > share["conservative"][1] + 0.2
