@@ -28,8 +28,10 @@ INCONCLUSIVE: VerdictWord = "inconclusive"
 # which analyses can test each kind, best first
 PREFERRED_METHODS: dict[str, list[str]] = {
     "declined_after": ["sts", "prepost", "sdid", "synthetic_control"],
-    "beyond_platform_trend": ["synthetic_control", "sdid", "prepost"],
-    "targeted": ["synthetic_control", "prepost", "sdid"],
+    # SDID first: accounts differ in size far more than the peers can match in level, and
+    # its unit fixed effects compare paths, not levels
+    "beyond_platform_trend": ["sdid", "synthetic_control", "prepost"],
+    "targeted": ["sdid", "synthetic_control", "prepost"],
     "not_preexisting": ["prepost", "event_study"],
     "disproportionate": ["group_disproportion"],
 }
