@@ -558,3 +558,26 @@ def test_verge_follows_conservative_accounts_gained(shared_data, tmp_path):
     assert share["conservative"][0] > 0.7
     assert share["conservative"][0] > share["liberal"][0] + 0.3
     assert share["liberal"][1] > share["conservative"][1] + 0.2
+
+
+def test_batched_pseudo_events_match_one_by_one_fits():
+    # Reference: the same pseudo-events fitted one at a time with StructuralTimeSeries.fit
+    # (different random streams, so agreement is statistical: a small share of the interval)
+    from butfor.methods.sts import _pseudo_event_summaries
+
+    s = _sim(22, p=2, T=420, n_pre=360)
+    model = StructuralTimeSeries(seed=0, n_draws=1000, check_controls="off")
+    indices = pseudo_event_indices(360, 40, n_events=4, min_fit=56)
+    batched = _pseudo_event_summaries(model, s.y, s.X, s.dates, None, indices, 40)
+    for k, b in zip(indices, batched, strict=True):
+        stop = int(k) + 40
+        one = model.fit(s.y[:stop], s.X[:stop], dates=s.dates[:stop],
+                        event_index=int(k)).effect.summary
+        half = (one.cumulative_upper - one.cumulative_lower) / 2
+        assert abs(b.cumulative - one.cumulative) < 0.15 * half
+        assert (b.cumulative_upper - b.cumulative_lower) / 2 == pytest.approx(half, rel=0.15)
+    # a control constant before the earliest pseudo-event: no shared batch, one by one instead
+    X = s.X.copy()
+    X[: indices[0] + 40, 1] = 5.0
+    with pytest.warns(AssumptionWarning, match="constant before the event"):
+        assert _pseudo_event_summaries(model, s.y, X, s.dates, None, indices, 40) is None

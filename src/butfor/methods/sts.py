@@ -42,7 +42,11 @@ import pandas as pd
 from scipy.stats import norm
 
 from butfor.errors import AssumptionWarning, DataError, InputError
-from butfor.inference.false_positive import FalsePositiveResult, false_positive_rate
+from butfor.inference.false_positive import (
+    FalsePositiveResult,
+    false_positive_rate,
+    pseudo_event_indices,
+)
 from butfor.methods._sts_gibbs import (
     Priors,
     SdPrior,
@@ -589,6 +593,7 @@ def sts_false_positive_check(
     post_length: int | None = None,
     n_events: int = 12,
     n_draws: int | None = 500,
+    chains: int | None = None,
     alpha: float = 0.05,
 ) -> FalsePositiveResult:
     """Refit ``model`` at pseudo-events before ``event_index``; count the effects it finds.
@@ -597,7 +602,7 @@ def sts_false_positive_check(
     ``post_length`` days after it (default: the real post-period's length,
     shortened to leave room for the pseudo-events), all before the real
     event. The control check is off for pseudo-events (they test the model,
-    not the controls). ``n_draws`` trades precision for speed.
+    not the controls). ``n_draws`` and ``chains`` trade precision for speed.
     """
     y_arr = np.asarray(y, dtype=float)
     if isinstance(y, pd.Series) and dates is None and isinstance(y.index, pd.DatetimeIndex):
@@ -612,6 +617,8 @@ def sts_false_positive_check(
     settings = model.get_params() | {"check_controls": "off"}
     if n_draws is not None:
         settings["n_draws"] = n_draws
+    if chains is not None:
+        settings["chains"] = chains
     pseudo = StructuralTimeSeries(**settings)
 
     def fit_at(k: int, length: int):
@@ -625,8 +632,67 @@ def sts_false_positive_check(
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AssumptionWarning)
-        return false_positive_rate(fit_at, event_index, post_length, n_events=n_events,
+        indices = pseudo_event_indices(event_index, post_length, n_events=n_events,
+                                       min_fit=min_fit)
+        batched = _pseudo_event_summaries(pseudo, y_arr, X_arr, dates_arr, names, indices,
+                                          post_length)
+        answer = fit_at
+        if batched is not None:  # one kernel call for every pseudo-event
+            lookup = dict(zip(indices.tolist(), batched, strict=True))
+            answer = lambda k, length: lookup[k]  # noqa: E731
+        return false_positive_rate(answer, event_index, post_length, n_events=n_events,
                                    min_fit=min_fit, alpha=alpha)
+
+
+def _pseudo_event_summaries(model: StructuralTimeSeries, y, X, dates, names, indices,
+                            post_length: int):
+    """Every pseudo-event fitted in one batched kernel call (chains x events).
+
+    Each pseudo-event is prepared and standardised on its own days, exactly as
+    :meth:`StructuralTimeSeries.fit` would, then padded to a common length
+    (padding is unobserved and never summarised). Returns one EffectSummary per
+    pseudo-event, or None when the events cannot share a batch (a control
+    constant before one of them), in which case the caller fits them one by one.
+    """
+    for name in _OPTIONS:
+        _check_option(name, getattr(model, name))
+    prepared = []
+    for k in indices:
+        stop = int(k) + post_length
+        data = _prepare(y[:stop], None if X is None else X[:stop],
+                        None if dates is None else dates[:stop], int(k), None, names,
+                        transform=model.transform, seasonal_period=model.seasonal_period,
+                        metric="outcome")
+        ys, W, keep, y_mean, y_sd = _standardise(data, model.seasonal_period, "outcome")
+        if not keep.all():
+            return None
+        prepared.append((int(k), stop, ys, W[0], y_mean, y_sd))
+    C = model.chains
+    per_chain = math.ceil(model.n_draws / C)
+    T_max = max(stop for _, stop, *_ in prepared)
+    q = prepared[0][3].shape[1]
+    n_fixed = q - (0 if X is None else X.shape[1])
+    Y = np.full((len(prepared) * C, T_max), np.nan)
+    Wb = np.zeros((len(prepared) * C, T_max, q))
+    for i, (_, stop, ys, W, _, _) in enumerate(prepared):
+        Y[i * C:(i + 1) * C, :stop] = ys
+        Wb[i * C:(i + 1) * C, :stop] = W
+    p = q - n_fixed
+    pi = np.full(p, min(1.0, model.expected_model_size / p)) if p else np.zeros(0)
+    rng = np.random.default_rng(model.seed)
+    draws = gibbs(Y, Wb, n_fixed=n_fixed, prior_inclusion=pi, trend=model.trend,
+                  priors=Priors(level=SdPrior(model.prior_level_sd, 32.0, 1.0)),
+                  n_keep=per_chain, burn=model.burn, rng=rng, flips=model.flips)
+    out = []
+    for i, (k, stop, _, _, y_mean, y_sd) in enumerate(prepared):
+        rows = slice(i * C, (i + 1) * C)
+        signal = draws.signal[rows, :, k:stop]
+        noise = rng.standard_normal(signal.shape) * draws.sigma_obs[rows][..., None]
+        pred = (signal + noise).reshape(C * per_chain, -1)[: model.n_draws] * y_sd + y_mean
+        if model.transform == "log1p":
+            pred = np.maximum(np.expm1(pred), 0.0)
+        out.append(summarise_draws(y[k:stop], pred, model.level))
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -714,7 +780,7 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
         try:
             check = sts_false_positive_check(model, y_values, X, dates=dates,
                                              event_index=periods[0][0], n_events=n_pseudo,
-                                             n_draws=400)
+                                             n_draws=250, chains=5)
         except DataError as err:  # too short a pre-period for pseudo-events
             notes.append(f"no false-positive check: {err}")
     effects = [p.to_dict(include_draws=True) for p in result.paths]  # the pipeline takes them
