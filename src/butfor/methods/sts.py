@@ -775,6 +775,9 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
         result = model.fit(y_values, X, dates=dates, post_periods=periods, unit=subject,
                            metric=label)
     notes = [str(w.message) for w in caught if issubclass(w.category, AssumptionWarning)]
+    for w in caught:  # anything else is not ours to swallow
+        if not issubclass(w.category, AssumptionWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     check = None
     if n_pseudo > 0:
         try:
