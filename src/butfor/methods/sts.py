@@ -577,6 +577,7 @@ def _diagnostics(draws, cum_chains: list[np.ndarray], C: int) -> dict[str, Any]:
         "rhat_cumulative": rhat_cum,
         "ess_cumulative": ess_cum,
         "max_rhat": max_rhat,
+        "level_variance_acceptance": float(np.mean(draws.acceptance)),
         "converged": bool(C < 2 or not values or max_rhat < 1.1),
     }
 
