@@ -186,6 +186,7 @@ def demo_case():
     from butfor.demo import demo_case_text
 
     raw = tomllib.loads(demo_case_text())
+    raw.pop("method_events", None)  # it names the demo's events
     raw["events"] = [{"name": "ownership change", "date": "2022-10-27"}]
     raw["methods"] = ["sdid"]
     raw["claims"] = [c for c in raw["claims"] if c["kind"] in ("targeted",
@@ -255,6 +256,7 @@ def test_case_with_per_unit_event_dates():
         data.loc[rows, "impressions"] *= 0.7
     panel = Panel.from_frame(data, sim.panel.units)
     raw = tomllib.loads(demo_case_text())
+    raw.pop("method_events", None)  # it names the demo's events
     raw["events"] = [{"name": "rollout", "dates": dates}]
     raw["claims"] = []
     raw.pop("damages", None)

@@ -307,6 +307,7 @@ def demo_case(events: list[dict]):
     from butfor.demo import demo_case_text
 
     raw = tomllib.loads(demo_case_text())
+    raw.pop("method_events", None)  # it names the demo's events
     raw["events"] = events
     raw["methods"] = ["synthetic_control"]
     raw["claims"] = [c for c in raw["claims"] if c["kind"] in ("targeted",

@@ -771,7 +771,7 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     est = SyntheticDiD("sdid", se="placebo", placebo="each", replications=PLACEBO_UNITS,
                        block=block, seed=seed)
     out = []
-    for event_name, start, event_date, end in event_windows(case, panel):
+    for event_name, start, event_date, end in event_windows(case, panel, METHOD):
         window = table.loc[start:end, [subject, *peers]].dropna(axis=1)
         usable = [p for p in peers if p in window.columns]
         if subject not in window.columns:

@@ -318,11 +318,15 @@ class _Data:
     metric: str
 
     def unit_index(self, unit: str) -> int:
-        return self.units.index(unit)
+        return self.position[unit]
 
     def donor_index(self, unit: str, exclude: tuple[str, ...] = ()) -> np.ndarray:
-        return np.array([self.units.index(u) for u in self.pool
+        return np.array([self.position[u] for u in self.pool
                          if u != unit and u not in exclude], dtype=int)
+
+    @property
+    def position(self) -> dict[str, int]:
+        return {u: i for i, u in enumerate(self.units)}
 
 
 def _prepare(est: SyntheticControl, outcome: pd.DataFrame, treated: str, event: Any,
@@ -1006,7 +1010,7 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     block = 7 if panel.frequency == "D" else 1
     est = SyntheticControl(None, block=block, intercept=True, seed=seed)
     out = []
-    for event_name, start, event_date, end in event_windows(case, panel):
+    for event_name, start, event_date, end in event_windows(case, panel, METHOD):
         window = table.loc[start:end, [subject, *peers]]
         result = placebo_in_space(est, window, subject, event_date, donors=peers, metric=label)
         effect = result.effect()
