@@ -376,6 +376,9 @@ class Case(_Section):
     groups: Groups = Field(default_factory=Groups)
     window: Window = Field(default_factory=Window)
     methods: list[Method] = Field(default_factory=lambda: ["prepost"])
+    # which events each method analyses (default: every event); every event still bounds
+    # the others' windows, so leaving one out never changes another's estimate
+    method_events: dict[Method, list[str]] = Field(default_factory=dict)
     claims: list[Claim] = Field(default_factory=list)
     damages: Damages | None = None
     report: ReportOptions = Field(default_factory=ReportOptions)
@@ -387,6 +390,13 @@ class Case(_Section):
         names = [e.name for e in self.events]
         if len(set(names)) != len(names):
             raise ValueError("two events share a name; give each event its own 'name'")
+        for method, chosen in self.method_events.items():
+            unknown = [e for e in chosen if e not in names]
+            if unknown:
+                raise ValueError(
+                    f"method_events.{method} names event {unknown[0]!r}, which is not one of "
+                    f"the events ({', '.join(names)})"
+                )
         for claim in self.claims:
             if claim.event is not None and claim.event not in names:
                 raise ValueError(

@@ -24,7 +24,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=False, highlight=False)
+# a pipe or a CI log has no width of its own; 110 columns keeps the tables whole
+console = Console(stderr=False, highlight=False,
+                  width=None if sys.stdout.isatty() else 110)
 err_console = Console(stderr=True, highlight=False)
 
 DEFAULT_STORE = Path(".butfor/butfor.duckdb")

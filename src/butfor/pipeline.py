@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import json
 import shlex
 import sys
 import time
@@ -78,12 +79,13 @@ def _run_case(case: Case, panel: Panel, report: IngestReport, *, inputs: list[In
     analyses: list[dict] = []
     seed = case.case.seed
     extra = _damages_metrics(case)
+    draws: dict[tuple[str, str], object] = {}
     with _progress(console) as progress:
         task = progress.add_task("analysing", total=len(case.methods) + len(extra) + 1)
         for method in case.methods:
             progress.update(task, description=f"{method}")
             start = time.perf_counter()
-            analyses.extend(_run_method(method, case, panel, seed))
+            analyses.extend(_run_method(method, case, panel, seed, draws))
             timings[method] = round(time.perf_counter() - start, 3)
             progress.advance(task)
         for metric in extra:
@@ -93,11 +95,10 @@ def _run_case(case: Case, panel: Panel, report: IngestReport, *, inputs: list[In
             progress.update(task, description=f"prepost on {metric}")
             other = case.model_copy(update={"outcome": case.outcome.model_copy(
                 update={"metric": metric, "transform": "none"})})
-            analyses.extend(_run_method("prepost", other, panel, seed))
+            analyses.extend(_run_method("prepost", other, panel, seed, draws))
             progress.advance(task)
         for a in analyses:
             _name_event(a, case)
-        draws = _pop_draws(analyses)
         progress.update(task, description="damages")
         start = time.perf_counter()
         damages = _damages(case, analyses, draws, seed)
@@ -120,9 +121,15 @@ def _run_case(case: Case, panel: Panel, report: IngestReport, *, inputs: list[In
     return RunOutput(results=results, timings=timings)
 
 
-def _run_method(method: str, case: Case, panel: Panel, seed: int) -> list[dict]:
+def _run_method(method: str, case: Case, panel: Panel, seed: int,
+                draws: dict | None = None) -> list[dict]:
+    """The method's analyses as plain JSON; their counterfactual draws go into ``draws``."""
     module = importlib.import_module(METHODS[method])
-    return to_jsonable(module.analyses_for_case(case, panel, seed=seed))
+    raw = module.analyses_for_case(case, panel, seed=seed)
+    taken = _pop_draws(raw)  # before to_jsonable: draws are large and stay numpy
+    if draws is not None:
+        draws.update(taken)
+    return to_jsonable(raw)
 
 
 def _pop_draws(analyses: list[dict]) -> dict[tuple[str, str], object]:
@@ -138,7 +145,7 @@ def _pop_draws(analyses: list[dict]) -> dict[tuple[str, str], object]:
                 continue
             taken = effect.pop("draws", None)
             if taken is not None:
-                draws[(a["id"], effect["event_date"])] = taken
+                draws[(a["id"], str(effect["event_date"]))] = taken
     return draws
 
 
@@ -196,13 +203,16 @@ def write_outputs(output: RunOutput, out: Path, *, pdf: bool = False) -> dict[st
     """results.json (byte-reproducible), run.json (timings), report.html (and .pdf)."""
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / "results.json"
-    results_path.write_text(output.results.to_json(), encoding="utf-8")
+    text = output.results.to_json()
+    results_path.write_text(text, encoding="utf-8")
     run_path = out / "run.json"
     run_path.write_text(dumps({"timings_seconds": output.timings}), encoding="utf-8")
     written = {"results": results_path, "run": run_path}
     from butfor.report import write_report
 
-    written["report"] = write_report(output.results.to_dict(), out, pdf=pdf)
+    # the report is drawn from what results.json holds (floats at 12 digits), so that
+    # `butfor report results.json` redraws the very same page
+    written["report"] = write_report(json.loads(text), out, pdf=pdf)
     return written
 
 
@@ -238,23 +248,33 @@ def run_case_file(case_file: Path, *, out: Path, store_path: Path, console: Cons
 
 # ---------------------------------------------------------------------------
 def print_summary(results: Results, console: Console) -> None:
+    """Two short tables: the effects each method found, and the verdicts."""
     from rich.table import Table
 
-    table = Table(title=results.case.get("case", {}).get("title", "butfor"), show_lines=False)
-    for col in ["analysis", "metric", "avg effect / day", "95% interval", "relative", "p"]:
-        table.add_column(col, justify="left" if col in ("analysis", "metric") else "right")
+    table = Table(title=results.case.get("case", {}).get("title", "butfor"), title_justify="left")
+    for col in ["method", "metric", "event", "effect", "95% interval", "p"]:
+        table.add_column(col, justify="left" if col in ("method", "metric", "event") else "right",
+                         no_wrap=True)
     for row in results.summary_table:
-        table.add_row(row["analysis"], row["metric"], _fmt(row["average"]),
-                      f"[{_fmt(row['average_lower'])}, {_fmt(row['average_upper'])}]",
-                      _pct(row["relative"]), _fmt(row["p_value"], 3))
+        table.add_row(row["method"], row["metric"], row["event_date"], _pct(row["relative"]),
+                      f"{_pct(row['relative_lower'])} to {_pct(row['relative_upper'])}",
+                      _fmt(row["p_value"], 3))
     console.print(table)
     if results.verdicts:
-        verdicts = Table(title="Claims")
-        for col in ["claim", "verdict", "why"]:
-            verdicts.add_column(col)
+        verdicts = Table(title="Claims (the report gives the reasons)", title_justify="left")
+        verdicts.add_column("allegation")
+        verdicts.add_column("verdict")
+        colour = {"supported": "green", "not supported": "red", "inconclusive": "yellow"}
         for v in results.verdicts:
-            verdicts.add_row(v["allegation"], v["verdict"], v["sentence"])
+            verdicts.add_row(v["allegation"],
+                             f"[{colour[v['verdict']]}]{v['verdict']}[/{colour[v['verdict']]}]")
         console.print(verdicts)
+    if results.damages:
+        head = results.damages["scenarios"][0]
+        q = head["quantiles"]
+        cur = results.damages.get("currency", "USD")
+        console.print(f"Damages ({head['name']}): median {_fmt(q['50'])} {cur}, "
+                      f"90% interval {_fmt(q['5'])} to {_fmt(q['95'])} {cur}.")
 
 
 def _summary_table(analyses: list[dict]) -> list[dict]:
@@ -268,7 +288,8 @@ def _summary_table(analyses: list[dict]) -> list[dict]:
                 "metric": e["metric"], "unit": e["unit"], "event_date": e["event_date"],
                 **{k: s[k] for k in ("average", "average_lower", "average_upper",
                                       "cumulative", "cumulative_lower", "cumulative_upper",
-                                      "relative", "p_value")},
+                                      "relative", "relative_lower", "relative_upper",
+                                      "p_value")},
             })
     return rows
 

@@ -33,13 +33,15 @@ def event_dates(case) -> list[tuple[str, pd.Timestamp]]:
     return [(e.name, pd.Timestamp(e.date)) for e in case.events if e.date is not None]
 
 
-def event_windows(case, panel) -> list[tuple[str, pd.Timestamp, pd.Timestamp, pd.Timestamp]]:
+def event_windows(case, panel, method: str | None = None
+                  ) -> list[tuple[str, pd.Timestamp, pd.Timestamp, pd.Timestamp]]:
     """(name, window start, event date, window end) for each dated event.
 
     An event's pre-period starts where the previous event's effect could begin
     (the previous event's date), so one event's effect is never mistaken for
     another's baseline; its post-period ends the day before the next event.
-    ``[window]`` in the case narrows both ends.
+    ``[window]`` in the case narrows both ends. With ``method``, only the events
+    that ``method_events`` lists for it are returned (all of them by default).
     """
     dates = panel.dates
     start, end = dates.min(), dates.max()
@@ -57,4 +59,7 @@ def event_windows(case, panel) -> list[tuple[str, pd.Timestamp, pd.Timestamp, pd
         if case.window.post_days is not None:
             hi = min(hi, date + pd.Timedelta(days=case.window.post_days - 1))
         out.append((name, lo, date, hi))
+    chosen = case.method_events.get(method) if method is not None else None
+    if chosen:
+        out = [w for w in out if w[0] in chosen]
     return out

@@ -1348,7 +1348,7 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     out: list[dict] = []
     dates = panel.dates
     options = case.event_study
-    for event_name, start, event_date, end in event_windows(case, panel):
+    for event_name, start, event_date, end in event_windows(case, panel, "event_study"):
         if options.events and event_name not in options.events:
             continue
         n_pre = int(np.sum((dates >= start) & (dates < event_date)))

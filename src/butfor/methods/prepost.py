@@ -137,7 +137,7 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     peers = peer_units(case, panel)
     outcome = panel.wide(metric)
     out = []
-    for event_name, start, event_date, end in event_windows(case, panel):
+    for event_name, start, event_date, end in event_windows(case, panel, "prepost"):
         window = outcome.loc[start:end]
         result = PrePostComparison().fit(window, case.subject.unit, peers, event_date, metric)
         out.append({
