@@ -250,7 +250,7 @@ def section(sc: dict, ps: dict, sd: dict, peer_sd: dict) -> str:
                            r["cpu_seconds"] / sc["cpu_seconds"]))
     lines.append("")
     for initial, wall, cpu in ratios:
-        default = " (its default)" if initial == "equal" else ""
+        default = ", its default" if initial == "equal" else ""
         lines.append(f"- One fit: butfor is **{wall:.0f}×** faster than pysyncon "
                      f"(start \"{initial}\"{default}) by wall time, {cpu:.0f}× by CPU time.")
     if ratios:
