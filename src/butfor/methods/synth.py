@@ -29,7 +29,10 @@ warm-started, in :mod:`butfor.methods._simplex`):
    repeat until none improves;
 2. a pattern search from the best distinct results: each step tries moves
    along every coordinate and a few random directions, doubling the step on
-   success and halving it on failure, until the step is below ``step_tol``.
+   success and halving it on failure, until the step is below ``step_tol``;
+3. while the best loss has been reached from only one start, another round
+   of fresh random starts (up to ``max_rounds``): an optimum found twice from
+   different starts is the stopping rule, so hard problems get more effort.
 
 Every candidate of a step is solved in one batched call, and the placebo
 test batches all placebo units too, so the Python cost is paid per step, not
@@ -138,7 +141,7 @@ class SyntheticControl:
       subject larger or smaller than every donor can still be matched in
       shape. Off by default (Abadie's synthetic control has no intercept).
     - ``n_random_starts``, ``v_floor``, ``grid_size``, ``n_polish``,
-      ``step_tol``: the V search (see the module docstring).
+      ``step_tol``, ``max_rounds``: the V search (see the module docstring).
     - ``seed``: the random starts and directions of the V search.
     - ``level``: of the placebo intervals.
     """
@@ -156,6 +159,7 @@ class SyntheticControl:
         grid_size: int = 21,
         n_polish: int = 3,
         step_tol: float = 2e-3,
+        max_rounds: int = 2,
         seed: int = 0,
         level: float = 0.95,
     ) -> None:
@@ -169,6 +173,7 @@ class SyntheticControl:
         self.grid_size = grid_size
         self.n_polish = n_polish
         self.step_tol = step_tol
+        self.max_rounds = max_rounds
         self.seed = seed
         self.level = level
 
@@ -516,7 +521,8 @@ def _predictor_fit(est: SyntheticControl, X1: np.ndarray, X0: np.ndarray, Z1: np
     if isinstance(est.v, str) and est.v == "search":
         res = search_v(a, b, c, d, rng=np.random.default_rng(est.seed),
                        n_random=est.n_random_starts, v_floor=est.v_floor,
-                       grid_size=est.grid_size, n_polish=est.n_polish, step_tol=est.step_tol)
+                       grid_size=est.grid_size, n_polish=est.n_polish, step_tol=est.step_tol,
+                       max_rounds=est.max_rounds)
         v[out], w[out], loss[out] = res.v, res.w, res.loss
         for i, u in enumerate(idx):
             search[u] = {"variant": "nested V search", **res.info(i)}
@@ -607,8 +613,10 @@ class VSearchResult:
     v: np.ndarray  # (U, K), each row summing to one
     w: np.ndarray  # (U, J)
     loss: np.ndarray  # (U,) pre-period MSPE at the solution
-    start_losses: np.ndarray  # (U, S) best loss reached by each start after the sweeps
-    polished: np.ndarray  # (U, P) loss after the pattern search from the P best starts
+    start_losses: list[list[float]]  # per unit: loss each start reached after the sweeps
+    polished: list[list[float]]  # per unit: loss after the pattern search, best starts
+    rounds: np.ndarray  # (U,) rounds of starts each unit needed
+    confirmed: np.ndarray  # (U,) the best loss was reached from two or more starts
     evaluations: int
     steps: int
 
@@ -616,25 +624,35 @@ class VSearchResult:
         return {"loss": float(self.loss[u]),
                 "start_losses": [float(x) for x in self.start_losses[u]],
                 "polished_losses": [float(x) for x in self.polished[u]],
+                "rounds": int(self.rounds[u]), "confirmed": bool(self.confirmed[u]),
                 "evaluations": self.evaluations, "batched_steps": self.steps}
 
 
 def search_v(X1: np.ndarray, X0: np.ndarray, Z1: np.ndarray, Z0: np.ndarray, *,
              rng: np.random.Generator, n_random: int = 6, v_floor: float = 1e-6,
              grid_size: int = 21, n_polish: int = 3, step_tol: float = 2e-3,
-             max_sweeps: int = 10, max_steps: int = 300) -> VSearchResult:
+             max_rounds: int = 2, max_sweeps: int = 10, max_steps: int = 300
+             ) -> VSearchResult:
     """Nested V search for U problems at once.
 
     ``X1`` (U, K) and ``X0`` (U, K, J) are scaled predictors, ``Z1`` (U, T0)
     and ``Z0`` (U, T0, J) the pre-period outcomes. Returns the best V, W and
     loss found for each problem; see the module docstring for the method.
+
+    The search runs in rounds: the first from equal weights, the
+    regression-based V and ``n_random`` random points; a unit whose best loss
+    was reached from only one start gets another round of ``n_random`` fresh
+    random starts, up to ``max_rounds``, so hard problems get more effort
+    and easy ones none.
     """
-    U, K, J = X0.shape
+    U, K, _ = X0.shape
     lo = math.log(v_floor)
     if K == 1:
         v = np.ones((U, 1))
         w, loss = _solve_w(v, X1, X0, Z1, Z0)
-        return VSearchResult(v, w, loss, loss[:, None], loss[:, None], U, 1)
+        return VSearchResult(v, w, loss, [[float(x)] for x in loss],
+                             [[float(x)] for x in loss], np.ones(U, int), np.ones(U, bool),
+                             U, 1)
     counter = {"evaluations": 0, "steps": 0}
 
     def evaluate(theta: np.ndarray, unit: np.ndarray, w0: np.ndarray | None
@@ -644,17 +662,61 @@ def search_v(X1: np.ndarray, X0: np.ndarray, Z1: np.ndarray, Z0: np.ndarray, *,
         v = np.exp(theta - theta.max(axis=1, keepdims=True))
         return _solve_w(v, X1[unit], X0[unit], Z1[unit], Z0[unit], w0)
 
-    # starts: equal weights, the regression-based V, random points in the box
     reg = np.stack([np.log(np.clip(_regression_v(X1[u], X0[u], Z1[u], Z0[u]), 1e-300, None))
                     for u in range(U)])
     reg = np.clip(reg - reg.max(axis=1, keepdims=True), lo, 0.0)
-    random = rng.uniform(lo, 0.0, size=(n_random, K))
-    starts = np.concatenate([np.zeros((U, 1, K)), reg[:, None, :],
-                             np.broadcast_to(random, (U, n_random, K))], axis=1)
-    S = starts.shape[1]
-    theta = starts.reshape(U * S, K).copy()
-    unit = np.repeat(np.arange(U), S)
+    best_theta = np.zeros((U, K))
+    best_f = np.full(U, np.inf)
+    support = np.zeros(U, dtype=int)  # starts whose search ended at the best loss
+    start_losses: list[list[float]] = [[] for _ in range(U)]
+    polished: list[list[float]] = [[] for _ in range(U)]
+    rounds = np.zeros(U, dtype=int)
+    pending = np.arange(U)
+    for r in range(max_rounds):
+        random = rng.uniform(lo, 0.0, size=(n_random, K))
+        if r == 0:
+            starts = np.concatenate([np.zeros((U, 1, K)), reg[:, None, :],
+                                     np.broadcast_to(random, (U, n_random, K))], axis=1)
+        else:
+            starts = np.broadcast_to(random, (pending.size, n_random, K))
+        theta, f, mult, unit = _search_round(evaluate, starts, pending, lo, grid_size,
+                                             n_polish, step_tol, max_sweeps, max_steps, rng,
+                                             start_losses)
+        for u in pending:
+            rounds[u] += 1
+            mine = unit == u
+            for t_u, f_u, m_u in zip(theta[mine], f[mine], mult[mine], strict=True):
+                polished[u].append(float(f_u))
+                tol = 1e-4 * abs(min(f_u, best_f[u])) + 1e-12
+                if f_u < best_f[u] - tol:
+                    best_f[u], best_theta[u], support[u] = f_u, t_u, m_u
+                elif abs(f_u - best_f[u]) <= tol:
+                    support[u] += m_u
+        pending = pending[support[pending] < 2]
+        if pending.size == 0:
+            break
+    v = np.exp(best_theta - best_theta.max(axis=1, keepdims=True))
+    # re-solve from a cold start: the answer must not depend on the search path
+    w_final, loss = _solve_w(v, X1, X0, Z1, Z0)
+    return VSearchResult(v / v.sum(axis=1, keepdims=True), w_final, loss, start_losses,
+                         polished, rounds, support >= 2, counter["evaluations"],
+                         counter["steps"])
+
+
+def _search_round(evaluate, starts: np.ndarray, units: np.ndarray, lo: float,
+                  grid_size: int, n_polish: int, step_tol: float, max_sweeps: int,
+                  max_steps: int, rng: np.random.Generator, start_losses: list[list[float]]
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One round of starts for the listed units: coordinate sweeps, then pattern search.
+
+    Returns, for each polished chain, its log-V, loss, the number of starts
+    that had reached the same point after the sweeps, and its unit.
+    """
+    n_units, S, K = starts.shape
+    theta = starts.reshape(n_units * S, K).copy()
+    unit = np.repeat(units, S)
     w, f = evaluate(theta, unit, None)
+    J = w.shape[1]
 
     # stage 1: coordinate sweeps over a grid of log v_k
     grid = np.linspace(lo, 0.0, grid_size)
@@ -681,23 +743,26 @@ def search_v(X1: np.ndarray, X0: np.ndarray, Z1: np.ndarray, Z0: np.ndarray, *,
         active = moved
         if not active.any():
             break
-    start_losses = f.reshape(U, S).copy()
 
-    # stage 2: pattern search from the best distinct starts of each unit
-    picks = []
-    for u in range(U):
-        order = np.argsort(f[u * S:(u + 1) * S], kind="stable")
+    # stage 2: pattern search from the best distinct results of each unit
+    picks, mult = [], []
+    for i, u in enumerate(units):
+        start_losses[u].extend(float(x) for x in f[i * S:(i + 1) * S])
+        order = np.argsort(f[i * S:(i + 1) * S], kind="stable")
         chosen: list[int] = []
-        for i in order:
-            j = u * S + int(i)
-            if all(abs(f[j] - f[c]) > 1e-9 * (1 + abs(f[c])) or
-                   np.abs(w[j] - w[c]).max() > 1e-6 for c in chosen):
+        count: list[int] = []
+        for o in order:
+            j = i * S + int(o)
+            same = [c for c, ch in enumerate(chosen)
+                    if abs(f[j] - f[ch]) <= 1e-9 * (1 + abs(f[ch]))
+                    and np.abs(w[j] - w[ch]).max() <= 1e-6]
+            if same:
+                count[same[0]] += 1
+            elif len(chosen) < n_polish:
                 chosen.append(j)
-            if len(chosen) == n_polish:
-                break
-        while len(chosen) < n_polish:  # fewer distinct results than slots: repeat the best
-            chosen.append(chosen[0])
+                count.append(1)
         picks.extend(chosen)
+        mult.extend(count)
     picks_arr = np.array(picks)
     theta, w, f = theta[picks_arr].copy(), w[picks_arr].copy(), f[picks_arr].copy()
     unit = unit[picks_arr]
@@ -724,14 +789,7 @@ def search_v(X1: np.ndarray, X0: np.ndarray, Z1: np.ndarray, Z0: np.ndarray, *,
         w[sel] = wc.reshape(ids.size, nd, J)[np.flatnonzero(better), best[better]]
         step[sel] = np.minimum(step[sel] * 2.0, 2.0)
         step[ids[~better]] *= 0.5
-    polished = f.reshape(U, n_polish).copy()
-    best_chain = np.argmin(polished, axis=1) + np.arange(U) * n_polish
-    theta_best = theta[best_chain]
-    v = np.exp(theta_best - theta_best.max(axis=1, keepdims=True))
-    # re-solve from a cold start: the answer must not depend on the search path
-    w_final, loss = _solve_w(v, X1, X0, Z1, Z0)
-    return VSearchResult(v / v.sum(axis=1, keepdims=True), w_final, loss, start_losses,
-                         polished, counter["evaluations"], counter["steps"])
+    return theta, f, np.array(mult), unit
 
 
 # ---------------------------------------------------------------------------
