@@ -112,3 +112,50 @@ def test_income_loss(targeted_harm, reach_rose):
 def test_claimed_amount(targeted_harm, reach_rose):
     assert targeted_harm["claimed_amount"] == "supported"  # $1,000 of a far larger loss
     assert reach_rose["claimed_amount"] == "not supported"  # $400 million, and no loss
+
+
+# --- the conservative rules, on hand-made results --------------------------------------
+def _case_with(kind: str, **claim):
+    return parse_case({
+        "subject": {"unit": "s"}, "outcome": {"metric": "m"},
+        "events": [{"name": "e", "date": "2022-01-10"}],
+        "claims": [{"id": "c", "kind": kind, "allegation": "a", **claim}],
+    })
+
+
+def _effect_analysis(method: str, cum: float, lo: float, hi: float, p: float,
+                     rel=(-0.2, -0.4, 0.1)) -> dict:
+    summary = {"average": cum / 10, "average_lower": lo / 10, "average_upper": hi / 10,
+               "cumulative": cum, "cumulative_lower": lo, "cumulative_upper": hi,
+               "relative": rel[0], "relative_lower": rel[1], "relative_upper": rel[2],
+               "p_value": p, "level": 0.95}
+    return {"id": method, "method": method, "title": method, "metric": "m", "event": "e",
+            "description": "", "effect": {"unit": "s", "summary": summary}}
+
+
+@pytest.mark.parametrize(("lo", "hi", "p", "rel", "expected"), [
+    # whole interval below zero and p small: supported
+    (-30.0, -10.0, 0.01, (-0.2, -0.3, -0.1), "supported"),
+    # interval includes zero: never supported, even with a small p-value from elsewhere
+    (-30.0, 5.0, 0.01, (-0.2, -0.3, 0.02), "inconclusive"),
+    # interval includes zero and rules out any decline beyond 5%: not supported
+    (-3.0, 5.0, 0.5, (-0.01, -0.03, 0.02), "not supported"),
+    # an increase: not supported
+    (5.0, 30.0, 0.01, (0.2, 0.1, 0.3), "not supported"),
+])
+def test_declined_after_is_never_supported_by_an_interval_that_includes_zero(lo, hi, p, rel,
+                                                                               expected):
+    from butfor.claims import evaluate_claims
+
+    case = _case_with("declined_after", event="e")
+    analysis = _effect_analysis("sts", (lo + hi) / 2, lo, hi, p, rel)
+    (verdict,) = evaluate_claims(case, [analysis], None)
+    assert verdict.verdict == expected
+
+
+def test_a_claim_no_analysis_can_test_is_inconclusive_and_says_why():
+    from butfor.claims import evaluate_claims
+
+    (verdict,) = evaluate_claims(_case_with("disproportionate"), [], None)
+    assert verdict.verdict == "inconclusive"
+    assert "group comparison" in verdict.sentence

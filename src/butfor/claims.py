@@ -159,7 +159,9 @@ def _beyond_platform_trend(claim: Claim, ctx: _Context) -> Verdict:
     figures = {"method": a["method"], "analysis": a["id"], "p_value": p, "rank": placebo["rank"],
                "placebo_units": n, "relative_effect": s["relative"],
                "cumulative_effect": s["cumulative"], "alpha": claim.alpha,
-               "false_positive_rate": claim.alpha if smallest_p <= claim.alpha else None}
+               # a rank test over n placebo units rejects a unit that nothing singled out
+               # with probability floor(alpha (n + 1)) / (n + 1), at most alpha
+               "false_positive_rate": int(claim.alpha * (n + 1)) / (n + 1)}
     scope = (" The event was platform-wide, so the peers were hit too: this compares the "
              "subject with what everyone lost, not with a world without the change."
              if event.scope == "platform" else "")
@@ -192,10 +194,14 @@ def _targeted(claim: Claim, ctx: _Context) -> Verdict:
             and ctx.unit_groups.get(u) == own_group]
     p_all = placebo["p_value"]
     p_group = (sum(v >= x for v in same) + 1) / (len(same) + 1) if same else None
+    n = len(values)
     figures = {"method": a["method"], "analysis": a["id"], "p_value_all_peers": p_all,
                "p_value_own_group": p_group, "own_group": own_group,
                "peers_in_own_group": len(same), "alpha": claim.alpha,
-               "subject_effect": placebo["subject_value"]}
+               "subject_effect": placebo["subject_value"],
+               # a rank test over n placebo units rejects a unit that nothing singled out
+               # with probability floor(alpha (n + 1)) / (n + 1), at most alpha
+               "false_positive_rate": int(claim.alpha * (n + 1)) / (n + 1)}
     declined = placebo["subject_value"] < 0
     if declined and p_all <= claim.alpha and (p_group is None or p_group <= claim.alpha):
         verdict = SUPPORTED
