@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from butfor.errors import DataError
@@ -63,3 +64,23 @@ def event_windows(case, panel, method: str | None = None
     if chosen:
         out = [w for w in out if w[0] in chosen]
     return out
+
+
+def outcome_table(case, panel) -> tuple[pd.DataFrame, str, bool]:
+    """The outcome as a dates × units table on the scale the peer methods fit.
+
+    ``per_post`` divides by the posts metric (days without posts are missing);
+    ``log1p`` takes log(1 + x). Returns the table, a label for the outcome and
+    whether it is on the log scale (the methods report back on the original one).
+    """
+    metric = case.outcome.metric
+    table = panel.wide(metric)
+    label = metric
+    if case.outcome.transform == "per_post":
+        posts = panel.wide(case.outcome.posts_metric)
+        table = table / posts.where(posts > 0)
+        label = f"{metric} per {case.outcome.posts_metric}"
+    log = case.outcome.transform == "log1p"
+    if log:
+        table = np.log1p(table.clip(lower=0))
+    return table, label, log

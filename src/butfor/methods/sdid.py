@@ -749,22 +749,13 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     (a seeded sample of ``PLACEBO_UNITS`` of them when there are more); the
     placebo standard error comes from the same replications.
     """
-    from butfor.methods._case import event_windows, peer_units
+    from butfor.methods._case import event_windows, outcome_table, peer_units
     from butfor.methods.synth import _expm1_path
 
     subject = case.subject.unit
     metric = case.outcome.metric
-    transform = case.outcome.transform
     peers = peer_units(case, panel)
-    table = panel.wide(metric)
-    label = metric
-    if transform == "per_post":
-        posts = panel.wide(case.outcome.posts_metric)
-        table = table / posts.where(posts > 0)
-        label = f"{metric} per {case.outcome.posts_metric}"
-    log = transform == "log1p"
-    if log:
-        table = np.log1p(table.clip(lower=0))
+    table, label, log = outcome_table(case, panel)
     staggered = {u: pd.Timestamp(d) for e in case.events for u, d in e.dates.items()}
     peers = [p for p in peers if p not in staggered]
     block = 7 if panel.frequency == "D" else 1

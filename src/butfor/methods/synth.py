@@ -1048,21 +1048,12 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     reports on the original one. An event with per-unit dates treats those
     units; the subject's own synthetic control uses the peers never treated.
     """
-    from butfor.methods._case import event_windows, peer_units
+    from butfor.methods._case import event_windows, outcome_table, peer_units
 
     subject = case.subject.unit
     metric = case.outcome.metric
-    transform = case.outcome.transform
     peers = peer_units(case, panel)
-    table = panel.wide(metric)
-    label = metric
-    if transform == "per_post":
-        posts = panel.wide(case.outcome.posts_metric)
-        table = table / posts.where(posts > 0)
-        label = f"{metric} per {case.outcome.posts_metric}"
-    log = transform == "log1p"
-    if log:
-        table = np.log1p(table.clip(lower=0))
+    table, label, log = outcome_table(case, panel)
     staggered = {u: pd.Timestamp(d) for e in case.events for u, d in e.dates.items()}
     peers = [p for p in peers if p not in staggered or p == subject]
     block = 7 if panel.frequency == "D" else 1
