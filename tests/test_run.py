@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import textwrap
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -101,3 +102,21 @@ def test_run_with_event_outside_data_exits_2(exports):
     result = CliRunner().invoke(app, ["run", str(case), "--out", str(exports / "o3")])
     assert result.exit_code == 2
     assert "outside the data" in result.output
+
+
+def test_verge_example_runs_from_its_readme(shared_data, tmp_path):
+    """`butfor run examples/verge/case.toml` on the real data (skips without ../shared/data)."""
+    repo = Path(__file__).resolve().parents[1]
+    out = tmp_path / "verge"
+    result = CliRunner().invoke(app, ["run", str(repo / "examples" / "verge" / "case.toml"),
+                                      "--out", str(out), "--store", str(tmp_path / "s.duckdb")])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((out / "results.json").read_text())
+    validate(doc)
+    (group,) = [a for a in doc["analyses"] if a["method"] == "group_disproportion"]
+    # the same figure tests/test_verge_groups.py checks against pyfixest called directly
+    # (0.7873 points with the case's subject left out of the groups, 50 v 49 accounts)
+    assert group["estimate"]["estimate"] == pytest.approx(0.007873, abs=5e-6)
+    (verdict,) = doc["verdicts"]
+    assert verdict["verdict"] == "supported"
+    assert verdict["figures"]["difference"] == pytest.approx(-0.007873, abs=5e-6)

@@ -116,7 +116,7 @@ def _run_case(case: Case, panel: Panel, report: IngestReport, *, inputs: list[In
         damages=damages,
         ingest=report.to_dict(),
         provenance=_provenance(case, inputs, case_toml, command),
-        summary_table=_summary_table(analyses),
+        summary_table=_summary_table(analyses, case),
     )
     return RunOutput(results=results, timings=timings)
 
@@ -256,8 +256,13 @@ def print_summary(results: Results, console: Console) -> None:
         table.add_column(col, justify="left" if col in ("method", "metric", "event") else "right",
                          no_wrap=True)
     for row in results.summary_table:
-        table.add_row(row["method"], row["metric"], row["event_date"], _pct(row["relative"]),
-                      f"{_pct(row['relative_lower'])} to {_pct(row['relative_upper'])}",
+        if row.get("kind") == "coefficient":  # a regression coefficient, on its own scale
+            effect = f"{row['average']:+.4g}"
+            interval = f"{row['average_lower']:+.4g} to {row['average_upper']:+.4g}"
+        else:
+            effect = _pct(row["relative"])
+            interval = f"{_pct(row['relative_lower'])} to {_pct(row['relative_upper'])}"
+        table.add_row(row["method"], row["metric"], row["event_date"] or "", effect, interval,
                       _fmt(row["p_value"], 3))
     console.print(table)
     if results.verdicts:
@@ -277,21 +282,40 @@ def print_summary(results: Results, console: Console) -> None:
                       f"90% interval {_fmt(q['5'])} to {_fmt(q['95'])} {cur}.")
 
 
-def _summary_table(analyses: list[dict]) -> list[dict]:
+def _summary_table(analyses: list[dict], case: Case) -> list[dict]:
+    """One row per effect path (kind "effect") and per headline coefficient ("coefficient")."""
     rows = []
     for a in analyses:
+        c = a.get("estimate")
+        if "effect" not in a and isinstance(c, dict) and "lower" in c and "p_value" in c:
+            rows.append({
+                "analysis": a["title"], "id": a["id"], "method": a["method"],
+                "metric": a["metric"], "unit": None, "kind": "coefficient",
+                "event_date": _event_date_of(a, case), "average": c["estimate"],
+                "average_lower": c["lower"], "average_upper": c["upper"], "cumulative": None,
+                "cumulative_lower": None, "cumulative_upper": None, "relative": None,
+                "relative_lower": None, "relative_upper": None, "p_value": c["p_value"],
+            })
         effects = a.get("effects") or ([a["effect"]] if "effect" in a else [])
         for e in effects:
             s = e["summary"]
             rows.append({
                 "analysis": a["title"], "id": a["id"], "method": a["method"],
-                "metric": e["metric"], "unit": e["unit"], "event_date": e["event_date"],
+                "metric": e["metric"], "unit": e["unit"], "kind": "effect",
+                "event_date": e["event_date"],
                 **{k: s[k] for k in ("average", "average_lower", "average_upper",
                                       "cumulative", "cumulative_lower", "cumulative_upper",
                                       "relative", "relative_lower", "relative_upper",
                                       "p_value")},
             })
     return rows
+
+
+def _event_date_of(analysis: dict, case: Case) -> str | None:
+    for e in case.events:
+        if e.name == analysis.get("event") and e.date is not None:
+            return str(e.date)
+    return None
 
 
 def _provenance(case: Case, inputs: list[InputFile], case_toml: str | None,
