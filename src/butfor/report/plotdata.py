@@ -319,10 +319,13 @@ def _per(period: str) -> str:
     return f" per {period}" if period in ("day", "week", "month") else ""
 
 
-def counterfactual_plot(analysis: dict, ctx: Context, effect: dict | None = None,
-                        part: str = "") -> CounterfactualPlot | None:
-    """From ``effect`` (default: the analysis's ``effect``); ``part`` tells apart the figures
-    of an analysis with several effects."""
+def _pick_effect(analysis: dict, effect: dict | None
+                 ) -> tuple[dict, dict, tuple[np.ndarray, ...]] | None:
+    """The effect to draw (default: the analysis's ``effect``) and its arrays, or None.
+
+    A given ``effect`` is one of several (one per event): the analysis is then
+    tagged with that effect's event, so the figure marks the right date.
+    """
     if effect is None:
         effect = analysis.get("effect")
     else:
@@ -332,7 +335,17 @@ def counterfactual_plot(analysis: dict, ctx: Context, effect: dict | None = None
     arrays = _effect_arrays(effect)
     if arrays is None:
         return None
-    dates, observed, counterfactual, lower, upper = arrays
+    return analysis, effect, arrays
+
+
+def counterfactual_plot(analysis: dict, ctx: Context, effect: dict | None = None,
+                        part: str = "") -> CounterfactualPlot | None:
+    """From ``effect`` (default: the analysis's ``effect``); ``part`` tells apart the figures
+    of an analysis with several effects."""
+    picked = _pick_effect(analysis, effect)
+    if picked is None:
+        return None
+    analysis, effect, (dates, observed, counterfactual, lower, upper) = picked
     index = int(effect["event_index"])
     summary = effect.get("summary") or {}
     level = float(summary.get("level") or 0.95)
@@ -377,16 +390,10 @@ def effect_plot(analysis: dict, ctx: Context, effect: dict | None = None,
                 part: str = "") -> EffectPlot | None:
     """From ``effect`` (default: the analysis's ``effect``); ``part`` tells apart the figures
     of an analysis with several effects."""
-    if effect is None:
-        effect = analysis.get("effect")
-    else:
-        analysis = {**analysis, "event": (effect.get("diagnostics") or {}).get("event")}
-    if not isinstance(effect, dict):
+    picked = _pick_effect(analysis, effect)
+    if picked is None:
         return None
-    arrays = _effect_arrays(effect)
-    if arrays is None:
-        return None
-    dates, observed, counterfactual, lower, upper = arrays
+    analysis, effect, (dates, observed, counterfactual, lower, upper) = picked
     index = int(effect["event_index"])
     summary = effect.get("summary") or {}
     level = float(summary.get("level") or 0.95)
