@@ -13,7 +13,7 @@ from butfor.pipeline import run_case
 from butfor.simulate import EventSpec, PlatformConfig, simulate_platform
 
 EVENT = dt.date(2022, 7, 20)  # day 200 of 300
-METHODS = ["sts", "prepost", "event_study", "changepoint"]
+METHODS = ["sts", "prepost", "peer_effects", "event_study", "changepoint"]
 
 
 def scenario(*, subject=0.0, platform=0.0, left=0.0, pre_decline=0.0, seed=1):

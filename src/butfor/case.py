@@ -50,7 +50,8 @@ ClaimKind = Literal[
     "income_loss",
     "claimed_amount",
 ]
-Method = Literal["prepost", "sts", "synthetic_control", "sdid", "event_study", "changepoint"]
+Method = Literal["prepost", "sts", "synthetic_control", "sdid", "event_study", "changepoint",
+                 "peer_effects"]
 
 
 class _Section(BaseModel):

@@ -28,10 +28,12 @@ INCONCLUSIVE: VerdictWord = "inconclusive"
 # which analyses can test each kind, best first
 PREFERRED_METHODS: dict[str, list[str]] = {
     "declined_after": ["sts", "prepost", "sdid", "synthetic_control"],
-    # SDID first: accounts differ in size far more than the peers can match in level, and
-    # its unit fixed effects compare paths, not levels
-    "beyond_platform_trend": ["sdid", "synthetic_control", "prepost"],
-    "targeted": ["sdid", "synthetic_control", "prepost"],
+    # each account against its own off-platform controls first (a platform-wide change
+    # moves the peers too, not their off-platform series); then SDID: accounts differ in
+    # size far more than the peers can match in level, and its unit fixed effects compare
+    # paths, not levels
+    "beyond_platform_trend": ["peer_effects", "sdid", "synthetic_control", "prepost"],
+    "targeted": ["peer_effects", "sdid", "synthetic_control", "prepost"],
     "not_preexisting": ["prepost", "event_study"],
     "disproportionate": ["group_disproportion"],
 }
@@ -162,9 +164,15 @@ def _beyond_platform_trend(claim: Claim, ctx: _Context) -> Verdict:
                # a rank test over n placebo units rejects a unit that nothing singled out
                # with probability floor(alpha (n + 1)) / (n + 1), at most alpha
                "false_positive_rate": int(claim.alpha * (n + 1)) / (n + 1)}
-    scope = (" The event was platform-wide, so the peers were hit too: this compares the "
-             "subject with what everyone lost, not with a world without the change."
-             if event.scope == "platform" else "")
+    if a["method"] == "peer_effects":
+        scope = (" Each account was measured against its own off-platform series, which the "
+                 "platform's change did not touch, so the platform-wide loss is measured "
+                 "rather than assumed away.")
+    elif event.scope == "platform":
+        scope = (" The event was platform-wide, so the peers were hit too: this compares the "
+                 "subject with what everyone lost, not with a world without the change.")
+    else:
+        scope = ""
     rank = f"ranks {placebo['rank']} of {n + 1}"
     if s["cumulative"] < 0 and p <= claim.alpha and s["cumulative_upper"] < 0:
         verdict = SUPPORTED

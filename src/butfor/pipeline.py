@@ -36,6 +36,7 @@ METHODS = {
     "sdid": "butfor.methods.sdid",
     "event_study": "butfor.methods.event_study",
     "changepoint": "butfor.methods.changepoint",
+    "peer_effects": "butfor.methods.peer_effects",
 }
 _VERSIONED = ["numpy", "scipy", "pandas", "duckdb", "pyfixest", "pydantic", "ruptures"]
 

@@ -28,6 +28,15 @@ METHODS: dict[str, MethodWords] = {
         "cannot see what the event did to everyone: only what it did to this account beyond "
         "that.",
     ),
+    "peer_effects": MethodWords(
+        "Each account against its own off-platform attention",
+        "Measures every account's change after the event against its own series elsewhere "
+        "(such as its Wikipedia page views), which the platform's change did not touch, and "
+        "then asks whether the account lost more than the typical account did. The other "
+        "accounts, measured the same way, show how far one strays by chance.",
+        "It is fooled if the change moved the outside series too, or if accounts' ties to "
+        "their outside series shifted at the event for other reasons.",
+    ),
     "sts": MethodWords(
         "Forecast from the account's own past (structural time series)",
         "Learns the account's pattern before the event (its level, its trend, its weekly "
