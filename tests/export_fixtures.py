@@ -131,3 +131,129 @@ def write(path: Path, text: str, *, encoding: str = "utf-8") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding=encoding)
     return path
+
+
+# ---------------------------------------------------------------------------
+# YouTube Studio (advanced mode): Table data, Chart data, Totals, and the zip
+YT_DAILY_HEADER = ["Date", "Views", "Watch time (hours)", "Subscribers",
+                   "Estimated revenue (USD)", "Impressions",
+                   "Impressions click-through rate (%)", "Average view duration"]
+YT_VIDEO_HEADER = ["Content", "Video title", "Video publish time", "Duration", "Views",
+                   "Watch time (hours)", "Subscribers", "Estimated revenue (USD)",
+                   "Thumbnail impressions", "Thumbnail click-through rate (%)",
+                   "Average view duration", "Average percentage viewed (%)"]
+YT_CHART_HEADER = ["Date", "Content", "Video title", "Video publish time", "Duration", "Views"]
+# three days of one channel: views 120, 90, 150 (sum 360)
+YT_DAYS = [("2024-03-01", 120, "5.5", 3, "1.20", 2000, "6.0", "0:02:45"),
+           ("2024-03-02", 90, "4.25", -1, "0.90", 1800, "5.0", "0:02:50"),
+           ("2024-03-03", 150, "7.0", 2, "1.50", "2,500", "6.0", "0:03:01")]
+
+
+def youtube_table_by_date(folder: Path, name: str = "Table data.csv") -> Path:
+    """The Total row first (sums by hand: 360 views, 16.75 hours), then one row per day."""
+    total = ["Total", 360, "16.75", 4, "3.60", 6300, "5.7", "0:02:52"]
+    return write_csv(folder / name, YT_DAILY_HEADER, [total, *[list(d) for d in YT_DAYS]])
+
+
+def youtube_totals(folder: Path, name: str = "Totals.csv") -> Path:
+    return write_csv(folder / name, ["Date", "Views"], [[d[0], d[1]] for d in YT_DAYS])
+
+
+def youtube_chart(folder: Path, name: str = "Chart data.csv") -> Path:
+    """Two charted videos a day (views 70+30, 50+20, 100+30: less than the channel's)."""
+    rows = []
+    for (date, *_), (a, b) in zip(YT_DAYS, [(70, 30), (50, 20), (100, 30)], strict=True):
+        rows.append([date, "vidA", "First video", "Feb 20, 2024", 300, a])
+        rows.append([date, "vidB", "Second video", "Mar 1, 2024", 240, b])
+    return write_csv(folder / name, YT_CHART_HEADER, rows)
+
+
+def youtube_table_by_content(folder: Path, name: str = "Table data.csv") -> Path:
+    """Three videos over the export's range; two published on Feb 20 (views 400 + 100)."""
+    total = ["Total", "", "", "", 900, "30.0", 6, "9.00", 12000, "7.5", "0:03:00", "41.0"]
+    rows = [
+        ["vidA", "First video", "Feb 20, 2024", 300, 400, "12.0", 3, "4.00", 5000, "8.0",
+         "0:03:10", "40.0"],
+        ["vidC", "Third video", "Feb 20, 2024", 120, 100, "2.0", 0, "1.00", 2000, "5.0",
+         "1:10", "55.0"],
+        ["vidB", "Second video", "Mar 1, 2024", 240, 400, "16.0", 3, "4.00", 5000, "8.0",
+         "0:02:55", "38.0"],
+    ]
+    return write_csv(folder / name, YT_VIDEO_HEADER, [total, *rows])
+
+
+def youtube_zip(folder: Path, name: str = "Content 2024-03-01_2024-03-03 Ava.zip") -> Path:
+    """The advanced-mode export as Studio hands it over: one zip of three CSVs."""
+    import zipfile
+
+    inner = folder / "yt-parts"
+    files = [youtube_table_by_date(inner), youtube_chart(inner), youtube_totals(inner)]
+    path = folder / name
+    with zipfile.ZipFile(path, "w") as z:
+        for f in files:
+            z.write(f, f.name)
+    return path
+
+
+# ---------------------------------------------------------------------------
+INSTAGRAM_HEADER = ["Post ID", "Account ID", "Account username", "Account name", "Description",
+                    "Duration (sec)", "Publish time", "Permalink", "Post type", "Data comment",
+                    "Date", "Views", "Reach", "Likes", "Shares", "Follows", "Comments", "Saves"]
+
+
+def _ig(post: str, date: str, views, likes, *, published: str = "07/15/2025 10:30") -> list:
+    return [post, "17841400000000001", "ava.ig", "Ava on Instagram", f"post {post}", "",
+            published, f"https://www.instagram.com/p/{post}/", "IG image", "", date, views,
+            views // 2 if isinstance(views, int) else "", likes, 1, 0, 2, 3]
+
+
+def instagram(folder: Path, name: str = "Jul-15-2025_Jul-17-2025_posts.csv", *,
+              header: list[str] | None = None) -> Path:
+    """Two posts: rows per day (Jul 15-16) and a Lifetime row each (views 500 and 80)."""
+    rows = [
+        _ig("C1", "2025-07-15", 200, 10),
+        _ig("C2", "2025-07-15", 40, 2),
+        _ig("C1", "2025-07-16", 150, 6),
+        _ig("C1", "Lifetime", 500, 20),
+        _ig("C2", "Lifetime", 80, 4),
+    ]
+    return write_csv(folder / name, header or INSTAGRAM_HEADER, rows)
+
+
+# ---------------------------------------------------------------------------
+TIKTOK_OVERVIEW_HEADER = ["Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares"]
+TIKTOK_FOLLOWER_HEADER = ["Date", "Followers", "Difference in followers from previous day"]
+
+
+def tiktok_overview(folder: Path, name: str = "Overview_2024-12-30_2025-01-02.csv") -> Path:
+    """Four days over New Year; the year is in the file name's range only."""
+    rows = [["30 December", 1000, 40, 90, 5, 2], ["31 December", 1200, 45, 100, 6, 3],
+            ["1 January", "1,500", 50, 120, 7, 4], ["2 January", 900, 30, 80, 4, 1]]
+    return write_csv(folder / name, TIKTOK_OVERVIEW_HEADER, rows)
+
+
+def tiktok_followers(folder: Path, name: str = "FollowerHistory.csv") -> Path:
+    """No range in the name: the year needs --year (of the latest date, 2 January)."""
+    rows = [["30 December", 5000, 10], ["31 December", 5012, 12], ["1 January", 5020, 8],
+            ["2 January", 5019, -1]]
+    return write_csv(folder / name, TIKTOK_FOLLOWER_HEADER, rows)
+
+
+# ---------------------------------------------------------------------------
+def socialblade_api(folder: Path, name: str = "socialblade-ava.json") -> Path:
+    import json
+
+    body = {"status": {"success": True}, "data": {
+        "id": {"id": "123", "username": "ava", "display_name": "Ava A"},
+        "daily": [{"date": "2024-05-01", "followers": 1000, "following": 50, "tweets": 300},
+                  {"date": "2024-05-02", "followers": 1010, "following": 50, "tweets": 302},
+                  {"date": "2024-05-03", "followers": 1008, "following": 51, "tweets": 305}]}}
+    return write(folder / name, json.dumps(body, indent=2))
+
+
+def trends(folder: Path, name: str = "multiTimeline.csv", *, preamble: bool = True) -> Path:
+    """Three weeks, two terms; '<1' once."""
+    head = "Category: All categories\n\n" if preamble else ""
+    text = (head + "Week,butfor: (Worldwide),causal impact: (United States)\n"
+            "2024-01-07,45,3\n2024-01-14,100,<1\n2024-01-21,60,2\n")
+    return write(folder / name, text)

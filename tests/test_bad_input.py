@@ -144,7 +144,7 @@ CASES = [
         "d.jsonl", 2, None, "not valid JSON"),
     Bad("not-utf8",
         _w("d.csv", "unit,date,likes\nava,2024-01-01,1\n", encoding="utf-16"),
-        "d.csv", None, None, "is not UTF-8 text"),
+        "d.csv", None, None, "is UTF-16 text, not UTF-8"),
     Bad("missing-file", lambda d: [str(d / "nowhere.csv")], "nowhere.csv", None, None,
         "does not exist"),
     Bad("bad-time-zone-name",

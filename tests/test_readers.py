@@ -44,11 +44,18 @@ FIXTURES = {
     "posts": (fx.posts_csv, {"timezone": "UTC"}),
     "long": (fx.long_csv, {}),
     "wide": (fx.wide_csv, {"metric": "impressions"}),
+    "youtube": (fx.youtube_table_by_date, {"unit": "ava"}),
+    "instagram": (fx.instagram, {}),
+    "tiktok": (fx.tiktok_overview, {"unit": "ava"}),
+    "socialblade_api": (fx.socialblade_api, {}),
+    "trends": (fx.trends, {}),
 }
 
 
 def test_every_reader_has_a_fixture():
-    assert set(FIXTURES) == set(READERS) == set(FORMATS)
+    # readers registered by other modules (wikimedia) bring their own contract test
+    assert set(FIXTURES) <= set(READERS) == set(FORMATS)
+    assert set(READERS) - set(FIXTURES) <= {"wikimedia"}
 
 
 @pytest.mark.parametrize("name", sorted(FIXTURES))

@@ -75,7 +75,7 @@ def run(
 @app.command()
 @_friendly
 def ingest(
-    files: Annotated[list[Path], typer.Argument(help="Export files to read.")],
+    files: Annotated[list[Path], typer.Argument(help="Export files, zips or folders to read.")],
     format: Annotated[str, typer.Option("--format", help="Reader name, or 'auto'.")] = "auto",
     unit: Annotated[str | None, typer.Option(help="Unit id for single-account exports.")] = None,
     group: Annotated[str | None, typer.Option(help="Group label for every unit read.")] = None,
@@ -95,13 +95,21 @@ def ingest(
     metric: Annotated[
         str | None, typer.Option(help="Metric held by a wide file's unit columns.")
     ] = None,
+    year: Annotated[
+        int | None, typer.Option(help="Year of the latest date, for exports whose dates have "
+                                 "none (TikTok Studio).")
+    ] = None,
+    dates: Annotated[
+        str | None, typer.Option(help="START:END, the plausible window of dates (default "
+                                 "1900-01-01:2100-12-31).")
+    ] = None,
 ) -> None:
-    """Read exports into the store, accounting for every row."""
+    """Read exports (files, zips or folders) into the store, accounting for every row."""
     from butfor.ingest import ingest_command
 
     ingest_command(files, format=format, unit=unit, group=group, groups_files=groups_file or [],
                    timezone=timezone, store_path=store, console=console, metric=metric,
-                   columns=column or [])
+                   columns=column or [], year=year, dates=dates)
 
 
 @app.command()

@@ -40,11 +40,17 @@ def ingest_files(
     *,
     metric: str | None = None,
     columns: dict[str, str] | None = None,
+    year: int | None = None,
+    dates: str | None = None,
 ) -> tuple[Panel, IngestReport]:
-    """Read export files into one Panel, accounting for every row in the report."""
+    """Read export files (zips and folders opened) into one Panel, every row accounted for.
+
+    ``year`` is the year of the latest date for exports whose dates have none
+    (TikTok); ``dates`` (``START:END``) the plausible window of every date.
+    """
     lists = [_split_groups_arg(arg) for arg in groups_files]  # check arguments before reading
     result = read_files(paths, format=format, unit=unit, timezone=timezone, metric=metric,
-                        columns=columns)
+                        columns=columns, year=year, dates=dates)
     report = result.report
     units = result.units.copy()
     if "group" not in units:
@@ -139,6 +145,8 @@ def ingest_command(
     console: Console,
     metric: str | None = None,
     columns: Sequence[str] = (),
+    year: int | None = None,
+    dates: str | None = None,
 ) -> Panel:
     """``butfor ingest``: read, store (merging into the dataset 'default'), summarise."""
     from butfor.store import Store
@@ -146,7 +154,7 @@ def ingest_command(
     mapping = dict(_split_column_arg(c) for c in columns)
     panel, report = ingest_files(files, format=format, unit=unit, group=group,
                                  groups_files=groups_files, timezone=timezone, metric=metric,
-                                 columns=mapping)
+                                 columns=mapping, year=year, dates=dates)
     store = Store(store_path)
     written = store.write_panel(panel, report, name=DATASET, mode="merge")
     print_ingest_summary(panel, report, console)
@@ -197,6 +205,8 @@ def print_ingest_summary(panel: Panel, report: IngestReport, console: Console) -
                       markup=False, soft_wrap=True)
     for remark in report.remarks:
         console.print(f"Note: {remark}", markup=False, soft_wrap=True)
+    for check in report.checks:
+        console.print(f"Checked: {check}.", markup=False, soft_wrap=True)
 
 
 def data_command(*, store_path: Path, export: Path | None, console: Console) -> None:

@@ -3,7 +3,9 @@
 A reader reads rows and, for each, either keeps it (perhaps after a repair,
 such as stripping a thousands separator) or drops it with a reason. Post-level
 readers fold many rows into one account-day; those rows count as kept and
-carry an ``aggregated`` note. The invariant, checked by :meth:`check`, is
+carry an ``aggregated`` note. A value kept but worth a second look (a jump
+by orders of magnitude, a count rounded by the platform) carries a
+``flagged`` note. The invariant, checked by :meth:`check`, is
 
     rows_read == rows_kept + rows_dropped      for every source file
 
@@ -18,7 +20,7 @@ from typing import Literal
 
 from butfor.errors import ButforError
 
-Action = Literal["repaired", "dropped", "aggregated", "filled"]
+Action = Literal["repaired", "dropped", "aggregated", "filled", "flagged"]
 _LINES_KEPT_PER_NOTE = 10
 
 
@@ -68,6 +70,7 @@ class IngestReport:
     notes: list[Note] = field(default_factory=list)
     cells_filled: int = 0  # (unit, date) rows added as explicit missing values
     remarks: list[str] = field(default_factory=list)  # findings about no row (e.g. unit in no group)
+    checks: list[str] = field(default_factory=list)  # the sense checks applied, with their limits
 
     # -- recording -------------------------------------------------------
     def add_source(self, file: str, sha256: str, format: str) -> SourceSummary:
@@ -110,6 +113,7 @@ class IngestReport:
         merged.sources = [*self.sources, *other.sources]
         merged.cells_filled = self.cells_filled + other.cells_filled
         merged.remarks = [*self.remarks, *other.remarks]
+        merged.checks = list(dict.fromkeys([*self.checks, *other.checks]))
         for note in [*self.notes, *other.notes]:
             merged.note(
                 note.file, note.action, note.reason, note.lines, column=note.column,
@@ -153,11 +157,13 @@ class IngestReport:
             "sources": [s.to_dict() for s in self.sources],
             "notes": [n.to_dict() for n in self.notes],
             "remarks": list(self.remarks),
+            "checks": list(self.checks),
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> IngestReport:
-        report = cls(cells_filled=d.get("cells_filled", 0), remarks=list(d.get("remarks", [])))
+        report = cls(cells_filled=d.get("cells_filled", 0), remarks=list(d.get("remarks", [])),
+                     checks=list(d.get("checks", [])))
         report.sources = [SourceSummary(**s) for s in d.get("sources", [])]
         for n in d.get("notes", []):
             report.notes.append(

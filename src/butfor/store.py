@@ -85,7 +85,11 @@ class Store:
             panel, replaced = _merge_panels(old_panel, panel)
             report = old_report.merge(report)
             report.cells_filled = _count_filled(panel)
-        tidy = panel.data.melt(id_vars=["unit", "date"], var_name="metric", value_name="value")
+        # melt's own column names must not be metric names: a wide file read without
+        # --metric holds the metric 'value', which would collide with value_name='value'
+        tidy = panel.data.melt(id_vars=["unit", "date"], var_name="_metric",
+                               value_name="_value")
+        tidy = tidy.rename(columns={"_metric": "metric", "_value": "value"})
         tidy.insert(0, "dataset", name)
         tidy["date"] = pd.to_datetime(tidy["date"])
         units = panel.units.copy()

@@ -4,7 +4,8 @@
 
     detect_format(path)                 -> "socialblade" (from the header alone)
     read(path, format="auto", ...)      -> ReadResult(frame, units, report)
-    read_files(paths, format="auto")    -> one ReadResult for several files
+    read_files(paths, format="auto")    -> one ReadResult for several files (zips and
+                                           folders opened, each member by its own reader)
 
 ``frame`` is long: ``unit``, ``date`` (a calendar day), one float column per
 metric under its canonical name (see :mod:`butfor.readers._parse`). ``units``
@@ -22,7 +23,15 @@ Formats (``--format`` names):
 ``x_content``   X per-post content export, summed to account-days
 ``x_legacy``    legacy per-tweet export (before 2024), summed to account-days
 ``posts``       generic per-post records (id, created_at, metrics)
+``youtube``     YouTube Studio advanced-mode export: Table data, Chart data, Totals
+``instagram``   Instagram post export (Meta Business Suite)
+``tiktok``      TikTok Studio overview and follower history (dates without a year)
+``socialblade_api`` Social Blade API JSON (``data.daily[]``)
+``trends``      Google Trends "Interest over time" (``multiTimeline.csv``)
 ==============  =========================================================
+
+When no reader fits, the message names the nearest layouts and the columns
+each is missing (see :func:`explain`).
 
 Rows that share a (unit, date), within a file or across files, are combined:
 values must agree metric by metric (otherwise an InputError names both
@@ -31,6 +40,7 @@ lines); a row that adds nothing is dropped with a note.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +50,8 @@ import pandas as pd
 
 from butfor.errors import InputError
 from butfor.ingest_report import IngestReport
-from butfor.readers import _parse
+from butfor.readers import _parse, _sense
+from butfor.readers._members import Member, expand
 from butfor.readers._parse import Table, load_table, snake
 
 BOOKKEEPING = ("_table", "_line", "_rows")
@@ -63,6 +74,29 @@ class ReadOptions:
     timezone: str | None = None  # IANA zone for post-level exports
     metric: str | None = None  # metric held by a wide file's unit columns
     columns: dict[str, str] = field(default_factory=dict)  # source header -> target name
+    year: int | None = None  # year of the latest date, for exports whose dates have none
+    date_window: tuple[pd.Timestamp, pd.Timestamp] = _sense.DEFAULT_DATE_WINDOW
+
+
+class HeaderNames(frozenset):
+    """A file's snake_case column names, as a set, plus what else detection may use.
+
+    A reader's ``detect`` receives one of these: plain set operations work on
+    it, and ``file_name`` (``Totals.csv``), ``json_path`` (``data.daily`` for
+    a JSON document, None otherwise) and ``raw`` (the headers as written)
+    are there for layouts that their column names alone do not tell apart.
+    """
+
+    file_name: str = ""
+    json_path: str | None = None
+    raw: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, names, *, file_name: str = "", json_path: str | None = None,
+           raw: Sequence[str] = ()) -> HeaderNames:
+        out = cls(names)
+        out.file_name, out.json_path, out.raw = file_name, json_path, tuple(raw)
+        return out
 
 
 # A reader takes the loaded tables of its format and returns
@@ -77,26 +111,47 @@ class Reader:
     description: str
     detect: Callable[[set[str]], bool]
     read: ReaderFn
+    columns: tuple[str, ...] = ()  # the layout's key headers, named when detection fails
 
 
 def _registry() -> dict[str, Reader]:
-    from butfor.readers import generic, socialblade, x_overview, x_posts
+    from butfor.readers import (
+        generic,
+        instagram,
+        socialblade,
+        tiktok,
+        trends,
+        x_overview,
+        x_posts,
+        youtube,
+    )
 
     readers = [
+        Reader("youtube", "YouTube Studio advanced-mode export (Table data, Chart data, Totals)",
+               youtube.detect, youtube.read, youtube.COLUMNS),
+        Reader("instagram", "Instagram post export from Meta Business Suite",
+               instagram.detect, instagram.read, instagram.COLUMNS),
+        Reader("tiktok", "TikTok Studio overview or follower history (dates without a year)",
+               tiktok.detect, tiktok.read, tiktok.COLUMNS),
+        Reader("trends", "Google Trends interest over time (multiTimeline.csv)",
+               trends.detect, trends.read, trends.COLUMNS),
+        Reader("socialblade_api", "Social Blade API JSON (data.daily[])",
+               socialblade.detect_api, socialblade.read_api, socialblade.API_COLUMNS),
         Reader("x_legacy", "legacy X per-tweet export (tweet_activity_metrics_*.csv)",
-               x_posts.detect_legacy, x_posts.read_legacy),
+               x_posts.detect_legacy, x_posts.read_legacy, ("Tweet id", "time")),
         Reader("x_content", "X per-post content export (account_analytics_content_*.csv)",
-               x_posts.detect_content, x_posts.read_content),
+               x_posts.detect_content, x_posts.read_content, ("Post id", "Date")),
         Reader("posts", "generic per-post records (id, created_at, metrics)",
-               x_posts.detect_posts, x_posts.read_posts),
+               x_posts.detect_posts, x_posts.read_posts, ("id", "created_at")),
         Reader("socialblade", "Social Blade-style daily stats (username, date, followers)",
-               socialblade.detect, socialblade.read),
+               socialblade.detect, socialblade.read, ("username", "date", "followers")),
         Reader("x_overview", "X account overview export (account_overview_analytics.csv)",
-               x_overview.detect, x_overview.read),
+               x_overview.detect, x_overview.read,
+               ("Date", "Impressions", "Likes", "Engagements", "New follows")),
         Reader("long", "generic long table: unit, date, one column per metric",
-               generic.detect_long, generic.read_long),
+               generic.detect_long, generic.read_long, ("unit", "date")),
         Reader("wide", "generic wide table: date, one column per unit",
-               generic.detect_wide, generic.read_wide),
+               generic.detect_wide, generic.read_wide, ("date",)),
     ]
     return {r.name: r for r in readers}
 
@@ -105,54 +160,105 @@ READERS: dict[str, Reader] = _registry()
 FORMATS: tuple[str, ...] = tuple(READERS)
 
 
-def detect_format(path: str | Path, columns: dict[str, str] | None = None) -> str:
+def header_names(path: str | Path, columns: dict[str, str] | None = None,
+                 label: str | None = None) -> HeaderNames:
+    """What detection sees of a file: its snake_case headers, file name and JSON path."""
+    path = Path(path)
+    header = _parse.header_of(path, label)
+    names = {snake((columns or {}).get(h, h)) for h in header}
+    json_path = None
+    if _parse.kind_of(path) == "json":
+        json_path = _parse.json_records(path, label)[1]
+    file_name = (label or str(path)).rsplit(":", 1)[-1].replace("\\", "/").rsplit("/", 1)[-1]
+    return HeaderNames.of(names, file_name=file_name, json_path=json_path, raw=header)
+
+
+def detect_format(path: str | Path, columns: dict[str, str] | None = None,
+                  label: str | None = None) -> str:
     """The reader name for a file, decided from its header (first match in registry order)."""
     path = Path(path)
-    header = _parse.header_of(path)
-    names = {snake((columns or {}).get(h, h)) for h in header}
+    shown = label or path
+    names = header_names(path, columns, label)
     if names <= {"name", "handle"} and "handle" in names:
         raise InputError(
-            path, "is a list of handles (Name,Handle), not account data",
-            f"pass it as --groups-file LABEL={path.name} to attach group labels", line=1)
+            shown, "is a list of handles (Name,Handle), not account data",
+            f"pass it as --groups-file LABEL={names.file_name} to attach group labels", line=1)
     for reader in READERS.values():
         if reader.detect(names):
             return reader.name
     raise InputError(
-        path, f"could not tell the format from its header ({', '.join(header)})",
-        f"pass --format with one of {', '.join(FORMATS)}, or rename the columns "
-        "(a long table needs 'unit' and 'date')", line=1)
+        shown, f"could not tell the format from its header ({', '.join(names.raw)}); "
+        f"{explain(names)}",
+        f"pass --format with one of {', '.join(FORMATS)}, or rename columns with "
+        "--column SOURCE=TARGET (a long table needs 'unit' and 'date')",
+        line=1 if _parse.kind_of(path) not in _parse.NO_LINES else None)
+
+
+def explain(names: set[str], shown: int = 2) -> str:
+    """The layouts nearest to a header, and the key columns each lacks."""
+    scored = []
+    for reader in READERS.values():
+        if not reader.columns:
+            continue
+        missing = [c for c in reader.columns if snake(c) not in names]
+        have = len(reader.columns) - len(missing)
+        if missing:
+            scored.append((-have / len(reader.columns), len(missing), reader.name, missing))
+    scored.sort()
+    near = [f"{name} (missing {', '.join(missing)})" for _, _, name, missing in scored[:shown]]
+    return "the nearest layouts are " + " and ".join(near) if near else "no layout is near"
 
 
 def read(path: str | Path, format: str = "auto", **options) -> ReadResult:
-    """Read one file (see :func:`read_files`)."""
+    """Read one file, zip or folder (see :func:`read_files`)."""
     return read_files([path], format=format, **options)
 
 
 def read_files(paths: Sequence[str | Path], format: str = "auto", *,
                unit: str | None = None, timezone: str | None = None,
-               metric: str | None = None, columns: dict[str, str] | None = None) -> ReadResult:
+               metric: str | None = None, columns: dict[str, str] | None = None,
+               year: int | None = None, dates: str | None = None) -> ReadResult:
     """Read several files into one long frame, each file with its own or the given format.
 
-    Files of one format are read together, so post-level readers can remove
-    posts that appear in several overlapping exports.
+    A zip or a folder stands for the data files in it, each read by its own
+    reader (files left out are named in the report's remarks). Files of one
+    format are read together, so post-level readers can remove posts that
+    appear in several overlapping exports. ``dates`` (``START:END``) is the
+    plausible window every date must lie in (see :mod:`butfor.readers._sense`).
     """
     if not paths:
         raise InputError(None, "no input files were given", "name at least one export file")
     opts = ReadOptions(unit=unit, timezone=_parse.check_timezone(timezone), metric=metric,
-                       columns=dict(columns or {}))
+                       columns=dict(columns or {}), year=_check_year(year),
+                       date_window=_sense.parse_window(dates))
     if format != "auto" and format not in READERS:
         raise InputError(None, f"--format '{format}' is not a reader butfor knows",
                          f"use one of {', '.join(FORMATS)}, or auto")
+    with tempfile.TemporaryDirectory(prefix="butfor-members-") as workdir:
+        return _read_members(paths, format, opts, Path(workdir))
+
+
+def _check_year(year: int | None) -> int | None:
+    if year is not None and not 1900 <= int(year) <= 2100:
+        raise InputError(None, f"--year {year} is not a plausible year",
+                         "give the four-digit year of the export's latest date")
+    return year
+
+
+def _read_members(paths: Sequence[str | Path], format: str, opts: ReadOptions,
+                  workdir: Path) -> ReadResult:
     report = IngestReport()
-    by_format: dict[str, list[Path]] = {}
-    for p in paths:
-        p = Path(p)
-        name = format if format != "auto" else detect_format(p, opts.columns)
-        by_format.setdefault(name, []).append(p)
+    expansion = expand([Path(p) for p in paths], workdir)
+    by_format: dict[str, list[Member]] = {}
+    for m in expansion.members:
+        name = format if format != "auto" else detect_format(m.path, opts.columns, m.label)
+        by_format.setdefault(name, []).append(m)
     parts, unit_parts, tables_all = [], [], []
-    for name, group_paths in by_format.items():
-        tables = [load_table(p, report, name) for p in group_paths]
-        for t in tables:
+    for name, members in by_format.items():
+        tables = [load_table(m.path, report, name, label=m.label) for m in members]
+        for t, m in zip(tables, members, strict=True):
+            t.container = m.container
+            t.date_window = opts.date_window
             if opts.columns:
                 t.frame = t.frame.rename(columns=opts.columns)
         frame, units = READERS[name].read(tables, report, opts)
@@ -161,8 +267,11 @@ def read_files(paths: Sequence[str | Path], format: str = "auto", *,
         tables_all.extend(tables)
         parts.append(frame)
         unit_parts.append(units)
+    report.remarks.extend(expansion.skipped)
     frame = pd.concat(parts, ignore_index=True, sort=False)
     frame = _combine(frame, tables_all, report)
+    _sense.flag_jumps(frame, tables_all, report)
+    report.checks.append(_sense.statement(opts.date_window))
     for t in tables_all:
         t.source.rows_kept = t.source.rows_read - t.source.rows_dropped
         t.source.rows_repaired = len(t.repaired_rows)
@@ -201,7 +310,7 @@ def _combine(frame: pd.DataFrame, tables: list[Table], report: IngestReport) -> 
             ta, tb = tables[int(a["_table"])], tables[int(row["_table"])]
             where = f"line {int(a['_line'])}" + ("" if ta is tb else f" of {ta.name}")
             raise InputError(
-                tb.path,
+                tb.name,
                 f"unit '{row['unit']}' has another row for {row['date']:%Y-%m-%d} ({where}) "
                 f"with a different {m} ({_parse._show(a[m])} there, {_parse._show(row[m])} here)",
                 "keep one row per unit and day: remove or correct one of them",
@@ -233,5 +342,5 @@ def _combine(frame: pd.DataFrame, tables: list[Table], report: IngestReport) -> 
     return pd.concat([frame[~dup], combined.reset_index()], ignore_index=True, sort=False)
 
 
-__all__ = ["FORMATS", "READERS", "ReadOptions", "ReadResult", "Reader", "detect_format",
-           "read", "read_files"]
+__all__ = ["FORMATS", "READERS", "HeaderNames", "ReadOptions", "ReadResult", "Reader",
+           "detect_format", "explain", "header_names", "read", "read_files"]

@@ -21,8 +21,10 @@ mixed date formats        error naming the first cell in the other format
 day/month ambiguity       error when every date reads both ways differently
 ========================  ==================================================
 
-Dates without a year (TikTok's ``23 August``) are not read yet; they fail as
-unparseable dates with a message that says so.
+Dates without a year (TikTok's ``23 August``) fail here with a message that
+says so; the TikTok reader resolves their year first (see ``readers/tiktok.py``).
+Values that parse but cannot be true are the sense checks of ``_sense.py``;
+reading a file into a :class:`Table` is ``_table.py``.
 
 Parsing itself is pandas' (``read_csv``, ``to_numeric``, ``to_datetime``);
 this module only decides what each outcome means. Line numbers are as a text
@@ -32,21 +34,30 @@ breaks moves every later row down accordingly.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import zoneinfo
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from butfor.errors import InputError
-from butfor.ingest_report import IngestReport, SourceSummary
+from butfor.ingest_report import IngestReport
+from butfor.readers import _sense
+from butfor.readers._table import (  # re-exported: readers import them from here
+    NO_LINES,
+    Kind,
+    Table,
+    header_of,
+    json_records,
+    kind_of,
+    load_table,
+    sha256_of,
+    snake,
+)
 
-Kind = Literal["csv", "parquet", "jsonl"]
+__all__ = ["NO_LINES", "Kind", "Table", "header_of", "json_records", "kind_of", "load_table",
+           "sha256_of", "snake"]  # the rest is used by name
+
 
 # ---------------------------------------------------------------------------
 # canonical metric names
@@ -81,263 +92,10 @@ KNOWN_METRICS = frozenset(
 )
 
 
-def snake(name: str) -> str:
-    """``"Profile visits"`` -> ``profile_visits``; ``"Watch Time (ms)"`` -> ``watch_time_ms``."""
-    out = re.sub(r"[^0-9a-zA-Z]+", "_", str(name).strip().lower()).strip("_")
-    return out
-
-
 def canonical(name: str) -> str:
     """The canonical metric name of a column header (see :data:`ALIASES`)."""
     s = snake(name)
     return ALIASES.get(s, s)
-
-
-# ---------------------------------------------------------------------------
-# files
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _head(path: Path, size: int = 4096) -> bytes:
-    with open(path, "rb") as fh:
-        return fh.read(size)
-
-
-def kind_of(path: Path) -> Kind:
-    """CSV, Parquet or JSON lines, from the first bytes (not the file name)."""
-    head = _head(path)
-    if head.startswith(b"PAR1"):
-        return "parquet"
-    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
-    if text.startswith(b"{"):
-        return "jsonl"
-    return "csv"
-
-
-def header_of(path: Path) -> list[str]:
-    """The column names of a file, without reading its rows (for format detection)."""
-    path = Path(path)
-    _check_exists(path)
-    kind = kind_of(path)
-    if kind == "parquet":
-        import pyarrow.parquet as pq
-
-        try:
-            return [str(c) for c in pq.read_schema(path).names]
-        except Exception as err:  # pyarrow raises several types for a damaged file
-            raise InputError(path, f"is not a readable Parquet file ({err})",
-                             "export it again") from None
-    if kind == "jsonl":
-        with open(path, encoding="utf-8-sig") as fh:
-            first = fh.readline()
-        try:
-            return [str(k) for k in json.loads(first)]
-        except (json.JSONDecodeError, TypeError):
-            raise InputError(path, "is not valid JSON lines", "write one JSON object per line",
-                             line=1) from None
-    if not _head(path).strip(b"\xef\xbb\xbf \r\n\t"):
-        raise _empty(path)
-    try:
-        raw = pd.read_csv(path, header=None, nrows=1, dtype=str, encoding="utf-8-sig",
-                          keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        raise _empty(path) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise _csv_error(path, err) from None
-    return [str(c).strip() for c in raw.iloc[0].tolist()]
-
-
-@dataclass
-class Table:
-    """The rows of one input file, with the line each row came from.
-
-    ``frame`` holds the cells as read: strings for CSV (nothing converted yet,
-    so ids and dates stay exactly as written), typed values for Parquet and
-    JSON lines. Column names are stripped of spaces and of a byte-order mark.
-    """
-
-    path: Path
-    kind: Kind
-    frame: pd.DataFrame
-    lines: np.ndarray
-    sha256: str
-    bom: bool = False
-    source: SourceSummary | None = None
-    repaired_rows: set[int] = field(default_factory=set)
-    # canonical metric -> the header it was read from (for messages)
-    metric_columns: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return str(self.path)
-
-    def line(self, row: int) -> int | None:
-        """The line of row ``row`` (0-based position), or None for Parquet."""
-        return None if self.kind == "parquet" else int(self.lines[row])
-
-    def line_of(self, line: int) -> int | None:
-        """A recorded ``_line`` value as an editor line (None for Parquet rows)."""
-        return None if self.kind == "parquet" else int(line)
-
-    def error(self, problem: str, fix: str, *, row: int | None = None,
-              column: str | None = None) -> InputError:
-        if row is not None and self.kind == "parquet":
-            problem = f"row {row + 1}: {problem}"
-        return InputError(self.path, problem, fix,
-                          line=self.line(row) if row is not None else None, column=column)
-
-    def find(self, *names: str) -> str | None:
-        """The actual column whose header matches one of ``names`` (case-insensitive)."""
-        wanted = {snake(n) for n in names}
-        for col in self.frame.columns:
-            if snake(col) in wanted:
-                return col
-        return None
-
-    def require(self, *names: str, fix: str | None = None) -> str:
-        col = self.find(*names)
-        if col is None:
-            have = ", ".join(str(c) for c in self.frame.columns)
-            raise InputError(
-                self.path,
-                f"has no column '{names[0]}' (its columns are: {have})",
-                fix or f"add a '{names[0]}' column or pass --format with the right reader",
-                line=1 if self.kind != "parquet" else None,
-                column=names[0],
-            )
-        return col
-
-    def text(self, column: str) -> pd.Series:
-        """A column as stripped strings ('' for missing)."""
-        s = self.frame[column]
-        if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
-            return s.fillna("").astype(str).str.strip()
-        return s.astype(object).where(s.notna(), "").astype(str).str.strip()
-
-    def mark_repaired(self, rows) -> None:
-        self.repaired_rows.update(int(r) for r in rows)
-
-
-def load_table(path: Path, report: IngestReport, format_name: str) -> Table:
-    """Read a file into a :class:`Table` and register it as a source in ``report``.
-
-    Raises InputError for a missing, empty, header-only or malformed file.
-    Empty rows are dropped here (a note in the report).
-    """
-    path = Path(path)
-    _check_exists(path)
-    kind = kind_of(path)
-    header = header_of(path)  # raises for empty / unreadable files
-    _check_header(path, header, kind)
-    bom = _head(path).startswith(b"\xef\xbb\xbf")
-    if kind == "csv":
-        try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[],
-                                skip_blank_lines=False, encoding="utf-8-sig")
-        except (pd.errors.ParserError, UnicodeDecodeError) as err:
-            raise _csv_error(path, err) from None
-        frame.columns = [str(c).strip() for c in frame.columns]
-        embedded = np.zeros(len(frame), dtype=np.int64)
-        for col in frame.columns:
-            embedded += frame[col].str.count("\n").to_numpy(dtype=np.int64)
-        lines = 2 + np.arange(len(frame)) + np.concatenate([[0], np.cumsum(embedded)[:-1]])
-    elif kind == "parquet":
-        try:
-            frame = pd.read_parquet(path)
-        except Exception as err:  # pyarrow raises several types for a damaged file
-            raise InputError(path, f"is not a readable Parquet file ({err})",
-                             "export it again") from None
-        lines = np.arange(1, len(frame) + 1)
-    else:
-        frame, lines = _read_jsonl(path)
-    frame = frame.reset_index(drop=True)
-    table = Table(path=path, kind=kind, frame=frame, lines=np.asarray(lines, dtype=np.int64),
-                  sha256=sha256_of(path), bom=bom)
-    table.source = report.add_source(str(path), table.sha256, format_name)
-    table.source.rows_read = len(frame)
-    if bom:
-        report.note(str(path), "repaired", "byte-order mark at the start of the file removed",
-                    [1], count=1)
-    if kind == "csv" and len(frame):
-        empty = (frame == "").all(axis=1).to_numpy()
-        if empty.any():
-            report.note(str(path), "dropped", "empty row (no values)", table.lines[empty].tolist())
-            table.source.rows_dropped += int(empty.sum())
-            keep = ~empty
-            table.frame = frame[keep].reset_index(drop=True)
-            table.lines = table.lines[keep]
-    if len(table.frame) == 0:
-        if table.source.rows_read:
-            raise InputError(path, "has no data rows, only empty ones", "add the data rows",
-                             line=2)
-        raise InputError(path, "has a header but no data rows",
-                         "export the file again with its data, or leave it out", line=1)
-    return table
-
-
-def _read_jsonl(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
-    records, lines = [], []
-    with open(path, encoding="utf-8-sig") as fh:
-        for number, text in enumerate(fh, start=1):
-            if not text.strip():
-                continue
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError as err:
-                raise InputError(path, f"is not valid JSON ({err.msg})",
-                                 "write one JSON object per line", line=number) from None
-            if not isinstance(value, dict):
-                raise InputError(path, "holds a JSON value that is not an object",
-                                 "write one JSON object per line", line=number)
-            records.append(value)
-            lines.append(number)
-    return pd.DataFrame.from_records(records), np.asarray(lines, dtype=np.int64)
-
-
-def _check_exists(path: Path) -> None:
-    if not path.exists():
-        raise InputError(path, "does not exist", "check the path")
-    if path.is_dir():
-        raise InputError(path, "is a folder, not a file", "name the export files inside it")
-
-
-def _check_header(path: Path, header: list[str], kind: Kind) -> None:
-    seen: dict[str, int] = {}
-    for name in header:
-        key = snake(name)
-        if name == "" or name.lower().startswith("unnamed"):
-            continue
-        if key in seen:
-            raise InputError(path, f"has the column '{name}' twice",
-                             "rename or remove one of them",
-                             line=1 if kind != "parquet" else None, column=name)
-        seen[key] = 1
-
-
-def _empty(path: Path) -> InputError:
-    return InputError(path, "is empty", "export the file again, or leave it out")
-
-
-def _csv_error(path: Path, err: Exception) -> InputError:
-    if isinstance(err, UnicodeDecodeError):
-        return InputError(path, "is not UTF-8 text", "save it as UTF-8 CSV")
-    message = str(err)
-    match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
-    if match:
-        want, line, saw = (int(g) for g in match.groups())
-        return InputError(path, f"has {saw} cells on this row but {want} in the header",
-                          "quote cells that contain commas, or remove the extra cells",
-                          line=line)
-    match = re.search(r"EOF inside string starting at row (\d+)", message)
-    if match:
-        return InputError(path, "has a quote (\") that is never closed",
-                          "close the quote or remove it", line=int(match.group(1)) + 1)
-    return InputError(path, f"is not a readable CSV file ({message})", "check its layout")
 
 
 # ---------------------------------------------------------------------------
@@ -387,6 +145,7 @@ def numbers(table: Table, column: str, report: IngestReport, *, count: bool = Tr
         row = int(np.flatnonzero(np.isinf(values))[0])
         raise table.error("the value is infinite", "write a finite number", row=row,
                           column=column)
+    _sense.check_ceiling(table, column, values)
     if count:
         negative = values < 0
         if negative.any():
@@ -437,7 +196,7 @@ def days(table: Table, column: str) -> np.ndarray:
             raise table.error("the date is empty", "fill in the date or remove the row",
                               row=row, column=column)
         _check_midnight(table, column, parsed)
-        return parsed.to_numpy(dtype="datetime64[ns]")
+        return _sense.checked_days(table, column, parsed)
     text = table.text(column)
     empty = (text == "").to_numpy()
     if empty.any():
@@ -486,7 +245,7 @@ def days(table: Table, column: str) -> np.ndarray:
                 "write dates as YYYY-MM-DD", row=row, column=column)
     result = parsed[chosen]
     _check_midnight(table, column, result)
-    return result.to_numpy(dtype="datetime64[ns]")
+    return _sense.checked_days(table, column, result)
 
 
 def _check_midnight(table: Table, column: str, parsed: pd.Series) -> None:
@@ -553,7 +312,7 @@ def local_days(table: Table, column: str, timezone: str | None,
             timezone = "UTC"
             report.note(table.name, "aggregated",
                         "no --timezone given: posts assigned to days in UTC",
-                        [int(table.lines[0])] if table.kind != "parquet" else [1],
+                        [int(table.lines[0])] if table.has_lines else [1],
                         column=column, count=1)
         local = parsed.dt.tz_convert(timezone)
     else:
@@ -568,12 +327,12 @@ def local_days(table: Table, column: str, timezone: str | None,
         local = parsed.dt.tz_localize(timezone, ambiguous=np.zeros(len(parsed), dtype=bool),
                                       nonexistent="shift_forward")
     day = local.dt.tz_localize(None).dt.normalize()
-    return day.to_numpy(dtype="datetime64[ns]"), timezone
+    return _sense.checked_days(table, column, day), timezone
 
 
 def _parse_timestamps(table: Table, column: str, text: pd.Series, *, utc: bool) -> pd.Series:
     for fmt in ("%Y-%m-%d %H:%M %z", "%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M",
-                "%Y-%m-%d %H:%M:%S", "ISO8601"):
+                "%Y-%m-%d %H:%M:%S", "%m/%d/%Y %H:%M", "ISO8601"):
         try:
             parsed = pd.to_datetime(text, format=fmt, utc=utc, errors="coerce")
         except ValueError:
@@ -661,11 +420,11 @@ def metric_values(table: Table, columns: list[str], report: IngestReport,
         name = (names or {}).get(col) or canonical(col)
         if name in out:
             raise InputError(
-                table.path, f"the columns '{table.metric_columns[name]}' and '{col}' both hold "
+                table.name, f"the columns '{table.metric_columns[name]}' and '{col}' both hold "
                 f"the metric '{name}'", "remove or rename one of them",
-                line=1 if table.kind != "parquet" else None, column=col)
+                line=1 if table.has_lines else None, column=col)
         table.metric_columns[name] = col
-        out[name] = numbers(table, col, report)
+        out[name] = _sense.whole_counts(table, col, name, numbers(table, col, report), report)
     return out
 
 

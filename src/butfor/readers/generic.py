@@ -16,6 +16,12 @@ a metric, renamed to its canonical snake_case name (``Create Post`` ->
 
 Headers that differ from these are mapped with ``columns`` (``--column
 SOURCE=TARGET`` on the command line), e.g. ``{"account": "unit", "day": "date"}``.
+
+A table with an id-like column (``userid``, ``account``, ``channel``,
+``state``, ... see :data:`ID_LIKE`) is never taken for a wide one: it is a
+long table keyed by that column, read as the unit (the report says so). A
+"wide" table whose dates repeat is refused with the fix, since a wide table
+has one row per date.
 """
 
 from __future__ import annotations
@@ -36,38 +42,67 @@ from butfor.readers._parse import (
     snake,
     unit_ids,
 )
+from butfor.readers._sense import whole_counts
 
 ATTRIBUTES = ("display_name", "group")
+# columns that name whom a row is about, in the order one is taken as the unit
+ID_LIKE = ("unit", "username", "user_id", "userid", "user", "user_name", "screen_name",
+           "handle", "account", "account_id", "account_name", "channel", "channel_id",
+           "channel_name", "page", "page_id", "profile", "creator", "author", "id", "name",
+           "state", "country", "region", "county", "city", "district", "article", "term",
+           "company", "brand", "site", "domain", "ticker")
+
+
+def id_columns(names) -> list[str]:
+    """The id-like names among ``names``, most unit-like first."""
+    found = [n for n in ID_LIKE if n in names]
+    found += sorted(n for n in names if n.endswith("_id") and n not in found)
+    return found
 
 
 def detect_long(names: set[str]) -> bool:
-    if {"unit", "date"} <= names:
+    if "date" not in names:
+        return False
+    if "unit" in names or id_columns(names):
         return True
     others = {canonical(n) for n in names if n != "date"}
-    return "date" in names and bool(others) and others <= KNOWN_METRICS
+    return bool(others) and others <= KNOWN_METRICS
 
 
 def detect_wide(names: set[str]) -> bool:
-    return "date" in names and len(names) >= 2
+    return "date" in names and len(names) >= 2 and not id_columns(names)
 
 
 def read_long(tables: list[Table], report: IngestReport,
               opts) -> tuple[pd.DataFrame, pd.DataFrame]:
     parts, units = [], []
     for i, t in enumerate(tables):
-        ucol = t.find("unit")
         dcol = t.require("date")
+        ucol = t.find("unit")
         if ucol is None and not opts.unit:
-            raise InputError(t.path, "has no 'unit' column and no unit was given",
+            keys = [c for c in id_columns({snake(c): c for c in t.frame.columns})
+                    if snake(c) not in ATTRIBUTES]
+            if keys:
+                ucol = t.find(keys[0])
+                report.remarks.append(f"{t.name}: column '{ucol}' read as the unit (the id of "
+                                      "each row's account); rename it with --column if not")
+        if ucol is None and not opts.unit:
+            raise InputError(t.name, "has no 'unit' column and no unit was given",
                              "add a 'unit' column, or pass --unit NAME if the file holds "
                              "one account", line=1, column="unit")
         unit = unit_ids(t, ucol) if ucol is not None else pd.Series([opts.unit] * len(t.frame))
         date = days(t, dcol)
         attrs = {a: t.find(a) for a in ATTRIBUTES}
         skip = {ucol, dcol, *attrs.values()}
+        other_ids = [c for c in t.frame.columns if c not in skip and snake(c) in ID_LIKE]
+        if other_ids:
+            raise InputError(t.name, f"has more than one id-like column ('{ucol or 'unit'}' and "
+                             f"'{other_ids[0]}'), so which one names the unit is unclear",
+                             f"leave the other out with --column {other_ids[0]}= , or name the "
+                             "unit with --column SOURCE=unit", line=1, column=other_ids[0])
         metric_cols = [c for c in t.frame.columns if c not in skip and snake(c)]
         if not metric_cols:
-            raise InputError(t.path, "has no metric columns", "add at least one column of "
+            raise InputError(t.name, "has no metric columns", "add at least one column of "
                              "numbers (e.g. impressions)", line=1)
         metrics = metric_values(t, metric_cols, report)
         parts.append(part(i, t, unit.to_numpy(), date, metrics))
@@ -87,10 +122,17 @@ def read_wide(tables: list[Table], report: IngestReport,
     for i, t in enumerate(tables):
         dcol = t.require("date")
         date = days(t, dcol)
+        repeated = pd.Series(date).duplicated(keep=False).to_numpy()
+        if repeated.any():
+            first, second = np.flatnonzero(repeated)[:2]
+            raise t.error(
+                f"the date on this row is also on {_where(t, int(first))}, but a wide table "
+                "has one row per date", "if this is a long table (one row per unit and date), "
+                "name its unit column with --column SOURCE=unit", row=int(second), column=dcol)
         unit_cols = [c for c in t.frame.columns if c != dcol and str(c).strip()]
         t.metric_columns[metric] = metric
         for k, col in enumerate(unit_cols):
-            values = numbers(t, col, report)
+            values = whole_counts(t, col, metric, numbers(t, col, report), report)
             p = part(i, t, str(col).strip(), date, {metric: values})
             p["_rows"] = 1 if k == 0 else 0  # one input row gives one value per unit
             parts.append(p)
@@ -98,3 +140,7 @@ def read_wide(tables: list[Table], report: IngestReport,
     frame = pd.concat(parts, ignore_index=True)
     frame["_rows"] = frame["_rows"].astype(np.int64)
     return frame, pd.concat(units, ignore_index=True)
+
+
+def _where(t: Table, row: int) -> str:
+    return f"line {t.line(row)}" if t.has_lines else f"record {row + 1}"

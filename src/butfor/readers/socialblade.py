@@ -20,6 +20,12 @@ Column mapping (header, case-insensitive -> panel):
 ============== ===============================================
 
 Any other numeric column is read as a metric under its snake_case name.
+
+**Social Blade API JSON** (``socialblade_api``): the response's
+``data.daily[]`` records, each ``date, followers, following, tweets``
+(mapped as above). The account is the response's ``data.id.username``
+(``--unit`` overrides it; without either, an error says to pass ``--unit``);
+``data.id.display_name``, when present, becomes the display name.
 """
 
 from __future__ import annotations
@@ -27,8 +33,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from butfor.errors import InputError
 from butfor.ingest_report import IngestReport
 from butfor.readers._parse import Table, canonical, days, metric_values, numbers, part, unit_ids
+
+API_COLUMNS = ("date", "followers", "following", "tweets")
 
 DERIVED = ("change", "percent_change")
 TEXT = ("username", "display_name", "date", "name")
@@ -84,3 +93,37 @@ def _note_derived(t: Table, col: str, unit: pd.Series, date: np.ndarray,
                     f"'{col}' disagrees with the difference of followers on consecutive days "
                     "(followers kept, the change column left out)",
                     frame.loc[disagree, "line"].astype(int).tolist(), column=col)
+
+
+# ---------------------------------------------------------------------------
+def detect_api(names) -> bool:
+    return getattr(names, "json_path", None) in ("data.daily", "daily") and \
+        {"date", "followers"} <= names
+
+
+def read_api(tables: list[Table], report: IngestReport,
+             opts) -> tuple[pd.DataFrame, pd.DataFrame]:
+    parts, units = [], []
+    for i, t in enumerate(tables):
+        ident = _api_identity(t.document)
+        unit = opts.unit or ident.get("username")
+        if not unit:
+            raise InputError(t.name, "is a Social Blade API response that does not name the "
+                             "account (no data.id.username)", "pass --unit NAME")
+        unit = str(unit).strip().lstrip("@")
+        date = days(t, t.require("date"))
+        metric_cols = [c for c in t.frame.columns
+                       if canonical(c) not in (*TEXT, *DERIVED) and str(c).strip()]
+        metrics = metric_values(t, metric_cols, report)
+        parts.append(part(i, t, unit, date, metrics))
+        units.append(pd.DataFrame({"unit": [unit],
+                                   "display_name": [ident.get("display_name") or unit]}))
+    return pd.concat(parts, ignore_index=True), pd.concat(units, ignore_index=True)
+
+
+def _api_identity(document) -> dict:
+    data = document.get("data") if isinstance(document, dict) else None
+    ident = data.get("id") if isinstance(data, dict) else None
+    if not isinstance(ident, dict):
+        return {}
+    return {k: str(v) for k, v in ident.items() if isinstance(v, str | int) and str(v).strip()}

@@ -46,7 +46,7 @@ def read(tables: list[Table], report: IngestReport, opts) -> tuple[pd.DataFrame,
     for i, t in enumerate(tables):
         if not opts.unit:
             raise InputError(
-                t.path, "is an X account overview export, which does not say whose account "
+                t.name, "is an X account overview export, which does not say whose account "
                 "it is", "pass --unit NAME (the account's handle)")
         dcol = t.require("date")
         date = days(t, dcol)

@@ -91,7 +91,7 @@ def read_content(tables, report, opts):
         day = days(t, t.require("date"))
         posts.append(_posts(i, t, id_col, link, day, report, opts))
     days_note = "posts summed into account-days (the days X gave them)"
-    return _aggregate(posts, tables, report, days_note)
+    return aggregate_posts(posts, tables, report, days_note)
 
 
 def read_legacy(tables, report, opts):
@@ -103,7 +103,7 @@ def read_legacy(tables, report, opts):
         zones.add(zone)
         posts.append(_posts(i, t, id_col, link, day, report, opts))
     days_note = f"posts summed into account-days in time zone {', '.join(sorted(zones))}"
-    return _aggregate(posts, tables, report, days_note)
+    return aggregate_posts(posts, tables, report, days_note)
 
 
 def read_posts(tables, report, opts):
@@ -115,7 +115,7 @@ def read_posts(tables, report, opts):
         zones.add(zone)
         posts.append(_posts(i, t, id_col, link, day, report, opts))
     days_note = f"posts summed into account-days in time zone {', '.join(sorted(zones))}"
-    return _aggregate(posts, tables, report, days_note)
+    return aggregate_posts(posts, tables, report, days_note)
 
 
 # ---------------------------------------------------------------------------
@@ -164,26 +164,28 @@ def _units(t: Table, link: str | None, opts) -> np.ndarray:
     if handles is not None and handles.notna().all():
         found = sorted(set(handles))
         if len(found) > 1:
-            raise InputError(t.path, f"the permalinks name several accounts ({', '.join(found)})",
+            raise InputError(t.name, f"the permalinks name several accounts ({', '.join(found)})",
                              "pass --unit NAME to say whose posts these are",
                              line=1, column=link)
         return np.full(len(t.frame), found[0], dtype=object)
-    match = _LEGACY_NAME.search(t.path.name)
+    match = _LEGACY_NAME.search(t.file_name)
     if match:
         return np.full(len(t.frame), match.group("handle"), dtype=object)
-    raise InputError(t.path, "does not say whose posts these are (no permalink or unit column)",
+    raise InputError(t.name, "does not say whose posts these are (no permalink or unit column)",
                      "pass --unit NAME", line=1)
 
 
-def _aggregate(posts: list[pd.DataFrame], tables: list[Table], report: IngestReport,
-               days_note: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def aggregate_posts(posts: list[pd.DataFrame], tables: list[Table], report: IngestReport,
+                    days_note: str, *,
+                    counts: str = "each post's lifetime counts go to the day it was posted",
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
     frame = pd.concat(posts, ignore_index=True, sort=False)
     metrics = [c for c in frame.columns
                if c not in ("unit", "post_id", "date", "_table", "_line", "_order")]
     frame = _deduplicate(frame, metrics, tables, report)
     for t_index, rows in frame.groupby("_table"):
         report.note(tables[int(t_index)].name, "aggregated",
-                    f"{days_note}; each post's lifetime counts go to the day it was posted",
+                    f"{days_note}; {counts}",
                     rows["_line"].astype(int).tolist())
     grouped = frame.groupby(["unit", "date"], sort=True)
     daily = grouped[metrics].sum(min_count=1)
