@@ -206,7 +206,7 @@ def print_ingest_summary(panel: Panel, report: IngestReport, console: Console) -
     for remark in report.remarks:
         console.print(f"Note: {remark}", markup=False, soft_wrap=True)
     for check in report.checks:
-        console.print(f"Checked: {check}.", markup=False, soft_wrap=True)
+        console.print(f"Sense checks: {check}.", markup=False, soft_wrap=True)
 
 
 def data_command(*, store_path: Path, export: Path | None, console: Console) -> None:

@@ -202,11 +202,13 @@ def explain(names: set[str], shown: int = 2) -> str:
             continue
         missing = [c for c in reader.columns if snake(c) not in names]
         have = len(reader.columns) - len(missing)
-        if missing:
-            scored.append((-have / len(reader.columns), len(missing), reader.name, missing))
+        if missing and have:
+            scored.append((-have, len(missing), reader.name, missing))
     scored.sort()
     near = [f"{name} (missing {', '.join(missing)})" for _, _, name, missing in scored[:shown]]
-    return "the nearest layouts are " + " and ".join(near) if near else "no layout is near"
+    if not near:
+        return "it shares no key column with any layout butfor reads"
+    return "the nearest layouts are " + " and ".join(near)
 
 
 def read(path: str | Path, format: str = "auto", **options) -> ReadResult:

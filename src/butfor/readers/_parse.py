@@ -88,6 +88,7 @@ KNOWN_METRICS = frozenset(
         "profile_visits", "video_views", "media_views", "media_engagements", "pageviews",
         "views", "quotes", "detail_expands", "url_clicks", "hashtag_clicks",
         "permalink_clicks", "app_opens", "app_installs", "email_tweet", "dial_phone",
+        "comments", "saves", "reach",
     }
 )
 

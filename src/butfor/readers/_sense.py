@@ -170,6 +170,6 @@ def flag_jumps(frame: pd.DataFrame, tables: list[Table], report: IngestReport) -
 
 
 def statement(window: tuple[pd.Timestamp, pd.Timestamp]) -> str:
-    return (f"sense checks applied: dates within {window_text(window)} (--dates to change); "
+    return (f"dates within {window_text(window)} (--dates to change); "
             f"values finite and below {COUNT_CEILING:.0e}; counts non-negative and whole; "
             "jumps of 1,000 times or more between consecutive values flagged")

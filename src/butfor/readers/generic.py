@@ -70,7 +70,9 @@ def detect_long(names: set[str]) -> bool:
 
 
 def detect_wide(names: set[str]) -> bool:
-    return "date" in names and len(names) >= 2 and not id_columns(names)
+    """A date and unit columns: never when a column is id-like or a metric's name."""
+    metric_named = {canonical(n) for n in names if n != "date"} & KNOWN_METRICS
+    return "date" in names and len(names) >= 2 and not id_columns(names) and not metric_named
 
 
 def read_long(tables: list[Table], report: IngestReport,

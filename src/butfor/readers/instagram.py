@@ -83,7 +83,7 @@ def read(tables: list[Table], report: IngestReport, opts) -> tuple[pd.DataFrame,
 def _units(t: Table, opts) -> pd.Series:
     if opts.unit:
         return pd.Series([opts.unit] * len(t.frame))
-    col = t.find("account_username", "account_id")
+    col = t.find("account_username") or t.find("account_id")
     if col is None:
         raise InputError(t.name, "is an Instagram export without an 'Account username' column",
                          "pass --unit NAME", line=1)

@@ -119,7 +119,7 @@ def _month_days(text: pd.Series) -> pd.Series | None:
 
 def _years_before(t: Table, col: str, md: pd.Series, latest_year: int) -> np.ndarray:
     """Years for month-days whose latest lies in ``latest_year``, cut at the widest gap."""
-    position = md.dt.dayofyear.to_numpy()
+    position = md.dt.day_of_year.to_numpy()
     distinct = np.unique(position)
     if len(distinct) >= _DAYS_IN_LEAP_YEAR - 1:
         raise t.error("the dates cover a whole year, so where the export starts is unclear",
