@@ -291,3 +291,25 @@ def test_value_counts_and_fractions(tmp_path):
                                       "3.0000000001\n")).frame["likes"].iloc[0], 3.0)
     with pytest.raises(InputError, match=r"the count 1234\.56 of 'likes' is not a whole number"):
         read(fx.write(tmp_path / "g.csv", "unit,date,likes\na,2024-01-01,1234.56\n"))
+
+
+def test_jumps_by_orders_of_magnitude_are_flagged_not_dropped(tmp_path):
+    # 120 -> 150000 (x1250) on line 3 and back to 130 on line 4: both flagged; 10 -> 9000
+    # stays below the 1,000x threshold (x900)
+    path = fx.write(tmp_path / "j.csv", "unit,date,views\na,2024-01-01,120\na,2024-01-02,150000\n"
+                    "a,2024-01-03,130\nb,2024-01-01,10\nb,2024-01-02,9000\n")
+    result = read(path)
+    assert len(result.frame) == 5
+    [flag] = [n for n in result.report.notes if n.action == "flagged"]
+    assert flag.lines == [3, 4] and flag.count == 2 and flag.column == "views"
+
+
+def test_dates_far_in_the_future_are_refused_not_wrapped(tmp_path):
+    path = fx.write(tmp_path / "y.csv", "unit,date,likes\na,2024-01-01,1\na,2999-01-02,2\n")
+    with pytest.raises(InputError, match="outside the plausible window 1900-01-01 to 2100-12-31"):
+        read(path)
+    with pytest.raises(InputError, match="reaches beyond the days butfor can hold"):
+        read(path, dates="1900-01-01:3000-12-31")  # nanoseconds end in 2262
+    later = fx.write(tmp_path / "z.csv", "unit,date,likes\na,2024-01-01,1\na,2200-01-02,2\n")
+    wide = read(later, dates="1900-01-01:2250-12-31")  # the user says the date is right
+    assert wide.frame["date"].max() == pd.Timestamp("2200-01-02")

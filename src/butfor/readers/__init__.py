@@ -51,7 +51,7 @@ import pandas as pd
 from butfor.errors import InputError
 from butfor.ingest_report import IngestReport
 from butfor.readers import _parse, _sense
-from butfor.readers._members import Member, expand
+from butfor.readers._members import Member, expand, is_zip
 from butfor.readers._parse import Table, load_table, snake
 
 BOOKKEEPING = ("_table", "_line", "_rows")
@@ -236,6 +236,8 @@ def read_files(paths: Sequence[str | Path], format: str = "auto", *,
     if format != "auto" and format not in READERS:
         raise InputError(None, f"--format '{format}' is not a reader butfor knows",
                          f"use one of {', '.join(FORMATS)}, or auto")
+    if not any(Path(p).is_dir() or is_zip(Path(p)) for p in paths):
+        return _read_members(paths, format, opts, None)  # nothing to unpack
     with tempfile.TemporaryDirectory(prefix="butfor-members-") as workdir:
         return _read_members(paths, format, opts, Path(workdir))
 
@@ -248,7 +250,7 @@ def _check_year(year: int | None) -> int | None:
 
 
 def _read_members(paths: Sequence[str | Path], format: str, opts: ReadOptions,
-                  workdir: Path) -> ReadResult:
+                  workdir: Path | None) -> ReadResult:
     report = IngestReport()
     expansion = expand([Path(p) for p in paths], workdir)
     by_format: dict[str, list[Member]] = {}

@@ -53,12 +53,14 @@ def is_zip(path: Path) -> bool:
         return False
 
 
-def expand(paths: list[Path], workdir: Path) -> Expansion:
+def expand(paths: list[Path], workdir: Path | None) -> Expansion:
     """The data files in ``paths``: plain files as given, zips and folders opened."""
     out = Expansion([], [])
     for path in paths:
         path = Path(path)
-        if path.is_dir():
+        if workdir is None:  # the caller found no zip or folder among them
+            out.members.append(Member(path))
+        elif path.is_dir():
             _folder(path, workdir, out)
         elif path.is_file() and is_zip(path):
             _zip(path, str(path), workdir, out, depth=0)

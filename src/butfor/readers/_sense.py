@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from butfor.readers._parse import Table
 
 DEFAULT_DATE_WINDOW = (pd.Timestamp("1900-01-01"), pd.Timestamp("2100-12-31"))
+# nanosecond timestamps, which the panel uses, reach from 1677-09-21 to 2262-04-11
+HOLDABLE = (pd.Timestamp("1678-01-01"), pd.Timestamp("2261-12-31"))
 COUNT_CEILING = 1e12
 JUMP_ORDERS = 3.0  # flag a change by this many powers of ten between consecutive values
 JUMP_FLOOR = 1000.0  # ... when the larger of the two is at least this big
@@ -70,6 +72,9 @@ def parse_window(text: str | None) -> tuple[pd.Timestamp, pd.Timestamp]:
     if window[0] > window[1]:
         raise InputError(None, f"--dates '{text}' ends before it starts",
                          "put the earlier date first") from None
+    if window[0] < HOLDABLE[0] or window[1] > HOLDABLE[1]:
+        raise InputError(None, f"--dates '{text}' reaches beyond the days butfor can hold "
+                         f"({window_text(HOLDABLE)})", "choose a window inside those days")
     return window
 
 
@@ -145,21 +150,27 @@ def flag_jumps(frame: pd.DataFrame, tables: list[Table], report: IngestReport) -
     """Note (not drop) values that differ from the unit's previous value by 10^3 or more."""
     metrics = [c for c in frame.columns
                if c not in ("unit", "date", "_table", "_line", "_rows")]
-    if frame.empty or not metrics:
+    if len(frame) < 2 or not metrics:
         return
+    big = [m for m in metrics if np.nanmax(np.abs(frame[m].to_numpy(dtype=float)),
+                                           initial=0.0) >= JUMP_FLOOR]
+    if not big:
+        return  # nothing reaches the floor, so nothing can jump
     ordered = frame.sort_values(["unit", "date"], kind="stable")
-    for m in metrics:
-        present = ordered[ordered[m] > 0]
-        if len(present) < 2:
+    unit = ordered["unit"].to_numpy()
+    for m in big:
+        values = ordered[m].to_numpy(dtype=float)
+        keep = values > 0
+        v, u = values[keep], unit[keep]
+        if len(v) < 2:
             continue
-        values = present[m].to_numpy(dtype=float)
-        prev = present.groupby("unit", sort=False)[m].shift().to_numpy(dtype=float)
+        same_unit = u[1:] == u[:-1]
         with np.errstate(invalid="ignore", divide="ignore"):
-            orders = np.abs(np.log10(values) - np.log10(prev))
-        jump = (orders >= JUMP_ORDERS) & (np.fmax(values, prev) >= JUMP_FLOOR)
+            orders = np.abs(np.diff(np.log10(v)))
+        jump = same_unit & (orders >= JUMP_ORDERS) & (np.fmax(v[1:], v[:-1]) >= JUMP_FLOOR)
         if not jump.any():
             continue
-        rows = present[jump]
+        rows = ordered[keep].iloc[1:][jump]
         for t_index, part in rows.groupby("_table"):
             t = tables[int(t_index)]
             lines = [int(x) for x in part["_line"] if x]

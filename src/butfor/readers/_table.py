@@ -134,7 +134,7 @@ def json_records(path: Path, label: str | Path | None = None) -> tuple[list[dict
         raise InputError(shown, "is not UTF-8 text", "save it as UTF-8 JSON") from None
     except json.JSONDecodeError as err:
         raise InputError(shown, f"is not valid JSON ({err.msg})",
-                         "download or export it again; the file is damaged or incomplete",
+                         "download or export it again (the file is damaged or incomplete)",
                          line=err.lineno) from None
     except RecursionError:
         raise InputError(shown, "is JSON nested too deeply to read",
