@@ -38,6 +38,9 @@ def confine_case_paths(case: Case, case_file: Path, text: str,
     """Resolve every path the case names; CaseError for one outside the allowed folders."""
     roots = allowed_roots(case_file, allow)
     base = case_file.parent
+    here, cwd = case_file.resolve().parent, Path.cwd().resolve()
+    named = (f"the case file's folder ({here})" if here == cwd else
+             f"the case file's folder ({here}), the current folder ({cwd})")
 
     def check(value: str, loc: tuple) -> Path:
         path = Path(value).expanduser()
@@ -46,9 +49,8 @@ def confine_case_paths(case: Case, case_file: Path, text: str,
         if not any(resolved.is_relative_to(r) for r in roots):
             raise CaseError(
                 case_file,
-                f"'{'.'.join(str(p) for p in loc)}' names {value!r}, which is outside the case "
-                f"file's folder ({roots[0]}), the current folder ({roots[1]}) and every "
-                "--allow-path folder, so it was not opened",
+                f"'{'.'.join(str(p) for p in loc)}' names {value!r}, which is outside "
+                f"{named} and every --allow-path folder, so it was not opened",
                 "move the file into one of those folders, or pass '--allow-path FOLDER' if you "
                 "trust this case file",
                 line=find_line(text, loc), column=str(loc[-1] if isinstance(loc[-1], str)

@@ -279,6 +279,9 @@ def print_summary(results: Results, console: Console) -> None:
         table.add_row(row["method"], row["metric"], row["event_date"] or "", effect, interval,
                       _fmt(row["p_value"], 3))
     console.print(table)
+    for a in results.analyses:  # a method that could not fit says so here, not only in the report
+        if a.get("left_out"):
+            console.print(Text(f"{a['method']} left out: {a['left_out']}."))
     if results.verdicts:
         verdicts = Table(title="Claims (the report gives the reasons)", title_justify="left")
         verdicts.add_column("allegation")
