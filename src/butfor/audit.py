@@ -1041,8 +1041,8 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
+    _record(tmp, path)
     os.replace(tmp, path)
-    _record(path)
 
 
 def _save_npz(path: Path, **arrays) -> None:
@@ -1050,8 +1050,8 @@ def _save_npz(path: Path, **arrays) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     with open(tmp, "wb") as fh:
         np.savez(fh, **{k: np.asarray(v) for k, v in arrays.items()})
+    _record(tmp, path)
     os.replace(tmp, path)
-    _record(path)
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -1061,8 +1061,9 @@ def _write_text(path: Path, text: str) -> None:
 
 
 # every file a pass writes gets a manifest beside it (``NAME.sum``: its size and SHA-256),
-# written after the file; a resumed audit trusts a file only when both agree, so a
-# partition truncated or damaged on disk is computed again instead of read
+# written just before the file takes its name, so a file present always has one; a resumed
+# audit trusts a file only when both agree, so a partition truncated or damaged on disk
+# is computed again instead of read
 def _sum_path(path: Path) -> Path:
     return path.with_name(path.name + ".sum")
 
@@ -1077,8 +1078,9 @@ def _checksum(path: Path) -> dict:
     return {"size": path.stat().st_size, "sha256": h.hexdigest()}
 
 
-def _record(path: Path) -> None:
-    _write_text(_sum_path(path), json.dumps(_checksum(path), sort_keys=True))
+def _record(written: Path, path: Path) -> None:
+    """Record the size and checksum of ``written``, about to be renamed to ``path``."""
+    _write_text(_sum_path(path), json.dumps(_checksum(written), sort_keys=True))
 
 
 def _intact(path: Path) -> bool:
