@@ -251,6 +251,46 @@ def audit(
                   simulate=simulate)
 
 
+DEFAULT_WEB_HOME = Path(".butfor/web")
+user_app = typer.Typer(help="Users of 'butfor serve'.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@app.command()
+@_friendly
+def serve(
+    home: Annotated[Path, typer.Option(help="Folder of the web store and users' files.")] = DEFAULT_WEB_HOME,
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes that run the cases.")] = 1,
+    max_upload_mb: Annotated[float, typer.Option(help="Largest upload accepted, in MB.")] = 50.0,
+    job_timeout: Annotated[float, typer.Option(help="Seconds a run may take.")] = 1800.0,
+) -> None:
+    """Serve the web page: upload exports, build a case, run it, read the verdicts."""
+    from butfor.web.app import Settings
+    from butfor.web.app import serve as run_server
+
+    console.print(f"butfor serve on http://{host}:{port}/ (store {home / 'web.duckdb'}); "
+                  "add a user with 'butfor user add NAME'.")
+    run_server(Settings(home=home, workers=workers, max_upload_mb=max_upload_mb,
+                        job_timeout_s=job_timeout), host=host, port=port)
+
+
+@user_app.command("add")
+@_friendly
+def user_add(
+    name: Annotated[str, typer.Argument(help="The user's name.")],
+    home: Annotated[Path, typer.Option(help="Folder of the web store.")] = DEFAULT_WEB_HOME,
+) -> None:
+    """Create a user of 'butfor serve' and print their token (shown only this once)."""
+    from butfor.web.app import STORE_FILE
+    from butfor.web.auth import add_user
+
+    token = add_user(home / STORE_FILE, name)
+    console.print(f"user {name} added; their token (shown once, kept only as a hash):")
+    console.print(token, markup=False, soft_wrap=True)
+
+
 def main() -> None:
     try:
         app()
