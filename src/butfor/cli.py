@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from butfor.connectors.cli import register_fetch
 from butfor.errors import ButforError
 
 app = typer.Typer(
@@ -65,11 +66,13 @@ def run(
     case_file: Annotated[Path, typer.Argument(help="The case file (TOML).")],
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("butfor-output/case"),
     store: Annotated[Path, typer.Option(help="DuckDB store file.")] = DEFAULT_STORE,
+    fetch: Annotated[bool, typer.Option(
+        "--fetch", help="Fetch the case's [[controls.fetched]] series (goes online).")] = False,
 ) -> None:
     """Run a case file end to end: analyses, verdicts, damages, report."""
     from butfor.pipeline import run_case_file
 
-    run_case_file(case_file, out=out, store_path=store, console=console)
+    run_case_file(case_file, out=out, store_path=store, console=console, fetch=fetch)
 
 
 @app.command()
@@ -176,6 +179,9 @@ def audit(
                   post_days=post_days, transform=transform, out=out, scheduler=scheduler,
                   workers=workers, alpha=alpha, seed=seed, console=console, progress=progress,
                   simulate=simulate)
+
+
+register_fetch(app, _friendly, console, DEFAULT_STORE)
 
 
 def main() -> None:

@@ -217,8 +217,13 @@ def write_outputs(output: RunOutput, out: Path, *, pdf: bool = False) -> dict[st
     return written
 
 
-def run_case_file(case_file: Path, *, out: Path, store_path: Path, console: Console) -> None:
-    """`butfor run CASE.toml`: load, ingest or read the store, run, write."""
+def run_case_file(case_file: Path, *, out: Path, store_path: Path, console: Console,
+                  fetch: bool = False) -> None:
+    """`butfor run CASE.toml`: load, ingest or read the store, run, write.
+
+    ``fetch`` lets the case's ``[[controls.fetched]]`` series be fetched; without
+    it they come from the cache, and the run never goes online.
+    """
     case = load_case(case_file)  # validate the whole case before touching any data
 
     from butfor.ingest import ingest_files
@@ -231,16 +236,22 @@ def run_case_file(case_file: Path, *, out: Path, store_path: Path, console: Cons
                   for label, p in case.data.groups_files.items()]
         panel, report = ingest_files(paths, format=case.data.format, unit=case.data.unit,
                                      groups_files=groups, timezone=case.data.timezone)
-        inputs = [InputFile(s.file, s.sha256) for s in report.sources]
     else:
         store = Store(Path(case.data.store) if case.data.store else store_path)
         panel = store.read_panel(case.data.dataset)
         report = store.read_report(case.data.dataset)
-        inputs = [InputFile(s.file, s.sha256) for s in report.sources]
+    if case.controls.fetched:
+        from butfor.connectors.controls import add_fetched_controls, cache_dir_for
+
+        panel, report = add_fetched_controls(case, panel, report, fetch=fetch,
+                                             cache_dir=cache_dir_for(case, store_path),
+                                             case_file=case_file, console=console)
+    inputs = [InputFile(s.file, s.sha256) for s in report.sources]
     case_text = case_file.read_text(encoding="utf-8-sig")
     inputs.append(InputFile(case_file.name, sha256_text(case_text)))
     output = run_case(case, panel, report, inputs=inputs, case_toml=case_text,
-                      command=f"butfor run {shlex.quote(str(case_file))} --out {shlex.quote(str(out))}",
+                      command=f"butfor run {shlex.quote(str(case_file))} --out {shlex.quote(str(out))}"
+                      + (" --fetch" if fetch else ""),
                       console=console)
     written = write_outputs(output, out, pdf=case.report.pdf)
     print_summary(output.results, console)
