@@ -61,7 +61,11 @@ def sniff(path: Path) -> bool:
     except OSError:
         return False
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff \r\n\t")
-    return text.startswith("{") and re.search(r'"items"\s*:\s*\[', text) is not None
+    if not text.startswith("{"):
+        return False
+    # the items list, or the API's error document (so its message reaches the user)
+    return (re.search(r'"items"\s*:\s*\[', text) is not None
+            or re.search(r'HyperSwitch/errors|"uri"\s*:\s*"[^"]*/pageviews/', text) is not None)
 
 
 def load(path: Path, report: IngestReport, format_name: str) -> Table:
