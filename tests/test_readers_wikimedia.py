@@ -75,7 +75,7 @@ def test_unit_option_names_a_file_without_article(tmp_path):
     assert detect_format(path) == "wikimedia"
     result = read(path, unit="ava_wiki")
     assert _views(result, "ava_wiki") == {"2022-09-01": 5, "2022-09-02": 6}
-    with pytest.raises(InputError, match="has no column 'article'.*--unit"):
+    with pytest.raises(InputError, match=r"has no column 'article'.*--unit"):
         read(path)
 
 
@@ -133,7 +133,7 @@ def test_bad_byte_in_the_csv_gives_one_sentence(tmp_path):
 
 def test_one_unit_with_two_access_kinds_is_an_error(tmp_path):
     rows = wf.items(days=2) + wf.items(days=2, access="desktop")
-    with pytest.raises(InputError, match="two different series.*all-access.*desktop"):
+    with pytest.raises(InputError, match=r"two different series.*all-access.*desktop"):
         read(wf.wikimedia_csv(tmp_path, rows=rows))
 
 
