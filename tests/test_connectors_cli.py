@@ -9,6 +9,7 @@ that no other command opens a socket.
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import sys
 from pathlib import Path
@@ -227,9 +228,9 @@ def test_the_guard_catches_a_connection(no_network):
 def test_ingest_run_report_and_data_open_no_socket(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     # the example's case, lighter (fewer draws), with its control fetched first
-    text = (EXAMPLE / "case.toml").read_text(encoding="utf-8").replace(
-        'files = ["data/ava_sterling.csv"]',
-        f'files = [{json.dumps(str(EXAMPLE / "data" / "ava_sterling.csv"))}]')
+    (tmp_path / "data").mkdir()
+    shutil.copy(EXAMPLE / "data" / "ava_sterling.csv", tmp_path / "data")
+    text = (EXAMPLE / "case.toml").read_text(encoding="utf-8")
     case = tmp_path / "case.toml"
     case.write_text(text + "\n[sts]\nn_draws = 200\npseudo_events = 0\n", encoding="utf-8")
     fill = _invoke(["fetch", "wikipedia", "Ava_Sterling", "--start", "2022-01-01", "--end",

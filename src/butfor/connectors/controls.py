@@ -63,9 +63,3 @@ def add_fetched_controls(case, panel: Panel, report: IngestReport, *, fetch: boo
     units = pd.concat([panel.units, result.units], ignore_index=True, sort=False)
     merged = report.merge(result.report)
     return Panel.from_frame(data, units, frequency=panel.frequency, report=merged), merged
-
-
-def cache_dir_for(case, store_path: Path) -> Path:
-    from butfor.connectors.commands import default_cache_dir
-
-    return default_cache_dir(Path(case.data.store) if case.data.store else store_path)
