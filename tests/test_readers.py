@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import export_fixtures as fx
+import wikimedia_fixtures
 from butfor.ingest import ingest_files
 from butfor.panel import Panel
 from butfor.readers import FORMATS, READERS, detect_format, read, read_files
@@ -49,13 +50,12 @@ FIXTURES = {
     "tiktok": (fx.tiktok_overview, {"unit": "ava"}),
     "socialblade_api": (fx.socialblade_api, {}),
     "trends": (fx.trends, {}),
+    "wikimedia": (wikimedia_fixtures.wikimedia_json, {}),
 }
 
 
 def test_every_reader_has_a_fixture():
-    # readers registered by other modules (wikimedia) bring their own contract test
-    assert set(FIXTURES) <= set(READERS) == set(FORMATS)
-    assert set(READERS) - set(FIXTURES) <= {"wikimedia"}
+    assert set(FIXTURES) == set(READERS) == set(FORMATS)
 
 
 @pytest.mark.parametrize("name", sorted(FIXTURES))

@@ -28,6 +28,7 @@ Formats (``--format`` names):
 ``tiktok``      TikTok Studio overview and follower history (dates without a year)
 ``socialblade_api`` Social Blade API JSON (``data.daily[]``)
 ``trends``      Google Trends "Interest over time" (``multiTimeline.csv``)
+``wikimedia``   Wikimedia pageviews: the REST API's JSON, or its items as CSV
 ==============  =========================================================
 
 When no reader fits, the message names the nearest layouts and the columns
@@ -112,6 +113,9 @@ class Reader:
     detect: Callable[[set[str]], bool]
     read: ReaderFn
     columns: tuple[str, ...] = ()  # the layout's key headers, named when detection fails
+    # for layouts the header cannot show (a JSON document): tell from the bytes, load own way
+    sniff: Callable[[Path], bool] | None = None
+    load: Callable[[Path, IngestReport, str], Table] | None = None
 
 
 def _registry() -> dict[str, Reader]:
@@ -121,6 +125,7 @@ def _registry() -> dict[str, Reader]:
         socialblade,
         tiktok,
         trends,
+        wikimedia,
         x_overview,
         x_posts,
         youtube,
@@ -148,6 +153,9 @@ def _registry() -> dict[str, Reader]:
         Reader("x_overview", "X account overview export (account_overview_analytics.csv)",
                x_overview.detect, x_overview.read,
                ("Date", "Impressions", "Likes", "Engagements", "New follows")),
+        Reader("wikimedia", "Wikimedia pageviews (REST API JSON, or its items as CSV)",
+               wikimedia.detect, wikimedia.read, wikimedia.FIELDS, sniff=wikimedia.sniff,
+               load=wikimedia.load),
         Reader("long", "generic long table: unit, date, one column per metric",
                generic.detect_long, generic.read_long, ("unit", "date")),
         Reader("wide", "generic wide table: date, one column per unit",
@@ -178,6 +186,9 @@ def detect_format(path: str | Path, columns: dict[str, str] | None = None,
     """The reader name for a file, decided from its header (first match in registry order)."""
     path = Path(path)
     shown = label or path
+    for reader in READERS.values():
+        if reader.sniff is not None and reader.sniff(path):
+            return reader.name
     names = header_names(path, columns, label)
     if names <= {"name", "handle"} and "handle" in names:
         raise InputError(
@@ -259,7 +270,7 @@ def _read_members(paths: Sequence[str | Path], format: str, opts: ReadOptions,
         by_format.setdefault(name, []).append(m)
     parts, unit_parts, tables_all = [], [], []
     for name, members in by_format.items():
-        tables = [load_table(m.path, report, name, label=m.label) for m in members]
+        tables = [_load(name, m, report) for m in members]
         for t, m in zip(tables, members, strict=True):
             t.container = m.container
             t.date_window = opts.date_window
@@ -292,6 +303,20 @@ def _read_members(paths: Sequence[str | Path], format: str, opts: ReadOptions,
     metrics = [c for c in frame.columns if c not in ("unit", "date", *BOOKKEEPING)]
     out = frame[["unit", "date", *metrics]].sort_values(["unit", "date"], kind="stable")
     return ReadResult(out.reset_index(drop=True), units, report)
+
+
+def _load(name: str, member: Member, report: IngestReport) -> Table:
+    """Load one member with its reader's own loader (if it has one) or the table loader."""
+    own = READERS[name].load
+    if own is None:
+        return load_table(member.path, report, name, label=member.label)
+    table = own(member.path, report, name)
+    if member.label:  # a zip member: name it as the user knows it, not by its unpacked path
+        for note in report.notes:
+            if note.file == str(member.path):
+                note.file = member.label
+        table.label = table.source.file = member.label
+    return table
 
 
 def _combine(frame: pd.DataFrame, tables: list[Table], report: IngestReport) -> pd.DataFrame:
