@@ -313,3 +313,15 @@ def test_dates_far_in_the_future_are_refused_not_wrapped(tmp_path):
     later = fx.write(tmp_path / "z.csv", "unit,date,likes\na,2024-01-01,1\na,2200-01-02,2\n")
     wide = read(later, dates="1900-01-01:2250-12-31")  # the user says the date is right
     assert wide.frame["date"].max() == pd.Timestamp("2200-01-02")
+
+
+def test_rounded_subscriber_counts_are_marked(tmp_path):
+    # 1,230,000 / 1,240,000 / 1,240,000 are three significant figures; bob's 1,234,567 is exact
+    path = fx.write(tmp_path / "s.csv", "unit,date,subscribers\n"
+                    "ann,2024-01-01,1230000\nann,2024-01-02,1240000\nann,2024-01-03,1240000\n"
+                    "bob,2024-01-01,1234567\nbob,2024-01-02,1234800\nbob,2024-01-03,1235000\n")
+    result = read(path)
+    marked = dict(zip(result.units["unit"], result.units["subscribers_rounded"], strict=True))
+    assert marked == {"ann": True, "bob": False}
+    [note] = [n for n in result.report.notes if "three significant figures" in n.reason]
+    assert note.action == "flagged" and note.lines == [2, 3, 4]

@@ -286,6 +286,7 @@ def _read_members(paths: Sequence[str | Path], format: str, opts: ReadOptions,
     frame = pd.concat(parts, ignore_index=True, sort=False)
     frame = _combine(frame, tables_all, report)
     _sense.flag_jumps(frame, tables_all, report)
+    rounded = _sense.flag_rounded(frame, tables_all, report)
     report.checks.append(_sense.statement(opts.date_window))
     for t in tables_all:
         t.source.rows_kept = t.source.rows_read - t.source.rows_dropped
@@ -298,6 +299,8 @@ def _read_members(paths: Sequence[str | Path], format: str, opts: ReadOptions,
     units["display_name"] = units["display_name"].fillna(units["unit"])
     if "group" not in units:
         units["group"] = None
+    if rounded:
+        units["subscribers_rounded"] = units["unit"].isin(rounded)
     units = units[["unit", "display_name", "group",
                    *[c for c in units.columns if c not in ("unit", "display_name", "group")]]]
     metrics = [c for c in frame.columns if c not in ("unit", "date", *BOOKKEEPING)]

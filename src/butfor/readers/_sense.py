@@ -19,6 +19,10 @@ fractional count       a count metric (``COUNT_METRICS``) off a whole number
 jump of 10^3 or more   between one value and the unit's next is kept and
                        flagged (note ``flagged``): a viral day is real, a
                        typo is not, and only the user can tell
+rounded counts         a unit's ``subscribers`` all at three significant
+                       figures or fewer (YouTube's public counts: 1,230,000)
+                       are flagged as rounded, and the unit gets the
+                       attribute ``subscribers_rounded = true``
 =====================  =====================================================
 
 Every ingest's report states the checks applied and their limits (``checks``).
@@ -178,6 +182,36 @@ def flag_jumps(frame: pd.DataFrame, tables: list[Table], report: IngestReport) -
                         f"{m} changes by a factor of 1,000 or more from the unit's previous "
                         "value: kept, check it is not a typo", lines,
                         column=t.metric_columns.get(m, m), count=len(part))
+
+
+def _three_figures(values: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        step = 10.0 ** (np.floor(np.log10(np.abs(values))) - 2)
+    return np.isclose(np.round(values / step) * step, values)
+
+
+def flag_rounded(frame: pd.DataFrame, tables: list[Table], report: IngestReport,
+                 metric: str = "subscribers", least: int = 3) -> list[str]:
+    """Flag units whose counts of ``metric`` are all rounded to 3 significant figures.
+
+    Only counts of 1,000 or more say anything (below that three figures are
+    exact); a unit needs ``least`` of them. Returns the units flagged.
+    """
+    if metric not in frame or frame.empty:
+        return []
+    flagged = []
+    for unit, rows in frame.groupby("unit", sort=True):
+        values = rows[metric].to_numpy(dtype=float)
+        big = values[np.isfinite(values) & (values >= 1000)]
+        if len(big) >= least and _three_figures(big).all():
+            flagged.append(str(unit))
+            t = tables[int(rows["_table"].iloc[0])]
+            report.note(t.name, "flagged",
+                        f"'{unit}': every {metric} count is rounded to three significant figures "
+                        "(a platform's public count): changes smaller than the rounding step do "
+                        "not show", [int(x) for x in rows["_line"] if x][:10],
+                        column=t.metric_columns.get(metric, metric), count=len(rows))
+    return flagged
 
 
 def statement(window: tuple[pd.Timestamp, pd.Timestamp]) -> str:

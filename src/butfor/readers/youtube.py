@@ -14,9 +14,9 @@ required. Layouts:
   are left out with a note.
 - ``Chart data.csv``: ``Date, Content, Video title, ..., Views``, one row per
   video and day, summed to channel-days. It holds the videos the chart
-  showed; when ``Totals.csv`` or a by-Date table of the same export is read
-  too, those are the channel's figures and the chart's rows are left out
-  (noted), rather than two different "views" for one day.
+  showed; when ``Totals.csv`` or a by-Date table is read in the same ingest,
+  those are the channel's figures and the chart's rows are left out (noted),
+  rather than two different "views" for one day.
 - ``Totals.csv``: ``Date, Views``: the channel's daily totals.
 
 The first data row of ``Table data.csv`` is ``Total``: it is set apart, not
@@ -101,9 +101,8 @@ def read(tables: list[Table], report: IngestReport, opts) -> tuple[pd.DataFrame,
         else:
             videos.append((i, t))
     parts = [_daily(i, t, report, opts.unit) for i, t in daily]
-    covered = {t.container for _, t in daily}
     for i, t in charts:
-        if t.container is not None and t.container in covered:
+        if daily:  # the channel's own daily figures are read: the chart's subset is not needed
             report.note(t.name, "dropped", "chart rows (the charted videos only) left out: the "
                         "same export's daily totals are read", t.lines.tolist())
             t.source.rows_dropped += len(t.frame)
