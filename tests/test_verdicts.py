@@ -15,7 +15,7 @@ from butfor.verdicts import band_words, p_words
 
 def case_with(kind: str, **claim):
     return parse_case({
-        "subject": {"unit": "s"}, "outcome": {"metric": "m"},
+        "subject": {"unit": "s"}, "outcome": {"metric": "m", "transform": "log1p"},
         "events": [{"name": "e", "date": "2022-01-10"}],
         "claims": [{"id": "c", "kind": kind, "allegation": "a", **claim}],
     })

@@ -158,6 +158,10 @@ def _base_figures(claim: Claim, ctx: _Context, a: dict) -> dict:
             "mde": minimum_detectable(power, claim.direction)}
 
 
+def _signed(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:+.4g}"
+
+
 def _what(metric: str | None) -> str:
     return str(metric or "the outcome").replace("_", " ")
 
@@ -375,13 +379,21 @@ def _disproportionate(claim: Claim, ctx: _Context) -> Verdict:
     # the analysis reports effect(labels[0]) - effect(labels[1]); orient it to the claim
     if (group_a, group_b) != labels and None not in (est, lo, hi):
         est, lo, hi = -est, -hi, -lo
-    rel, rel_lo, rel_hi = (log_to_relative(x) for x in (est, lo, hi))
     figures = {**_base_figures(claim, ctx, a), "difference": est, "lower": lo, "upper": hi,
-               "p_value": p, "group_a": group_a, "group_b": group_b, "relative_effect": rel,
-               "relative_lower": rel_lo, "relative_upper": rel_hi}
-    finding = (f"After the {_event_name(claim, ctx.case)}, {_what(a.get('metric'))} in group "
-               f"{group_a} moved {band_words(rel, rel_lo, rel_hi, p, c.get('level', 0.95))} "
-               f"than in group {group_b}")
+               "p_value": p, "group_a": group_a, "group_b": group_b}
+    rel = rel_lo = rel_hi = None
+    where = f"After the {_event_name(claim, ctx.case)}, {_what(a.get('metric'))} in group {group_a}"
+    if ctx.case.outcome.transform == "log1p":  # a difference in log points: a percentage
+        rel, rel_lo, rel_hi = (log_to_relative(x) for x in (est, lo, hi))
+        figures.update(relative_effect=rel, relative_lower=rel_lo, relative_upper=rel_hi)
+        finding = (f"{where} moved {band_words(rel, rel_lo, rel_hi, p, c.get('level', 0.95))} "
+                   f"than in group {group_b}")
+    else:  # on the outcome's own scale (day-on-day growth, per post, levels)
+        scale = {"pct_change": "day-on-day growth, as a fraction", "per_post": "per post",
+                 "none": "the metric's own units"}[ctx.case.outcome.transform]
+        finding = (f"{where} moved by {_signed(est)} ({c.get('level', 0.95):.0%} interval "
+                   f"{_signed(lo)} to {_signed(hi)}; {p_words(p)}; {scale}) against group "
+                   f"{group_b}")
     evidence = (None not in (lo, hi, p)) and _shows(claim, lo, hi) and p <= claim.alpha
     d = decide(direction=claim.direction, gates=[g for g in gates if g], evidence=evidence,
                finding=finding, lower=rel_lo, upper=rel_hi,
