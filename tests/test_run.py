@@ -92,7 +92,8 @@ def test_run_with_subject_missing_exits_2(exports):
         'unit = "ava_sterling"', 'unit = "nobody_here"'), encoding="utf-8")
     result = CliRunner().invoke(app, ["run", str(case), "--out", str(exports / "o2")])
     assert result.exit_code == 2
-    assert "subject 'nobody_here' is not in the panel" in result.output
+    assert "the subject 'nobody_here' is not an account in the data" in result.output
+    assert "line 12, column 'unit'" in result.output
     assert "Traceback" not in result.output
 
 
@@ -109,6 +110,7 @@ def test_verge_example_runs_from_its_readme(shared_data, tmp_path):
     repo = Path(__file__).resolve().parents[1]
     out = tmp_path / "verge"
     result = CliRunner().invoke(app, ["run", str(repo / "examples" / "verge" / "case.toml"),
+                                      "--allow-path", str(repo.parent / "shared" / "data"),
                                       "--out", str(out), "--store", str(tmp_path / "s.duckdb")])
     assert result.exit_code == 0, result.output
     doc = json.loads((out / "results.json").read_text())

@@ -73,6 +73,7 @@ from butfor.audit_kernels import (
     twfe_vcov,
 )
 from butfor.errors import DataError, InputError
+from butfor.sql import identifier
 
 Reference = Literal["platform", "group", "none"]
 Transform = Literal["log1p", "identity"]
@@ -230,12 +231,14 @@ def stage_from_store(store: str | Path, dataset: str, out: str | Path, *,
 
     Streams inside DuckDB (bounded memory): the tidy ``observations`` table is
     pivoted to one column per metric and written with ``PARTITION_BY``. Done
-    once; a completed copy (marked by ``_done``) is reused when an audit resumes.
+    once; a completed copy (marked by ``_done``, which lists each file's size and
+    SHA-256) is reused when an audit resumes, and copied again if a file no longer
+    matches its entry.
     """
     import duckdb
 
     out = Path(out)
-    if (out / "_done").exists():
+    if _staged_intact(out):
         return out
     store = Path(store)
     if not store.exists():
@@ -256,27 +259,40 @@ def stage_from_store(store: str | Path, dataset: str, out: str | Path, *,
             raise InputError(store, f"has no dataset named {dataset!r}",
                              "run 'butfor data' to list the datasets")
         n = max(1, math.ceil(n_units / accounts_per_partition))
-        cols = ", ".join(
-            f"max(value) FILTER (WHERE metric = '{m.replace(chr(39), chr(39) * 2)}') AS \"{m}\""
-            for m in metrics)
+        # metric names are values (parameters) in the filter and quoted identifiers as
+        # column names; the folder and the partition count are parameters too
+        cols = ", ".join(f"max(value) FILTER (WHERE metric = ?) AS {identifier(m)}"
+                         for m in metrics)
         tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
         tmp.mkdir(parents=True)
         con.execute(
             f"COPY (SELECT unit, CAST(date AS TIMESTAMP) AS date, {cols}, "
-            f"CAST(hash(unit) % {n} AS INTEGER) AS part FROM observations WHERE dataset = ? "
-            f"GROUP BY unit, date) TO '{tmp}' (FORMAT parquet, PARTITION_BY (part))", [dataset])
+            "CAST(hash(unit) % CAST(? AS UBIGINT) AS INTEGER) AS part FROM observations "
+            "WHERE dataset = ? GROUP BY unit, date) TO ? (FORMAT parquet, PARTITION_BY (part))",
+            [*metrics, n, dataset, str(tmp)])
         con.execute(
-            f"COPY (SELECT unit, display_name, \"group\" FROM units WHERE dataset = ?) "
-            f"TO '{tmp / 'units.parquet'}' (FORMAT parquet)", [dataset])
+            "COPY (SELECT unit, display_name, \"group\" FROM units WHERE dataset = ?) "
+            "TO ? (FORMAT parquet)", [dataset, str(tmp / "units.parquet")])
     finally:
         con.close()
-    (tmp / "_done").write_text("ok\n")
+    files = sorted(p for p in tmp.rglob("*") if p.is_file())
+    (tmp / "_done").write_text(json.dumps(
+        {str(p.relative_to(tmp)): _checksum(p) for p in files}, indent=1, sort_keys=True))
     if out.exists():
         import shutil
 
         shutil.rmtree(out)
     os.replace(tmp, out)
     return out
+
+
+def _staged_intact(out: Path) -> bool:
+    try:
+        listed = json.loads((out / "_done").read_text())
+        return bool(listed) and all(_checksum(out / name) == entry
+                                    for name, entry in listed.items())
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 # ---------------------------------------------------------------------------
@@ -651,9 +667,9 @@ def run_audit(source: str | Path, spec: AuditSpec, out: str | Path, *,
 
     ran = 0
     with _Progress(progress) as bar, executor.session() as run_pass:
-        todo1 = [p for p in parts if not (out / "stage1" / f"part-{p.pid:05d}.npz").exists()]
+        todo1 = [p for p in parts if not _intact(out / "stage1" / f"part-{p.pid:05d}.npz")]
         ref_file = out / "reference.npz"
-        if todo1 or not ref_file.exists():
+        if todo1 or not _intact(ref_file):
             tick = bar.stage("pass 1: daily totals", len(parts), len(parts) - len(todo1))
             run_pass(1, todo1, plan, str(out), None, tick)
             ran = len(todo1)
@@ -661,7 +677,9 @@ def run_audit(source: str | Path, spec: AuditSpec, out: str | Path, *,
                 _save_npz(ref_file, **_combine_stage1(out, parts, plan))
         with np.load(ref_file) as z:
             shared = {k: z[k] for k in z.files}
-        todo2 = [p for p in parts if not (out / "partitions" / f"part-{p.pid:05d}.parquet").exists()]
+        todo2 = [p for p in parts
+                 if not (_intact(out / "partitions" / f"part-{p.pid:05d}.parquet")
+                         and _intact(out / "stage2" / f"part-{p.pid:05d}.npz"))]
         tick = bar.stage("pass 2: account effects", len(parts), len(parts) - len(todo2))
         run_pass(2, todo2, plan, str(out), shared, tick)
         ran = max(ran, len(todo2))
@@ -679,17 +697,26 @@ def _make_plan(source: Path, parts: list[Partition], spec: AuditSpec) -> dict:
     units_path = str(units_path.resolve()) if units_path.exists() else None
     con = duckdb.connect()
     try:
-        lo, hi = con.execute("SELECT min(date), max(date) FROM read_parquet(?)", [files]).fetchone()
+        try:
+            lo, hi = con.execute("SELECT min(date), max(date) FROM read_parquet(?)",
+                                 [files]).fetchone()
+        except duckdb.Error as err:  # a truncated or damaged input file: say which
+            first = str(err).strip().splitlines()[0][:300]
+            raise InputError(source, f"holds a Parquet partition that cannot be read ({first})",
+                             "write that partition again (a truncated copy cannot be "
+                             "repaired here)") from None
         if lo is None:
             raise DataError(f"{source}: the panel has no rows")
         groups: list[str] = []
         gcol = spec.group_column
         if gcol:
             if units_path and gcol in pq.read_schema(units_path).names:
-                q = f'SELECT DISTINCT CAST("{gcol}" AS VARCHAR) FROM read_parquet(?) WHERE "{gcol}" IS NOT NULL'
+                q = (f"SELECT DISTINCT CAST({identifier(gcol)} AS VARCHAR) FROM read_parquet(?) "
+                     f"WHERE {identifier(gcol)} IS NOT NULL")
                 groups = sorted(r[0] for r in con.execute(q, [units_path]).fetchall())
             elif gcol in pq.read_schema(files[0]).names:
-                q = f'SELECT DISTINCT CAST("{gcol}" AS VARCHAR) FROM read_parquet(?) WHERE "{gcol}" IS NOT NULL'
+                q = (f"SELECT DISTINCT CAST({identifier(gcol)} AS VARCHAR) FROM read_parquet(?) "
+                     f"WHERE {identifier(gcol)} IS NOT NULL")
                 groups = sorted(r[0] for r in con.execute(q, [files]).fetchall())
             elif spec.reference == "group" or spec.reference_group or spec.base_group:
                 raise InputError(source, f"has no group column '{gcol}'",
@@ -699,7 +726,8 @@ def _make_plan(source: Path, parts: list[Partition], spec: AuditSpec) -> dict:
             where = units_path if (units_path and spec.event_column
                                    in pq.read_schema(units_path).names) else files
             ev_lo, ev_hi = con.execute(
-                f'SELECT min("{spec.event_column}"), max("{spec.event_column}") FROM read_parquet(?)',
+                f"SELECT min({identifier(spec.event_column)}), "
+                f"max({identifier(spec.event_column)}) FROM read_parquet(?)",
                 [where]).fetchone()
     finally:
         con.close()
@@ -989,14 +1017,17 @@ def _write_store(path: Path, name: str, tables: dict[str, pd.DataFrame]) -> None
         for tname, frame in tables.items():
             f = frame.copy()
             f.insert(0, "audit", name)
+            table = identifier(tname)  # one of the fixed audit_* names, quoted all the same
             con.register("_audit_frame", f)
-            con.execute(f"CREATE TABLE IF NOT EXISTS {tname} AS SELECT * FROM _audit_frame LIMIT 0")
-            cols = [r[0] for r in con.execute(f"DESCRIBE {tname}").fetchall()]
+            con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM _audit_frame LIMIT 0")
+            cols = [r[0] for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+                "ORDER BY ordinal_position", [tname]).fetchall()]
             if cols != list(f.columns):  # settings changed the columns: start the table anew
-                con.execute(f"DROP TABLE {tname}")
-                con.execute(f"CREATE TABLE {tname} AS SELECT * FROM _audit_frame LIMIT 0")
-            con.execute(f"DELETE FROM {tname} WHERE audit = ?", [name])
-            con.execute(f"INSERT INTO {tname} SELECT * FROM _audit_frame")
+                con.execute(f"DROP TABLE {table}")
+                con.execute(f"CREATE TABLE {table} AS SELECT * FROM _audit_frame LIMIT 0")
+            con.execute(f"DELETE FROM {table} WHERE audit = ?", [name])
+            con.execute(f"INSERT INTO {table} SELECT * FROM _audit_frame")
             con.unregister("_audit_frame")
     finally:
         con.close()
@@ -1010,6 +1041,7 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
+    _record(tmp, path)
     os.replace(tmp, path)
 
 
@@ -1018,6 +1050,7 @@ def _save_npz(path: Path, **arrays) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     with open(tmp, "wb") as fh:
         np.savez(fh, **{k: np.asarray(v) for k, v in arrays.items()})
+    _record(tmp, path)
     os.replace(tmp, path)
 
 
@@ -1025,6 +1058,41 @@ def _write_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+# every file a pass writes gets a manifest beside it (``NAME.sum``: its size and SHA-256),
+# written just before the file takes its name, so a file present always has one; a resumed
+# audit trusts a file only when both agree, so a partition truncated or damaged on disk
+# is computed again instead of read
+def _sum_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sum")
+
+
+def _checksum(path: Path) -> dict:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return {"size": path.stat().st_size, "sha256": h.hexdigest()}
+
+
+def _record(written: Path, path: Path) -> None:
+    """Record the size and checksum of ``written``, about to be renamed to ``path``."""
+    _write_text(_sum_path(path), json.dumps(_checksum(written), sort_keys=True))
+
+
+def _intact(path: Path) -> bool:
+    """``path`` exists and matches the size and checksum recorded when it was written."""
+    path = Path(path)
+    try:
+        recorded = json.loads(_sum_path(path).read_text())
+        if path.stat().st_size != recorded.get("size"):
+            return False
+        return _checksum(path) == recorded
+    except (OSError, ValueError):
+        return False
 
 
 def _plain(obj):

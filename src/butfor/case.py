@@ -37,6 +37,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from butfor.case_lines import find_line
 from butfor.errors import CaseError, DataError
 
 Transform = Literal["none", "log1p", "per_post", "pct_change"]  # pct_change: day-on-day
@@ -52,6 +53,14 @@ ClaimKind = Literal[
 ]
 Method = Literal["prepost", "sts", "synthetic_control", "sdid", "event_study", "changepoint",
                  "peer_effects"]
+
+
+class KeyProblem(ValueError):
+    """A validator's complaint about one key, with its place (``("claims", 2, "event")``)."""
+
+    def __init__(self, loc: tuple, message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
 
 
 class _Section(BaseModel):
@@ -411,21 +420,24 @@ class Case(_Section):
     @model_validator(mode="after")
     def _names_resolve(self) -> Case:
         names = [e.name for e in self.events]
-        if len(set(names)) != len(names):
-            raise ValueError("two events share a name; give each event its own 'name'")
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise KeyProblem(("events", i, "name"),
+                                 f"two events are named {name!r}; give each event its own name")
         for method, chosen in self.method_events.items():
-            unknown = [e for e in chosen if e not in names]
-            if unknown:
-                raise ValueError(
-                    f"method_events.{method} names event {unknown[0]!r}, which is not one of "
-                    f"the events ({', '.join(names)})"
-                )
-        for claim in self.claims:
+            for j, e in enumerate(chosen):
+                if e not in names:
+                    raise KeyProblem(("method_events", method, j),
+                                     f"event {e!r} is not one of the events{_nearest(e, names)}")
+        ids = [c.id for c in self.claims]
+        for i, claim in enumerate(self.claims):
+            if claim.id in ids[:i]:
+                raise KeyProblem(("claims", i, "id"), f"two claims have the id {claim.id!r}; "
+                                 "give each claim its own id")
             if claim.event is not None and claim.event not in names:
-                raise ValueError(
-                    f"claim {claim.id!r} names event {claim.event!r}, which is not one of "
-                    f"the events ({', '.join(names)})"
-                )
+                raise KeyProblem(("claims", i, "event"),
+                                 f"claim {claim.id!r} names event {claim.event!r}, which is not "
+                                 f"one of the events{_nearest(claim.event, names)}")
         return self
 
     def claim_metric(self, claim: Claim) -> str:
@@ -465,15 +477,32 @@ class Case(_Section):
                     )
 
 
+def _nearest(name: str, valid: list[str]) -> str:
+    near = difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
+    listed = f" ({', '.join(valid)})" if len(valid) <= 12 else ""
+    return f"; did you mean {near[0]!r}?" if near else listed
+
+
 # ---------------------------------------------------------------------------
 # loading
 def load_case(path: str | Path) -> Case:
     """Read and validate a case file; raise CaseError naming the line and the fix."""
     path = Path(path)
+    if path.is_dir():
+        found = sorted(p.name for p in path.glob("*.toml"))
+        hint = f" (it holds {', '.join(found[:5])})" if found else ""
+        raise CaseError(path, f"is a folder, not a case file{hint}",
+                        "give the path of the case file (a .toml file) itself")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise CaseError(path, "the case file does not exist", "check the path") from None
+    except UnicodeDecodeError as err:
+        raise CaseError(path, f"is not UTF-8 text (byte {err.start})",
+                        "save the case file as UTF-8 (it should be a TOML text file)") from None
+    except OSError as err:
+        raise CaseError(path, f"cannot be read ({err.strerror})",
+                        "check the path and its permissions") from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -492,10 +521,15 @@ def parse_case(raw: dict, text: str = "", path: str | Path = "<case>") -> Case:
 
 def _case_error(err: ValidationError, raw: dict, text: str, path: str | Path) -> CaseError:
     first = err.errors()[0]
+    problem = (first.get("ctx") or {}).get("error")
+    if isinstance(problem, KeyProblem):
+        column = next((str(p) for p in reversed(problem.loc) if isinstance(p, str)), None)
+        return CaseError(path, str(problem), "correct the value",
+                         line=find_line(text, problem.loc), column=column)
     loc = [str(p) for p in first["loc"] if not isinstance(p, int)]
     key = loc[-1] if loc else None
     dotted = ".".join(str(p) for p in first["loc"])
-    line = _find_key_line(text, loc)
+    line = find_line(text, first["loc"], exact=True) or _find_key_line(text, loc)
     if first["type"] == "extra_forbidden":
         valid = _valid_keys(loc[:-1])
         near = difflib.get_close_matches(key or "", valid, n=1, cutoff=0.5)

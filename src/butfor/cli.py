@@ -1,13 +1,19 @@
 """The command line: thin wrappers that call the library and print.
 
 Every command catches :class:`ButforError`, prints its one sentence and exits
-with code 2, so bad input never shows a traceback.
+with code 2, so bad input never shows a traceback. Any other exception is a
+bug: it is told in one sentence (exit code 1) with the traceback written to
+``butfor-error.log`` in the output folder; ``butfor --debug COMMAND`` shows it
+instead. Text that comes from the user's files is printed with rich markup and
+emoji codes off, so ``[red]`` or ``:x:`` in a file name or a cell stays as written.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import sys
+import traceback
 from pathlib import Path
 from typing import Annotated
 
@@ -24,24 +30,78 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-# a pipe or a CI log has no width of its own; 110 columns keeps the tables whole
-console = Console(stderr=False, highlight=False,
+# a pipe or a CI log has no width of its own; 110 columns keeps the tables whole.
+# markup and emoji off: what we print echoes file names, unit ids and allegations
+console = Console(stderr=False, highlight=False, markup=False, emoji=False,
                   width=None if sys.stdout.isatty() else 110)
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, markup=False, emoji=False)
 
 DEFAULT_STORE = Path(".butfor/butfor.duckdb")
+ERROR_LOG = "butfor-error.log"
+_state = {"debug": False}
+
+
+@app.callback()
+def _options(
+    debug: Annotated[bool, typer.Option(
+        "--debug", help="Show the traceback of an unexpected error instead of one sentence.")
+    ] = False,
+) -> None:
+    """But for a platform change, what would this account's reach, engagement and income
+    have been, and what is the difference worth?"""
+    _state["debug"] = debug
+
+
+def _log_folder(kwargs: dict) -> Path:
+    """Where the traceback goes: the command's output folder, else the store's folder."""
+    for key in ("out", "store"):
+        value = kwargs.get(key)
+        if isinstance(value, Path):
+            return value if key == "out" else value.parent
+    results = kwargs.get("results_file")
+    if isinstance(results, Path):
+        return results.parent
+    return Path(".")
+
+
+def _write_log(folder: Path, text: str) -> Path | None:
+    for place in (folder, Path(".")):
+        try:
+            place.mkdir(parents=True, exist_ok=True)
+            path = place / ERROR_LOG
+            stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+            with path.open("a", encoding="utf-8") as fh:
+                fh.write(f"--- {stamp}: butfor {' '.join(sys.argv[1:])}\n{text}\n")
+            return path
+        except OSError:
+            continue
+    return None
 
 
 def _friendly(command):
-    """Turn ButforError into one sentence on stderr and exit code 2."""
+    """ButforError: one sentence on stderr, exit code 2. Anything else: one sentence, exit 1."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except ButforError as err:
-            err_console.print(f"error: {err}", markup=False, soft_wrap=True)
+            err_console.print(f"error: {err}", soft_wrap=True)
             raise typer.Exit(code=2) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as err:  # a bug: say so in one sentence, keep the traceback
+            if _state["debug"]:
+                raise
+            log = _write_log(_log_folder(kwargs), traceback.format_exc())
+            where = f"the traceback is in {log}" if log else "the traceback could not be saved"
+            first = (str(err).strip().splitlines() or [""])[0][:200]
+            err_console.print(
+                f"error: butfor stopped on an unexpected {type(err).__name__}"
+                f"{': ' + first if first else ''} (a bug in butfor, not in your input); "
+                f"{where}; rerun as 'butfor --debug {command.__name__} ...' to see it here, "
+                "and report it with that file.", soft_wrap=True)
+            raise typer.Exit(code=1) from None
 
     return wrapper
 
@@ -65,11 +125,18 @@ def run(
     case_file: Annotated[Path, typer.Argument(help="The case file (TOML).")],
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("butfor-output/case"),
     store: Annotated[Path, typer.Option(help="DuckDB store file.")] = DEFAULT_STORE,
+    pdf: Annotated[bool | None, typer.Option(
+        "--pdf/--no-pdf", help="Also print report.pdf (needs Chromium; default: the case's "
+        "[report] pdf).")] = None,
+    allow_path: Annotated[list[Path] | None, typer.Option(
+        "--allow-path", help="A folder the case file may read from besides its own folder and "
+        "the current one (repeatable).")] = None,
 ) -> None:
     """Run a case file end to end: analyses, verdicts, damages, report."""
     from butfor.pipeline import run_case_file
 
-    run_case_file(case_file, out=out, store_path=store, console=console)
+    run_case_file(case_file, out=out, store_path=store, console=console, pdf=pdf,
+                  allow_paths=allow_path or [])
 
 
 @app.command()
@@ -123,12 +190,18 @@ def data(
 def report(
     results_file: Annotated[Path, typer.Argument(help="A results.json written by butfor.")],
     out: Annotated[Path | None, typer.Option(help="Output folder (default: beside it).")] = None,
+    pdf: Annotated[bool | None, typer.Option(
+        "--pdf/--no-pdf", help="Also print report.pdf (needs Chromium; default: the case's "
+        "[report] pdf).")] = None,
 ) -> None:
     """Re-render the report from results.json without re-running the analysis."""
-    from butfor.report import render_report_file
+    from butfor.report import REPORT_PDF, render_report_file
 
-    written = render_report_file(results_file, out=out)
+    written = render_report_file(results_file, out=out, pdf=pdf)
     console.print(f"report written to {written}")
+    pdf_path = written.parent / REPORT_PDF
+    if pdf is not False and pdf_path.is_file() and pdf_path.stat().st_mtime >= written.stat().st_mtime:
+        console.print(f"PDF written to {pdf_path}")
 
 
 @app.command()
@@ -176,6 +249,46 @@ def audit(
                   post_days=post_days, transform=transform, out=out, scheduler=scheduler,
                   workers=workers, alpha=alpha, seed=seed, console=console, progress=progress,
                   simulate=simulate)
+
+
+DEFAULT_WEB_HOME = Path(".butfor/web")
+user_app = typer.Typer(help="Users of 'butfor serve'.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@app.command()
+@_friendly
+def serve(
+    home: Annotated[Path, typer.Option(help="Folder of the web store and users' files.")] = DEFAULT_WEB_HOME,
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes that run the cases.")] = 1,
+    max_upload_mb: Annotated[float, typer.Option(help="Largest upload accepted, in MB.")] = 50.0,
+    job_timeout: Annotated[float, typer.Option(help="Seconds a run may take.")] = 1800.0,
+) -> None:
+    """Serve the web page: upload exports, build a case, run it, read the verdicts."""
+    from butfor.web.app import Settings
+    from butfor.web.app import serve as run_server
+
+    console.print(f"butfor serve on http://{host}:{port}/ (store {home / 'web.duckdb'}); "
+                  "add a user with 'butfor user add NAME'.")
+    run_server(Settings(home=home, workers=workers, max_upload_mb=max_upload_mb,
+                        job_timeout_s=job_timeout), host=host, port=port)
+
+
+@user_app.command("add")
+@_friendly
+def user_add(
+    name: Annotated[str, typer.Argument(help="The user's name.")],
+    home: Annotated[Path, typer.Option(help="Folder of the web store.")] = DEFAULT_WEB_HOME,
+) -> None:
+    """Create a user of 'butfor serve' and print their token (shown only this once)."""
+    from butfor.web.app import STORE_FILE
+    from butfor.web.auth import add_user
+
+    token = add_user(home / STORE_FILE, name)
+    console.print(f"user {name} added; their token (shown once, kept only as a hash):")
+    console.print(token, markup=False, soft_wrap=True)
 
 
 def main() -> None:

@@ -253,45 +253,58 @@ def write_outputs(output: RunOutput, out: Path, *, pdf: bool = False) -> dict[st
     # the report is drawn from what results.json holds (floats at 12 digits), so that
     # `butfor report results.json` redraws the very same page
     written["report"] = write_report(json.loads(text), out, pdf=pdf)
+    if pdf:
+        from butfor.report import REPORT_PDF
+
+        written["pdf"] = out / REPORT_PDF
     return written
 
 
-def run_case_file(case_file: Path, *, out: Path, store_path: Path, console: Console) -> None:
-    """`butfor run CASE.toml`: load, ingest or read the store, run, write."""
-    case = load_case(case_file)  # validate the whole case before touching any data
+def run_case_file(case_file: Path, *, out: Path, store_path: Path, console: Console,
+                  pdf: bool | None = None, allow_paths: list[Path] | None = None) -> None:
+    """`butfor run CASE.toml`: load, ingest or read the store, check, run, write.
 
+    ``pdf`` None follows the case's ``[report] pdf``. The case may read only
+    inside its own folder, the current folder and ``allow_paths``.
+    """
+    case = load_case(case_file)  # validate the whole case before touching any data
+    case_text = case_file.read_text(encoding="utf-8-sig")
+
+    from butfor.confine import confine_case_paths
+    from butfor.crossref import check_references
     from butfor.ingest import ingest_files
     from butfor.store import Store
 
-    base = case_file.parent
+    paths = confine_case_paths(case, case_file, case_text, allow_paths or [])
     if case.data.files:
-        paths = [(base / f) if not Path(f).is_absolute() else Path(f) for f in case.data.files]
-        groups = [f"{label}={(base / p) if not Path(p).is_absolute() else p}"
-                  for label, p in case.data.groups_files.items()]
-        panel, report = ingest_files(paths, format=case.data.format, unit=case.data.unit,
-                                     groups_files=groups, timezone=case.data.timezone)
+        panel, report = ingest_files(paths.files, format=case.data.format, unit=case.data.unit,
+                                     groups_files=paths.groups_files, timezone=case.data.timezone)
         inputs = [InputFile(s.file, s.sha256) for s in report.sources]
     else:
-        store = Store(Path(case.data.store) if case.data.store else store_path)
+        store = Store(paths.store or store_path)
         panel = store.read_panel(case.data.dataset)
         report = store.read_report(case.data.dataset)
         inputs = [InputFile(s.file, s.sha256) for s in report.sources]
-    case_text = case_file.read_text(encoding="utf-8-sig")
+    check_references(case, panel, text=case_text, path=case_file)  # before any estimation
     inputs.append(InputFile(case_file.name, sha256_text(case_text)))
     output = run_case(case, panel, report, inputs=inputs, case_toml=case_text,
                       command=f"butfor run {shlex.quote(str(case_file))} --out {shlex.quote(str(out))}",
                       console=console)
-    written = write_outputs(output, out, pdf=case.report.pdf)
+    written = write_outputs(output, out, pdf=case.report.pdf if pdf is None else pdf)
     print_summary(output.results, console)
     console.print(f"\nresults: {written['results']}\nreport:  {written['report']}")
+    if "pdf" in written:
+        console.print(f"PDF:     {written['pdf']}")
 
 
 # ---------------------------------------------------------------------------
 def print_summary(results: Results, console: Console) -> None:
     """Two short tables: the effects each method found, and the verdicts."""
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=results.case.get("case", {}).get("title", "butfor"), title_justify="left")
+    table = Table(title=Text(str(results.case.get("case", {}).get("title", "butfor"))),
+                  title_justify="left")
     for col in ["method", "metric", "event", "effect", "95% interval", "p"]:
         table.add_column(col, justify="left" if col in ("method", "metric", "event") else "right",
                          no_wrap=True)
@@ -305,14 +318,17 @@ def print_summary(results: Results, console: Console) -> None:
         table.add_row(row["method"], row["metric"], row["event_date"] or "", effect, interval,
                       _fmt(row["p_value"], 3))
     console.print(table)
+    for a in results.analyses:  # a method that could not fit says so here, not only in the report
+        if a.get("left_out"):
+            console.print(Text(f"{a['method']} left out: {a['left_out']}."))
     if results.verdicts:
         verdicts = Table(title="Claims (the report gives the reasons)", title_justify="left")
         verdicts.add_column("allegation")
         verdicts.add_column("verdict")
         colour = {"supported": "green", "not supported": "red", "inconclusive": "yellow"}
-        for v in results.verdicts:
-            verdicts.add_row(v["allegation"],
-                             f"[{colour[v['verdict']]}]{v['verdict']}[/{colour[v['verdict']]}]")
+        for v in results.verdicts:  # Text: an allegation's own brackets are not markup
+            verdicts.add_row(Text(v["allegation"]),
+                             Text(v["verdict"], style=colour[v["verdict"]]))
         console.print(verdicts)
     if results.damages:
         head = results.damages["scenarios"][0]

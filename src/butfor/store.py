@@ -101,8 +101,8 @@ class Store:
         con = self._connect(write=True)
         try:
             con.execute("BEGIN TRANSACTION")
-            for table in ("observations", "units"):
-                con.execute(f"DELETE FROM {table} WHERE dataset = ?", [name])
+            con.execute("DELETE FROM observations WHERE dataset = ?", [name])
+            con.execute("DELETE FROM units WHERE dataset = ?", [name])
             con.execute("DELETE FROM datasets WHERE name = ?", [name])
             con.register("tidy_rows", tidy)
             con.execute("INSERT INTO observations SELECT dataset, unit, CAST(date AS DATE), "

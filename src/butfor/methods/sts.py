@@ -102,6 +102,10 @@ def _check_option(name: str, value: Any) -> None:
 
 # ---------------------------------------------------------------------------
 # results
+class ConstantSeriesError(DataError):
+    """The outcome does not vary before the event: nothing to model, no honest interval."""
+
+
 @dataclass(frozen=True)
 class ControlCheckResult:
     """How far each control moved at each event, against its own pre-period moves.
@@ -428,8 +432,13 @@ def _standardise(data: _Prepared, seasonal_period: int | None, metric: str):
     T, p = Xraw.shape
     y_mean = float(np.mean(z[fit_days]))
     y_sd = float(np.std(z[fit_days], ddof=1))
-    if not np.isfinite(y_sd) or y_sd <= 0:
-        raise DataError(f"{metric} is constant before the event; there is nothing to model")
+    # relative: log1p(123457) repeated has a standard deviation of 2e-15 from rounding alone,
+    # and dividing by it would turn that rounding into the whole signal
+    if not np.isfinite(y_sd) or y_sd <= 1e-9 * max(1.0, abs(y_mean)):
+        raise ConstantSeriesError(
+            f"{metric} is constant before the event (every value is "
+            f"{float(np.nanmedian(data.y_raw[fit_days])):g}), so a forecast has no variation to "
+            "learn from and no interval to give; the structural time series is left out")
     ys = np.where(fit_days, (z - y_mean) / y_sd, np.nan)
     keep = np.ones(p, dtype=bool)
     Xs = np.zeros((T, 0))
@@ -698,6 +707,21 @@ def _pseudo_event_summaries(model: StructuralTimeSeries, y, X, dates, names, ind
 
 # ---------------------------------------------------------------------------
 # the pipeline's entry point
+def _left_out(subject: str, metric: str, label: str, names: list[str], reason: str) -> dict:
+    """An analysis that could not be fitted, saying why, with no effect for claims to read."""
+    return {
+        "id": f"sts:{metric}",
+        "method": METHOD,
+        "title": f"Structural time-series forecast of {subject}'s {label}",
+        "metric": metric,
+        "event": names[0],
+        "events": names,
+        "description": f"Not fitted: {reason}.",
+        "left_out": reason,
+        "warnings": [reason],
+    }
+
+
 def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     """One STS analysis of the subject's outcome: one fit, one post-period per event.
 
@@ -773,8 +797,11 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     y_values = y_series.to_numpy(dtype=float)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AssumptionWarning)
-        result = model.fit(y_values, X, dates=dates, post_periods=periods, unit=subject,
-                           metric=label)
+        try:
+            result = model.fit(y_values, X, dates=dates, post_periods=periods, unit=subject,
+                               metric=label)
+        except ConstantSeriesError as err:  # the other methods still run; claims skip this
+            return [_left_out(subject, metric, label, names, str(err))]
     notes = [str(w.message) for w in caught if issubclass(w.category, AssumptionWarning)]
     for w in caught:  # anything else is not ours to swallow
         if not issubclass(w.category, AssumptionWarning):

@@ -1,12 +1,28 @@
 """Print the report to PDF with headless Chromium (Debian's ``chromium``).
 
-The browser runs with its own empty profile in a temporary folder and with
-background networking, component updates and sync turned off, so printing a
-self-contained page touches nothing outside it.
+The browser runs with its own empty profile in a temporary folder, and makes
+no network attempt that could leave the machine. Chromium looks up Google
+hosts and probes a public resolver for IPv6 reachability even with background
+networking off, so three layers stop it:
+
+1. flags that turn off the features that reach out (background networking,
+   component updates, sync, DNS prefetch, domain reliability, metrics, async
+   DNS and DNS over HTTPS);
+2. every host name resolves to "not found" (``--host-resolver-rules``) and every
+   request goes to a proxy on 127.0.0.1 port 9 (discard) that refuses it, so a
+   request that is still made fails at once instead of waiting;
+3. where Linux allows it, Chromium runs in a network namespace of its own with
+   no interfaces (``unshare --net``, or ``unshare --user --map-root-user --net``
+   without root), where the one probe left (a UDP connect to
+   2001:4860:4860::8888, which sends no packet) fails with "address not available".
+
+``tests/test_pdf_network.py`` prints a PDF under ``strace`` and checks that no
+connection left the namespace and that no DNS query was made.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -28,7 +44,21 @@ FLAGS = (
     "--no-first-run",
     "--no-default-browser-check",
     "--mute-audio",
+    # nothing reaches the network: names resolve nowhere, requests go to a refusing proxy
+    "--proxy-server=127.0.0.1:9",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--dns-prefetch-disable",
+    "--disable-domain-reliability",
+    "--disable-breakpad",
+    "--disable-client-side-phishing-detection",
+    "--metrics-recording-only",
+    "--no-pings",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--disable-features=AsyncDns,DnsOverHttps,MediaRouter,OptimizationHints,Translate,"
+    "CertificateTransparencyComponentUpdater,NetworkTimeServiceQuerying",
 )
+# the ways to give Chromium a network namespace of its own, tried in order
+NAMESPACES = (("unshare", "--net"), ("unshare", "--user", "--map-root-user", "--net"))
 INSTALL_HINT = (
     "install it with 'sudo apt-get install chromium' (Debian, Ubuntu) or your system's package "
     "manager, or set BUTFOR_CHROMIUM to the path of a Chromium or Chrome executable"
@@ -47,6 +77,22 @@ def find_chromium() -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1)
+def network_namespace() -> tuple[str, ...]:
+    """The command prefix that runs a program with no network, or () where Linux allows none."""
+    if os.environ.get("BUTFOR_CHROMIUM_NETNS", "1") == "0" or shutil.which("unshare") is None:
+        return ()
+    for prefix in NAMESPACES:
+        try:
+            done = subprocess.run([*prefix, "true"], capture_output=True, timeout=10,
+                                  check=False, stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if done.returncode == 0:
+            return prefix
+    return ()
+
+
 def print_pdf(html_path: Path, pdf_path: Path, *, chromium: str | None = None,
               timeout: float = 180.0) -> Path:
     """Print ``html_path`` to ``pdf_path``; raise ButforError saying how to get Chromium."""
@@ -60,7 +106,7 @@ def print_pdf(html_path: Path, pdf_path: Path, *, chromium: str | None = None,
     pdf_path.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="butfor-chromium-") as profile:
         command = [
-            browser, *FLAGS, f"--user-data-dir={profile}",
+            *network_namespace(), browser, *FLAGS, f"--user-data-dir={profile}",
             "--no-pdf-header-footer", "--print-to-pdf-no-header",
             f"--print-to-pdf={pdf_path}", html_path.as_uri(),
         ]
