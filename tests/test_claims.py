@@ -119,8 +119,11 @@ def test_disproportionate(targeted_harm, platform_wide_only):
     assert targeted_harm["disproportionate"] == "supported" or (
         targeted_harm["disproportionate"] == "inconclusive"
         and "pre-trend test rejects" in targeted_harm["disproportionate:sentence"])
+    # (the same seed, so the same pre-trend rejection as above)
     assert not_shown(platform_wide_only, "disproportionate") or (
-        "rules out" in platform_wide_only["disproportionate:sentence"])
+        "rules out" in platform_wide_only["disproportionate:sentence"]) or (
+        platform_wide_only["disproportionate"] == "inconclusive"
+        and "pre-trend test rejects" in platform_wide_only["disproportionate:sentence"])
 
 
 def test_income_loss(targeted_harm, reach_rose):
