@@ -50,9 +50,10 @@ ClaimKind = Literal[
     "disproportionate",
     "income_loss",
     "claimed_amount",
+    "attributed_to",
 ]
 Method = Literal["prepost", "sts", "synthetic_control", "sdid", "event_study", "changepoint",
-                 "peer_effects"]
+                 "peer_effects", "attribution"]
 
 
 class KeyProblem(ValueError):
@@ -96,17 +97,62 @@ class Outcome(_Section):
     posts_metric: str = "posts"  # denominator for transform = "per_post"
 
 
+class EventSource(_Section):
+    """A public source for an event's date (filled from the registry, or the user's own)."""
+
+    title: str
+    publisher: str = ""
+    url: str = ""
+    published: dt.date | None = None
+
+
 class Event(_Section):
     name: str
     date: dt.date | None = None
     dates: dict[str, dt.date] = Field(default_factory=dict)  # staggered: unit -> date
     scope: Scope = "platform"
     description: str = ""
+    # a change from butfor's events registry ('butfor events'), instead of a date
+    registry: str | None = None
+    # the last day the registry's sources allow, when they give a range
+    registry_date_end: dt.date | None = None
+    sources: list[EventSource] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_registry(cls, raw: Any) -> Any:
+        """Fill the date, description and sources of a registry event."""
+        if not isinstance(raw, dict) or not raw.get("registry"):
+            return raw
+        from butfor.errors import ButforError
+        from butfor.registry import load_registry
+
+        try:
+            change = load_registry().get(str(raw["registry"]))
+        except ButforError as err:
+            raise ValueError(str(err)) from None
+        filled = dict(raw)
+        given = filled.get("date")
+        if given is not None:
+            day = given if isinstance(given, dt.date) else dt.date.fromisoformat(str(given))
+            if not change.date <= day <= change.last_date:
+                raise ValueError(
+                    f"event {raw.get('name')!r} is dated {day}, but the registry dates "
+                    f"{change.id!r} {change.dated()} ({change.sources[0].publisher}); leave out 'date' "
+                    "to take the registry's date, or drop 'registry'")
+        else:
+            filled["date"] = change.date
+        if change.date_end is not None:
+            filled["registry_date_end"] = change.date_end
+        filled.setdefault("description", change.what)
+        if not filled.get("sources"):
+            filled["sources"] = [s.model_dump(mode="json") for s in change.sources]
+        return filled
 
     @model_validator(mode="after")
     def _one_kind_of_date(self) -> Event:
         if self.date is None and not self.dates:
-            raise ValueError("an event needs a 'date' (or per-unit 'dates')")
+            raise ValueError("an event needs a 'date' (or per-unit 'dates', or 'registry')")
         return self
 
 

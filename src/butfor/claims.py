@@ -61,6 +61,7 @@ PREFERRED_METHODS: dict[str, list[str]] = {
     "targeted": ["peer_effects", "sdid", "synthetic_control", "prepost"],
     "not_preexisting": ["prepost", "event_study", "changepoint"],
     "disproportionate": ["group_disproportion", "event_study"],
+    "attributed_to": ["attribution"],
 }
 
 
@@ -466,6 +467,64 @@ def _claimed_amount(claim: Claim, ctx: _Context) -> Verdict:
     return Verdict(claim.id, claim.kind, claim.allegation, verdict, sentence, figures)
 
 
+def _attributed_to(claim: Claim, ctx: _Context) -> Verdict:
+    """The claimed change, among the case's candidates, is the one the break follows."""
+    a = ctx.find("attributed_to", claim)
+    claimed = _event_name(claim, ctx.case)
+    if a is None:
+        return _missing(claim, "it needs the 'attribution' method and at least two dated "
+                               "events as candidate changes")
+    res = a["attribution"]
+    scores = {c["name"]: c for c in res["candidates"]}
+    mine, top = scores.get(claimed), scores.get(res["top"])
+    if mine is None:
+        return _missing(claim, f"the event {claimed!r} is not a singly dated candidate")
+    n, smallest = res["n_placebo"], res["smallest_p"]
+    figures = {"method": "attribution", "analysis": a["id"], "claimed": claimed,
+               "claimed_share": mine["share"], "claimed_p_value": mine["placebo_p"],
+               "top": top["name"], "top_share": top["share"], "top_p_value": top["placebo_p"],
+               "plausible": res["plausible"], "placebo_dates": n, "alpha": claim.alpha,
+               "break_date": res["break_date"], "break_lower": res["break_lower"],
+               "break_upper": res["break_upper"], "lag_days": res["lag_days"]}
+    interval = (f"the break is dated {res['break_date']} ({res['level']:.0%} interval "
+                f"{res['break_lower']} to {res['break_upper']})")
+
+    def verdict(word: VerdictWord, text: str) -> Verdict:
+        return Verdict(claim.id, claim.kind, claim.allegation, word, text, figures)
+
+    if smallest is None or smallest > claim.alpha:
+        return verdict(INCONCLUSIVE, (
+            f"Only {n} dates before the first change can serve as placebo dates, so no "
+            f"break can reach p ≤ {claim.alpha}: this design cannot support the claim; "
+            "longer data before the first change would."))
+    others = [name for name in res["plausible"] if name != claimed]
+    if claimed in res["plausible"] and others:
+        listed = ", ".join(f"{name} ({scores[name]['share']:.0%})" for name in others)
+        return verdict(INCONCLUSIVE, (
+            f"The data cannot tell {claimed} ({mine['share']:.0%} of the break) apart from "
+            f"{listed}: {interval}, and a change may take {res['lag_days']} days to show."))
+    if claimed not in res["plausible"]:
+        if top["placebo_p"] is not None and top["placebo_p"] <= claim.alpha:
+            return verdict(NOT_SUPPORTED, (
+                f"The break points to {top['name']} ({top['share']:.0%} of its probability; "
+                f"{top['placebo_as_strong']} of {n} dates where nothing happened showed a "
+                f"break as strong, p = {top['placebo_p']:.3f}), not to {claimed} "
+                f"({mine['share']:.0%}): {interval}."))
+        return verdict(INCONCLUSIVE, (
+            f"The break is closest to {top['name']}, not {claimed}, but it is no stronger "
+            f"than breaks at dates where nothing happened (p = {top['placebo_p']:.3f}), so "
+            "the timing points nowhere for certain."))
+    p = mine["placebo_p"]
+    if p is not None and p <= claim.alpha:
+        return verdict(SUPPORTED, (
+            f"The break points to {claimed} ({mine['share']:.0%} of its probability among "
+            f"{len(scores)} candidate changes), and {mine['placebo_as_strong']} of {n} dates "
+            f"where nothing happened showed a break as strong (p = {p:.3f}): {interval}."))
+    return verdict(INCONCLUSIVE, (
+        f"The break is nearest {claimed}, but it is no stronger than breaks at dates where "
+        f"nothing happened (p = {'n/a' if p is None else f'{p:.3f}'})."))
+
+
 _JUDGES = {
     "declined_after": _declined_after,
     "beyond_platform_trend": _beyond_platform_trend,
@@ -474,4 +533,5 @@ _JUDGES = {
     "disproportionate": _disproportionate,
     "income_loss": _income_loss,
     "claimed_amount": _claimed_amount,
+    "attributed_to": _attributed_to,
 }

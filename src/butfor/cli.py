@@ -251,6 +251,41 @@ def audit(
                   simulate=simulate)
 
 
+@app.command()
+@_friendly
+def events(
+    platform: Annotated[str | None, typer.Argument(help="Only this platform (e.g. x).")] = None,
+    sources: Annotated[bool, typer.Option(help="Print each change's sources.")] = False,
+) -> None:
+    """List the dated platform changes in butfor's registry, with their sources."""
+    from rich.table import Table
+
+    from butfor.errors import CaseError
+    from butfor.registry import load_registry
+
+    registry = load_registry()
+    if platform is not None and platform not in registry.platforms:
+        raise CaseError(None, f"the events registry has no platform {platform!r}",
+                        f"use one of {', '.join(registry.platforms)}")
+    table = Table(title="Platform changes: in a case, an event may say registry = \"<id>\"",
+                  title_justify="left")
+    table.add_column("id", no_wrap=True)
+    table.add_column("date", no_wrap=True)
+    table.add_column("what changed", overflow="fold", min_width=36)
+    table.add_column("scope", overflow="fold", min_width=18)
+    for change in registry.for_platform(platform):
+        dated = change.dated() + ("\n(announced)" if change.date_basis == "announced" else "")
+        table.add_row(change.id, dated, change.title, change.scope)
+    console.print(table)
+    if sources:
+        for change in registry.for_platform(platform):
+            console.print(f"{change.id}: {change.citation()}", markup=False, soft_wrap=True)
+            if change.note:
+                console.print(f"  note: {change.note}", markup=False, soft_wrap=True)
+    else:
+        console.print("--sources prints where each date comes from.")
+
+
 DEFAULT_WEB_HOME = Path(".butfor/web")
 user_app = typer.Typer(help="Users of 'butfor serve'.", no_args_is_help=True)
 app.add_typer(user_app, name="user")

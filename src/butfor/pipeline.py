@@ -37,6 +37,7 @@ METHODS = {
     "event_study": "butfor.methods.event_study",
     "changepoint": "butfor.methods.changepoint",
     "peer_effects": "butfor.methods.peer_effects",
+    "attribution": "butfor.analyses.attribution",
 }
 _VERSIONED = ["numpy", "scipy", "pandas", "duckdb", "pyfixest", "pydantic", "ruptures"]
 
@@ -317,7 +318,8 @@ def print_summary(results: Results, console: Console) -> None:
             interval = f"{_pct(row['relative_lower'])} to {_pct(row['relative_upper'])}"
         table.add_row(row["method"], row["metric"], row["event_date"] or "", effect, interval,
                       _fmt(row["p_value"], 3))
-    console.print(table)
+    if results.summary_table:  # a run of timing analyses only has no effect to tabulate
+        console.print(table)
     for a in results.analyses:  # a method that could not fit says so here, not only in the report
         if a.get("left_out"):
             console.print(Text(f"{a['method']} left out: {a['left_out']}."))

@@ -98,7 +98,17 @@ def _kf_p(f: dict, currency: str) -> str | None:
     return fmt.p_value(f["p_value"]) if fmt.is_number(f.get("p_value")) else None
 
 
+def _kf_share(f: dict, currency: str) -> str | None:
+    if not fmt.is_number(f.get("claimed_share")):
+        return None
+    text = f"{fmt.percent(f['claimed_share'], sign=False)} of the break's probability"
+    if f.get("top") and f.get("top") != f.get("claimed"):
+        text += f" ({f['top']}: {fmt.percent(f['top_share'], sign=False)})"
+    return text
+
+
 _KEY_FIGURES = {
+    "share": _kf_share,
     "relative": _kf_relative, "rank": _kf_rank, "peers_p": _kf_peers_p,
     "pretrend": _kf_pretrend, "amount": _kf_amount, "money": _kf_money,
     "estimate": _kf_estimate, "p": _kf_p,
@@ -111,6 +121,7 @@ _KEY_ORDER = {
     "disproportionate": ("estimate", "p"),
     "income_loss": ("money",),
     "claimed_amount": ("amount", "money"),
+    "attributed_to": ("share",),
 }
 
 
@@ -451,7 +462,10 @@ def build_view(results: dict, run_info: dict | None = None, *, draw: bool = True
     ctx = context(results)
     figures = _figures(results, draw)
     events = [{"name": e.get("name", ""), "date": fmt.date(e.get("date")),
-               "scope": e.get("scope", ""), "description": e.get("description", "")}
+               "date_end": fmt.date(e["registry_date_end"]) if e.get("registry_date_end")
+               else None,
+               "scope": e.get("scope", ""), "description": e.get("description", ""),
+               "registry": e.get("registry"), "sources": e.get("sources") or []}
               for e in case.get("events") or []]
     first = ctx.events[0] if ctx.events else None
     title = str(report.get("title") or info.get("title") or "butfor report")

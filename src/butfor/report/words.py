@@ -83,6 +83,16 @@ METHODS: dict[str, MethodWords] = {
         "It cannot say why a series changed, and a slow drift, or two changes close together, "
         "can be dated imprecisely.",
     ),
+    "attribution": MethodWords(
+        "Which change does the break follow?",
+        "Takes the candidate changes the case names and asks where the account's series broke: "
+        "each change is credited with the breaks dated from its first day to a couple of weeks "
+        "after it, and the strength of each break is compared with breaks at dates before the "
+        "first change, where nothing happened.",
+        "It reads timing only: a change not on the list, close to one that is, would be credited "
+        "to it, and two changes closer together than the time an effect takes to show cannot be "
+        "told apart.",
+    ),
     "groups": MethodWords(
         "Group comparison",
         "Compares how two groups of accounts changed after the event, each against its own "
@@ -158,4 +168,5 @@ CLAIM_FIGURES = {
     "disproportionate": ("groups", "placebo"),
     "income_loss": ("damages",),
     "claimed_amount": ("damages",),
+    "attributed_to": ("changepoint",),
 }
