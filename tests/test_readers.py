@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import export_fixtures as fx
+import wikimedia_fixtures
 from butfor.ingest import ingest_files
 from butfor.panel import Panel
 from butfor.readers import FORMATS, READERS, detect_format, read, read_files
@@ -44,6 +45,7 @@ FIXTURES = {
     "posts": (fx.posts_csv, {"timezone": "UTC"}),
     "long": (fx.long_csv, {}),
     "wide": (fx.wide_csv, {"metric": "impressions"}),
+    "wikimedia": (wikimedia_fixtures.wikimedia_json, {}),
 }
 
 

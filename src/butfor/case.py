@@ -162,11 +162,69 @@ class Peers(_Section):
     exclude: list[str] = Field(default_factory=list)
 
 
+class FetchedControl(_Section):
+    """A control series fetched from a public API: ``source = "wikipedia:Article_Name"``.
+
+    ``wikipedia:`` means ``en.wikipedia``; another wiki is named by its host
+    (``de.wikipedia:Artikel``). The range defaults to the panel's dates. It is
+    fetched only on ``butfor run --fetch`` (and cached); without it a series
+    not fetched before is an error that says so.
+    """
+
+    source: str = Field(pattern=r"^[a-z][a-z0-9.-]*:\S.*$")
+    access: Literal["all-access", "desktop", "mobile-web", "mobile-app"] = "all-access"
+    agent: Literal["all-agents", "user", "spider", "automated"] = "user"
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _known_source(self) -> FetchedControl:
+        if not self.project.endswith(("wikipedia", "wiktionary", "wikinews", "wikiquote",
+                                      "wikisource", "wikivoyage", "wikibooks", "wikiversity",
+                                      "wikimedia", "wikidata")):
+            raise ValueError(f"{self.source!r} is not a source butfor fetches; write "
+                             "'wikipedia:Article_Name' (X and Bluesky series come in with "
+                             "'butfor fetch x|bluesky' and [controls] units)")
+        return self
+
+    @property
+    def project(self) -> str:
+        name = self.source.split(":", 1)[0]
+        return "en.wikipedia" if name == "wikipedia" else name
+
+    @property
+    def article(self) -> str:
+        return self.source.split(":", 1)[1].strip().replace(" ", "_")
+
+    @property
+    def unit(self) -> str:
+        """The unit id the Wikimedia reader gives the series."""
+        return f"{self.project}:{self.article}"
+
+
 class Controls(_Section):
-    """Series the event did not touch (off-platform attention, another platform)."""
+    """Series the event did not touch (off-platform attention, another platform).
+
+    ``[[controls.fetched]]`` series join ``units`` (and are never peers); their
+    metric is ``pageviews``, so ``metric`` defaults to it.
+    """
 
     units: list[str] = Field(default_factory=list)
     metric: str | None = None
+    fetched: list[FetchedControl] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _fetched_are_controls(self) -> Controls:
+        if not self.fetched:
+            return self
+        if self.metric not in (None, "pageviews"):
+            raise ValueError(f"fetched Wikimedia controls hold 'pageviews', not "
+                             f"{self.metric!r}; set [controls] metric = \"pageviews\" or "
+                             "leave it out")
+        units = list(dict.fromkeys([*self.units, *(f.unit for f in self.fetched)]))
+        object.__setattr__(self, "units", units)  # frozen: set once, while validating
+        object.__setattr__(self, "metric", "pageviews")
+        return self
 
 
 class Groups(_Section):

@@ -20,6 +20,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from butfor.connectors.cli import register_fetch
 from butfor.errors import ButforError
 
 app = typer.Typer(
@@ -131,12 +132,14 @@ def run(
     allow_path: Annotated[list[Path] | None, typer.Option(
         "--allow-path", help="A folder the case file may read from besides its own folder and "
         "the current one (repeatable).")] = None,
+    fetch: Annotated[bool, typer.Option(
+        "--fetch", help="Fetch the case's [[controls.fetched]] series (goes online).")] = False,
 ) -> None:
     """Run a case file end to end: analyses, verdicts, damages, report."""
     from butfor.pipeline import run_case_file
 
     run_case_file(case_file, out=out, store_path=store, console=console, pdf=pdf,
-                  allow_paths=allow_path or [])
+                  allow_paths=allow_path or [], fetch=fetch)
 
 
 @app.command()
@@ -324,6 +327,9 @@ def user_add(
     token = add_user(home / STORE_FILE, name)
     console.print(f"user {name} added; their token (shown once, kept only as a hash):")
     console.print(token, markup=False, soft_wrap=True)
+
+
+register_fetch(app, _friendly, console, DEFAULT_STORE)
 
 
 def main() -> None:

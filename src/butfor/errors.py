@@ -6,7 +6,8 @@
     ├── InputError               a file the user gave us is malformed
     ├── CaseError                the case file is invalid
     ├── DataError                the data cannot answer the question asked
-    └── EstimationError          a method could not fit
+    ├── EstimationError          a method could not fit
+    └── FetchError               a fetch asked for could not be done (offline, no token, ...)
 
     ButforWarning                fixable problems, repaired with a warning
     └── AssumptionWarning        an assumption check failed; carries a remedy
@@ -70,6 +71,10 @@ class DataError(ButforError):
 
 class EstimationError(ButforError):
     """A method could not fit the data it was given."""
+
+
+class FetchError(ButforError):
+    """A network fetch the user asked for failed: says which service, why, and what to do."""
 
 
 class ButforWarning(UserWarning):

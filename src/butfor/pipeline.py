@@ -262,7 +262,8 @@ def write_outputs(output: RunOutput, out: Path, *, pdf: bool = False) -> dict[st
 
 
 def run_case_file(case_file: Path, *, out: Path, store_path: Path, console: Console,
-                  pdf: bool | None = None, allow_paths: list[Path] | None = None) -> None:
+                  pdf: bool | None = None, allow_paths: list[Path] | None = None,
+                  fetch: bool = False) -> None:
     """`butfor run CASE.toml`: load, ingest or read the store, check, run, write.
 
     ``pdf`` None follows the case's ``[report] pdf``. The case may read only
@@ -280,16 +281,23 @@ def run_case_file(case_file: Path, *, out: Path, store_path: Path, console: Cons
     if case.data.files:
         panel, report = ingest_files(paths.files, format=case.data.format, unit=case.data.unit,
                                      groups_files=paths.groups_files, timezone=case.data.timezone)
-        inputs = [InputFile(s.file, s.sha256) for s in report.sources]
     else:
         store = Store(paths.store or store_path)
         panel = store.read_panel(case.data.dataset)
         report = store.read_report(case.data.dataset)
-        inputs = [InputFile(s.file, s.sha256) for s in report.sources]
+    if case.controls.fetched:  # from the cache, or (with --fetch) the network
+        from butfor.connectors.commands import default_cache_dir
+        from butfor.connectors.controls import add_fetched_controls
+
+        panel, report = add_fetched_controls(case, panel, report, fetch=fetch,
+                                             cache_dir=default_cache_dir(paths.store or store_path),
+                                             case_file=case_file, console=console)
+    inputs = [InputFile(s.file, s.sha256) for s in report.sources]
     check_references(case, panel, text=case_text, path=case_file)  # before any estimation
     inputs.append(InputFile(case_file.name, sha256_text(case_text)))
     output = run_case(case, panel, report, inputs=inputs, case_toml=case_text,
-                      command=f"butfor run {shlex.quote(str(case_file))} --out {shlex.quote(str(out))}",
+                      command=f"butfor run {shlex.quote(str(case_file))} --out {shlex.quote(str(out))}"
+                      + (" --fetch" if fetch else ""),
                       console=console)
     written = write_outputs(output, out, pdf=case.report.pdf if pdf is None else pdf)
     print_summary(output.results, console)

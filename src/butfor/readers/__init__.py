@@ -22,6 +22,7 @@ Formats (``--format`` names):
 ``x_content``   X per-post content export, summed to account-days
 ``x_legacy``    legacy per-tweet export (before 2024), summed to account-days
 ``posts``       generic per-post records (id, created_at, metrics)
+``wikimedia``   Wikimedia pageviews: the REST API's JSON, or its items as CSV
 ==============  =========================================================
 
 Rows that share a (unit, date), within a file or across files, are combined:
@@ -77,10 +78,13 @@ class Reader:
     description: str
     detect: Callable[[set[str]], bool]
     read: ReaderFn
+    # for layouts the header cannot show (a JSON document): tell from the bytes, load own way
+    sniff: Callable[[Path], bool] | None = None
+    load: Callable[[Path, IngestReport, str], Table] | None = None
 
 
 def _registry() -> dict[str, Reader]:
-    from butfor.readers import generic, socialblade, x_overview, x_posts
+    from butfor.readers import generic, socialblade, wikimedia, x_overview, x_posts
 
     readers = [
         Reader("x_legacy", "legacy X per-tweet export (tweet_activity_metrics_*.csv)",
@@ -93,6 +97,8 @@ def _registry() -> dict[str, Reader]:
                socialblade.detect, socialblade.read),
         Reader("x_overview", "X account overview export (account_overview_analytics.csv)",
                x_overview.detect, x_overview.read),
+        Reader("wikimedia", "Wikimedia pageviews (REST API JSON, or its items as CSV)",
+               wikimedia.detect, wikimedia.read, sniff=wikimedia.sniff, load=wikimedia.load),
         Reader("long", "generic long table: unit, date, one column per metric",
                generic.detect_long, generic.read_long),
         Reader("wide", "generic wide table: date, one column per unit",
@@ -108,6 +114,9 @@ FORMATS: tuple[str, ...] = tuple(READERS)
 def detect_format(path: str | Path, columns: dict[str, str] | None = None) -> str:
     """The reader name for a file, decided from its header (first match in registry order)."""
     path = Path(path)
+    for reader in READERS.values():
+        if reader.sniff is not None and reader.sniff(path):
+            return reader.name
     header = _parse.header_of(path)
     names = {snake((columns or {}).get(h, h)) for h in header}
     if names <= {"name", "handle"} and "handle" in names:
@@ -151,7 +160,8 @@ def read_files(paths: Sequence[str | Path], format: str = "auto", *,
         by_format.setdefault(name, []).append(p)
     parts, unit_parts, tables_all = [], [], []
     for name, group_paths in by_format.items():
-        tables = [load_table(p, report, name) for p in group_paths]
+        load = READERS[name].load or load_table
+        tables = [load(p, report, name) for p in group_paths]
         for t in tables:
             if opts.columns:
                 t.frame = t.frame.rename(columns=opts.columns)
