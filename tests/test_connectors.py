@@ -312,3 +312,29 @@ def test_bluesky_unknown_handle(router, client):
                                          r"\(Profile not found\)"):
         fetch_bluesky_posts(client, "nobody.bsky.social", dt.date(2022, 9, 1),
                             dt.date(2022, 9, 3))
+
+
+# ---------------------------------------------------------------------------
+# cassettes
+def test_a_cassette_replays_its_responses_in_order(tmp_path, sleeps):
+    from butfor.connectors.cassette import CassetteTransport
+
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"interactions": [
+        {"request": {"url": WIKI_URL}, "response": {"status": 429, "headers": {"retry-after": "3"}}},
+        {"request": {"url": WIKI_URL}, "response": {"status": 200, "json": _items()}}]}))
+    with HttpClient(cache_dir=tmp_path / "cache", transport=CassetteTransport(path),
+                    sleep=sleeps.append) as c:
+        fetched = fetch_one(c, WIKI)
+        assert c.replaying == str(path) and c.requests_made == 2
+    assert fetched.data == _items() and sleeps == [3.0]
+    meta = json.loads(fetched.path.with_suffix(".request.json").read_text())
+    assert meta["replayed_from"] == str(path)
+
+
+def test_a_broken_cassette_is_one_sentence(tmp_path, monkeypatch):
+    path = tmp_path / "c.json"
+    path.write_text('{"no": "interactions"}')
+    monkeypatch.setenv("BUTFOR_CASSETTE", str(path))
+    with pytest.raises(FetchError, match=r"is not a cassette .*needs an 'interactions' list"):
+        HttpClient(cache_dir=tmp_path)
