@@ -138,9 +138,13 @@ class HttpClient:
 
     # -- requests ----------------------------------------------------------
     def get_json(self, url: str, params: Mapping[str, Any] | None = None, *, service: str,
-                 headers: Mapping[str, str] | None = None) -> Fetched:
-        """GET a JSON document: from the cache, or the network (retried); then cached."""
-        if not self.refresh:
+                 headers: Mapping[str, str] | None = None, reuse: bool = True) -> Fetched:
+        """GET a JSON document: from the cache, or the network (retried); then cached.
+
+        ``reuse=False`` asks again even when cached: for a range the service may
+        not have published in full yet (it still stores the answer).
+        """
+        if reuse and not self.refresh:
             hit = self.cached(url, params)
             if hit is not None:
                 return hit
