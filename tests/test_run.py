@@ -120,5 +120,9 @@ def test_verge_example_runs_from_its_readme(shared_data, tmp_path):
     # (0.7873 points with the case's subject left out of the groups, 50 v 49 accounts)
     assert group["estimate"]["estimate"] == pytest.approx(0.007873, abs=5e-6)
     (verdict,) = doc["verdicts"]
-    assert verdict["verdict"] == "supported"
+    # issue 13: the group event study's pre-trend test rejects on this panel (p < 0.001), so
+    # the verdict policy withholds "supported" and names the failed gate
+    assert verdict["verdict"] == "inconclusive"
+    assert verdict["figures"]["failed_gates"] == ["pretrend"]
+    assert "pre-trend test rejects parallel paths" in verdict["sentence"]
     assert verdict["figures"]["difference"] == pytest.approx(-0.007873, abs=5e-6)

@@ -251,7 +251,12 @@ class Claim(_Section):
     group_a: str | None = None
     group_b: str | None = None
     amount: float | None = Field(default=None, ge=0)
-    metric: str | None = None
+    metric: str | None = None  # default: [outcome] metric; the pipeline analyses it
+    # which way the claim says the metric moved: reach falls, harassment and replies rise
+    direction: Literal["fell", "rose", "changed"] = "fell"
+    # the smallest relative change worth a claim: "not supported" needs the data to have
+    # been able to detect it (default: [power] smallest_effect)
+    smallest_effect: float | None = Field(default=None, gt=0, lt=10)
 
 
 RateDistribution = Literal["triangular", "uniform"]
@@ -478,6 +483,22 @@ class StsOptions(_Section):
     pseudo_events: int = Field(default=10, ge=0)  # 0 leaves out the false-positive check
 
 
+class PowerOptions(_Section):
+    """The ``[power]`` section: which known effects to inject, and the effect that matters."""
+
+    effects: list[float] = Field(default_factory=lambda: [0.05, 0.1, 0.2, 0.3, 0.5])
+    smallest_effect: float = Field(default=0.1, gt=0, lt=10)
+    pseudo_events: int = Field(default=10, ge=3)  # for methods refitted at pseudo-events
+    run: bool = False  # also measure the refitted methods' power in `butfor run`
+
+    @model_validator(mode="after")
+    def _positive(self) -> PowerOptions:
+        if not self.effects or any(not (0 < abs(e) < 10) for e in self.effects):
+            raise ValueError("'effects' are relative changes such as 0.1 for 10%, each "
+                             "between 0 and 10 in size (both directions are tried)")
+        return self
+
+
 class Case(_Section):
     case: CaseInfo = Field(default_factory=CaseInfo)
     data: DataSection = Field(default_factory=DataSection)
@@ -498,6 +519,7 @@ class Case(_Section):
     report: ReportOptions = Field(default_factory=ReportOptions)
     sts: StsOptions = Field(default_factory=StsOptions)
     event_study: EventStudyOptions = Field(default_factory=lambda: EventStudyOptions())
+    power: PowerOptions = Field(default_factory=PowerOptions)
 
     @model_validator(mode="after")
     def _names_resolve(self) -> Case:
@@ -522,6 +544,13 @@ class Case(_Section):
                                  f"one of the events{_nearest(claim.event, names)}")
         return self
 
+    def claim_metric(self, claim: Claim) -> str:
+        return claim.metric or self.outcome.metric
+
+    def smallest_effect(self, claim: Claim) -> float:
+        return claim.smallest_effect if claim.smallest_effect is not None else \
+            self.power.smallest_effect
+
     def event(self, name: str | None = None) -> Event:
         """The named event, or the first one."""
         if name is None:
@@ -535,7 +564,8 @@ class Case(_Section):
                 f"{source}: the subject {self.subject.unit!r} is not in the panel; "
                 f"set [subject] unit to one of the ingested units (see 'butfor data')"
             )
-        for metric in [self.outcome.metric, *self.covariates]:
+        claimed = [c.metric for c in self.claims if c.metric is not None]
+        for metric in [self.outcome.metric, *self.covariates, *claimed]:
             if metric not in panel.metrics:
                 raise DataError(
                     f"{source}: metric {metric!r} is not in the panel; "

@@ -1,29 +1,54 @@
 """Claims become tests, tests become verdicts.
 
-A claim is an allegation in the user's words plus a kind; each kind names the
-analysis that tests it and the threshold it must meet. Verdicts read only the
-analyses' results (the same dicts that go into results.json), never the
-estimators, so a verdict can be re-derived from a results file.
+A claim is an allegation in the user's words plus a kind, a metric and a
+direction (``fell``, ``rose`` or ``changed``); each kind names the analyses
+that can test it, best first. Verdicts read only the analyses' results (the
+same dicts that go into results.json), never the estimators, so a verdict can
+be re-derived from a results file.
 
-Every verdict is ``supported``, ``not supported`` or ``inconclusive``, with
-the figures behind it and one sentence a judge or a creator can read. The
-defaults are conservative: a claim is never ``supported`` by an estimate
-whose interval includes no effect, and an interval that includes no effect
-but is too wide to rule out the alleged harm gives ``inconclusive``, not
-``not supported``.
+Every kind goes through the one verdict policy in :mod:`butfor.verdicts`
+(written out in ``docs/verdict-policy.md``): gates first (convergence, known
+error rate, pre-trend, pre-period fit, design, degenerate fit), then the
+interval in the claimed direction, then power. Each verdict lists its gates
+and their values, and its sentence is written from the very figures it used.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from butfor.case import Case, Claim
+from butfor.verdicts import (
+    INCONCLUSIVE,
+    NOT_SUPPORTED,
+    SUPPORTED,
+    Gate,
+    VerdictWord,
+    band_words,
+    change_words,
+    convergence_gate,
+    decide,
+    degenerate_gate,
+    design_gate,
+    error_rate_gate,
+    interval_words,
+    log_to_relative,
+    minimum_detectable,
+    p_words,
+    placebo_units,
+    pre_fit_gate,
+    pretrend_gate,
+    pretrend_test,
+    rank_error_rate_gate,
+    shows,
+)
+from butfor.verdicts import dating_changepoint as _dating_changepoint
 
-VerdictWord = Literal["supported", "not supported", "inconclusive"]
-SUPPORTED: VerdictWord = "supported"
-NOT_SUPPORTED: VerdictWord = "not supported"
-INCONCLUSIVE: VerdictWord = "inconclusive"
+__all__ = ["INCONCLUSIVE", "NOT_SUPPORTED", "PREFERRED_METHODS", "SUPPORTED", "Verdict",
+           "VerdictWord", "evaluate_claims", "methods_for"]
 
 # which analyses can test each kind, best first
 PREFERRED_METHODS: dict[str, list[str]] = {
@@ -34,13 +59,15 @@ PREFERRED_METHODS: dict[str, list[str]] = {
     # paths, not levels
     "beyond_platform_trend": ["peer_effects", "sdid", "synthetic_control", "prepost"],
     "targeted": ["peer_effects", "sdid", "synthetic_control", "prepost"],
-    "not_preexisting": ["prepost", "event_study"],
-    "disproportionate": ["group_disproportion"],
+    "not_preexisting": ["prepost", "event_study", "changepoint"],
+    "disproportionate": ["group_disproportion", "event_study"],
     "attributed_to": ["attribution"],
 }
-# a decline smaller than this (relative) is no harm worth a claim; used to tell
-# "not supported" (the interval rules out a real decline) from "inconclusive"
-NEGLIGIBLE_RELATIVE_EFFECT = 0.05
+
+
+def methods_for(kind: str) -> list[str]:
+    """The case methods an analysis of a claim's metric needs (the pipeline runs them)."""
+    return PREFERRED_METHODS.get(kind, [])
 
 
 @dataclass(frozen=True)
@@ -51,6 +78,7 @@ class Verdict:
     verdict: VerdictWord
     sentence: str
     figures: dict[str, Any] = field(default_factory=dict)
+    gates: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -73,18 +101,34 @@ class _Context:
 
     def find(self, kind: str, claim: Claim, *, need: str | None = None) -> dict | None:
         """The best analysis for this claim's kind, event and metric."""
-        event = claim.event or self.case.events[0].name
-        metric = claim.metric or self.case.outcome.metric
+        event = self.case.event(claim.event)
+        metric = self.case.claim_metric(claim)
         for method in PREFERRED_METHODS[kind]:
             for a in self.analyses:
                 if a["method"] != method or a.get("metric") != metric:
                     continue
-                if a.get("event") not in (None, event):
-                    continue
                 if need is not None and need not in a:
+                    continue
+                if need == "effect" and _effect_of(a, event) is None:
+                    continue
+                if need != "effect" and a.get("event") not in (None, event.name):
                     continue
                 return a
         return None
+
+
+def _effect_of(analysis: dict, event) -> dict | None:
+    """The analysis's effect path for ``event`` (a method may carry one path per event)."""
+    for effect in analysis.get("effects") or [analysis.get("effect")]:
+        if not isinstance(effect, dict):
+            continue
+        named = (effect.get("diagnostics") or {}).get("event") or analysis.get("event")
+        if named == event.name or (event.date is not None
+                                   and effect.get("event_date") == str(event.date)):
+            return effect
+    if analysis.get("event") in (None, event.name) and isinstance(analysis.get("effect"), dict):
+        return analysis["effect"]
+    return None
 
 
 def _missing(claim: Claim, what: str) -> Verdict:
@@ -92,263 +136,274 @@ def _missing(claim: Claim, what: str) -> Verdict:
                    f"No analysis in this run can test it: {what}.", {})
 
 
-def _fp(analysis: dict) -> dict:
-    """The method's false-positive rate on this data, where the analysis measured one."""
-    fp = analysis.get("false_positive")
-    if isinstance(fp, dict) and fp.get("rate") is not None:
-        return {"false_positive_rate": fp["rate"], "false_positive_runs": fp.get("runs")}
-    return {}
-
-
 def _event_name(claim: Claim, case: Case) -> str:
     return claim.event or case.events[0].name
-
-
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:+.1f}%"
 
 
 def _num(x: float | None) -> str:
     return "n/a" if x is None else f"{x:,.0f}"
 
 
+def _verdict(claim: Claim, word: VerdictWord, sentence: str, figures: dict,
+             gates: list[Gate | None]) -> Verdict:
+    kept = [g.to_dict() for g in gates if g is not None]
+    figures = {**figures, "failed_gates": [g["name"] for g in kept if not g["passed"]]}
+    return Verdict(claim.id, claim.kind, claim.allegation, word, sentence, figures, kept)
+
+
+def _base_figures(claim: Claim, ctx: _Context, a: dict) -> dict:
+    power = a.get("power") if isinstance(a.get("power"), dict) else None
+    return {"method": a["method"], "analysis": a["id"], "metric": a.get("metric"),
+            "alpha": claim.alpha, "direction": claim.direction,
+            "smallest_effect": ctx.case.smallest_effect(claim),
+            "mde": minimum_detectable(power, claim.direction)}
+
+
+def _signed(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:+.4g}"
+
+
+def _what(metric: str | None) -> str:
+    return str(metric or "the outcome").replace("_", " ")
+
+
 # ---------------------------------------------------------------------------
 def _declined_after(claim: Claim, ctx: _Context) -> Verdict:
+    """The subject's metric moved in the claimed direction after the event."""
     a = ctx.find("declined_after", claim, need="effect")
     if a is None:
-        return _missing(claim, "it needs a counterfactual estimate for the subject")
-    s = a["effect"]["summary"]
-    event = _event_name(claim, ctx.case)
-    figures = {"method": a["method"], "analysis": a["id"], "relative_effect": s["relative"],
-               "relative_lower": s["relative_lower"], "relative_upper": s["relative_upper"],
-               "cumulative_effect": s["cumulative"], "cumulative_lower": s["cumulative_lower"],
-               "cumulative_upper": s["cumulative_upper"], "p_value": s["p_value"],
-               "alpha": claim.alpha, **_fp(a)}
-    band = (f"{_pct(s['relative'])} (interval {_pct(s['relative_lower'])} to "
-            f"{_pct(s['relative_upper'])})")
-    p_ok = s["p_value"] is None or s["p_value"] <= claim.alpha
-    if s["cumulative_upper"] < 0 and p_ok:
-        verdict = SUPPORTED
-        sentence = (f"After the {event}, {a['metric']} ran {band} against what {a['title'].lower()}"
-                    f" predicts; the whole interval is a decline.")
-    elif s["cumulative_lower"] > 0:
-        verdict = NOT_SUPPORTED
-        sentence = f"After the {event}, {a['metric']} rose rather than fell: {band}."
-    elif s["relative_lower"] is not None and s["relative_lower"] > -NEGLIGIBLE_RELATIVE_EFFECT:
-        verdict = NOT_SUPPORTED
-        sentence = (f"After the {event}, {a['metric']} changed by {band}; the interval rules out "
-                    f"a decline larger than {NEGLIGIBLE_RELATIVE_EFFECT:.0%}.")
-    else:
-        verdict = INCONCLUSIVE
-        sentence = (f"After the {event}, {a['metric']} changed by {band}; the interval includes "
-                    "no effect, and it is too wide to rule out a real decline.")
-    return Verdict(claim.id, claim.kind, claim.allegation, verdict, sentence, figures)
+        return _missing(claim, f"it needs a counterfactual estimate for the subject's "
+                               f"{ctx.case.claim_metric(claim)}")
+    event = ctx.case.event(claim.event)
+    effect = _effect_of(a, event)
+    s = effect["summary"]
+    rel, lo, hi = s.get("relative"), s.get("relative_lower"), s.get("relative_upper")
+    cum_lo, cum_hi, p = s.get("cumulative_lower"), s.get("cumulative_upper"), s.get("p_value")
+    figures = {**_base_figures(claim, ctx, a), "relative_effect": rel, "relative_lower": lo,
+               "relative_upper": hi, "cumulative_effect": s.get("cumulative"),
+               "cumulative_lower": cum_lo, "cumulative_upper": cum_hi, "p_value": p}
+    n_placebo = placebo_units(a)
+    gates = [
+        degenerate_gate(a, [s.get("cumulative"), cum_lo, cum_hi, rel, lo, hi]),
+        convergence_gate(a, effect),
+        error_rate_gate(a) or (rank_error_rate_gate(n_placebo, claim.alpha)
+                               if n_placebo else None),
+        pretrend_gate(a, claim.alpha),
+        pre_fit_gate(a),
+        design_gate(n_placebo, claim.alpha),
+    ]
+    if (fp := a.get("false_positive")) and isinstance(fp, dict):
+        figures.update(false_positive_rate=fp.get("rate"), false_positive_runs=fp.get("runs"))
+    finding = (f"After the {event.name}, {_what(a.get('metric'))} ran "
+               f"{band_words(rel, lo, hi, p, s.get('level', 0.95))} against what the "
+               f"{str(a.get('title') or a['method']).lower()} predicts")
+    ok = all(x is not None and math.isfinite(x) for x in (cum_lo, cum_hi))
+    evidence = ok and _shows(claim, cum_lo, cum_hi) and (p is None or p <= claim.alpha)
+    d = decide(direction=claim.direction, gates=[g for g in gates if g], evidence=evidence,
+               finding=finding, lower=lo, upper=hi,
+               smallest=ctx.case.smallest_effect(claim), power=a.get("power"))
+    return _verdict(claim, d.verdict, d.reason[0].upper() + d.reason[1:], figures, gates)
 
 
-def _placebo_test(claim: Claim, ctx: _Context, kind: str) -> tuple[dict | None, dict | None]:
+def _shows(claim: Claim, lower: float, upper: float) -> bool:
+    return shows(claim.direction, lower, upper)
+
+
+def _scope(a: dict, ctx: _Context, claim: Claim) -> str:
+    event = ctx.case.event(claim.event)
+    if a["method"] == "peer_effects":
+        return (" Each account was measured against its own off-platform series, which the "
+                "platform's change did not touch, so the platform-wide loss is measured "
+                "rather than assumed away.")
+    if event.scope == "platform":
+        return (" The event was platform-wide, so the peers were hit too: this compares the "
+                "subject with what everyone lost, not with a world without the change.")
+    return ""
+
+
+def _placebo_claim(claim: Claim, ctx: _Context, kind: str) -> Verdict:
+    """beyond_platform_trend and targeted: the subject's effect ranked among the peers'."""
     a = ctx.find(kind, claim, need="placebo")
-    return a, (a or {}).get("placebo")
+    if a is None:
+        return _missing(claim, "it needs a comparison with peer accounts and placebo runs "
+                               "(add peers and a peer method such as peer_effects or sdid)")
+    placebo = a["placebo"]
+    effect = a.get("effect") or {}
+    s = effect.get("summary") or {}
+    n = len(placebo["values"])
+    p = placebo["p_value"]
+    subject_value = placebo["subject_value"]
+    rel, lo, hi = s.get("relative"), s.get("relative_lower"), s.get("relative_upper")
+    figures = {**_base_figures(claim, ctx, a), "p_value": p, "rank": placebo["rank"],
+               "placebo_units": n, "relative_effect": rel, "relative_lower": lo,
+               "relative_upper": hi, "cumulative_effect": s.get("cumulative"),
+               "subject_effect": subject_value,
+               "false_positive_rate": rank_error_rate_gate(n, claim.alpha).value}
+    gates: list[Gate | None] = [
+        degenerate_gate(a, [subject_value, p]),
+        rank_error_rate_gate(n, claim.alpha),
+        design_gate(n, claim.alpha),
+        pretrend_gate(a, claim.alpha),
+        pre_fit_gate(a),
+    ]
+    right_way = {"fell": subject_value < 0, "rose": subject_value > 0,
+                 "changed": subject_value != 0}[claim.direction]
+    interval_ok = True
+    if s.get("cumulative_lower") is not None and s.get("cumulative_upper") is not None:
+        interval_ok = _shows(claim, s["cumulative_lower"], s["cumulative_upper"])
+    change = (f"{change_words(rel)} ({s.get('level', 0.95):.0%} interval "
+              f"{interval_words(lo, hi)})" if rel is not None
+              else f"{change_words(log_to_relative(subject_value))}")
+    finding = (f"The subject's change after the {_event_name(claim, ctx.case)}, {change}, ranks "
+               f"{placebo['rank']} of {n + 1} among the peers' placebo effects ({p_words(p)})")
+    evidence = right_way and p <= claim.alpha and interval_ok
+    if kind == "targeted":
+        own_group = ctx.unit_groups.get(effect.get("unit") or ctx.case.subject.unit)
+        values = dict(zip(placebo["units"], placebo["values"], strict=True))
+        same = [abs(v) for u, v in values.items() if own_group is not None
+                and ctx.unit_groups.get(u) == own_group]
+        p_group = (sum(v >= abs(subject_value) for v in same) + 1) / (len(same) + 1) \
+            if same else None
+        figures.update(p_value_all_peers=p, p_value_own_group=p_group, own_group=own_group,
+                       peers_in_own_group=len(same))
+        if same:
+            gates.append(design_gate(len(same), claim.alpha,
+                                     f"peers in the subject's group ({own_group})"))
+            finding += (f", and among the {len(same)} peers of its own group "
+                        f"({p_words(p_group)})")
+            evidence = evidence and p_group <= claim.alpha
+    d = decide(direction=claim.direction, gates=[g for g in gates if g], evidence=evidence,
+               finding=finding, lower=lo, upper=hi,
+               smallest=ctx.case.smallest_effect(claim), power=a.get("power"))
+    return _verdict(claim, d.verdict, d.reason + _scope(a, ctx, claim), figures, gates)
 
 
 def _beyond_platform_trend(claim: Claim, ctx: _Context) -> Verdict:
-    a, placebo = _placebo_test(claim, ctx, "beyond_platform_trend")
-    if a is None:
-        return _missing(claim, "it needs a comparison with peer accounts and placebo runs")
-    s = a["effect"]["summary"]
-    n = len(placebo["values"])
-    p = placebo["p_value"]
-    smallest_p = 1 / (n + 1)
-    event = ctx.case.event(_event_name(claim, ctx.case))
-    figures = {"method": a["method"], "analysis": a["id"], "p_value": p, "rank": placebo["rank"],
-               "placebo_units": n, "relative_effect": s["relative"],
-               "cumulative_effect": s["cumulative"], "alpha": claim.alpha,
-               # a rank test over n placebo units rejects a unit that nothing singled out
-               # with probability floor(alpha (n + 1)) / (n + 1), at most alpha
-               "false_positive_rate": int(claim.alpha * (n + 1)) / (n + 1)}
-    if a["method"] == "peer_effects":
-        scope = (" Each account was measured against its own off-platform series, which the "
-                 "platform's change did not touch, so the platform-wide loss is measured "
-                 "rather than assumed away.")
-    elif event.scope == "platform":
-        scope = (" The event was platform-wide, so the peers were hit too: this compares the "
-                 "subject with what everyone lost, not with a world without the change.")
-    else:
-        scope = ""
-    rank = f"ranks {placebo['rank']} of {n + 1}"
-    if s["cumulative"] < 0 and p <= claim.alpha and s["cumulative_upper"] < 0:
-        verdict = SUPPORTED
-        sentence = (f"The subject's decline {rank} among the peers' placebo effects "
-                    f"(p = {p:.3f}): larger than the platform-wide trend explains.{scope}")
-    elif smallest_p > claim.alpha:
-        verdict = INCONCLUSIVE
-        sentence = (f"With {n} peers no placebo test can reach p ≤ {claim.alpha}; "
-                    f"add peers.{scope}")
-    else:
-        verdict = NOT_SUPPORTED
-        sentence = (f"The subject's change {rank} among the peers' placebo effects "
-                    f"(p = {p:.3f}): within what the peers themselves show.{scope}")
-    return Verdict(claim.id, claim.kind, claim.allegation, verdict, sentence, figures)
+    return _placebo_claim(claim, ctx, "beyond_platform_trend")
 
 
 def _targeted(claim: Claim, ctx: _Context) -> Verdict:
     """Extreme among all peers AND among the subject's own group (so no group shock explains it)."""
-    a, placebo = _placebo_test(claim, ctx, "targeted")
-    if a is None:
-        return _missing(claim, "it needs placebo effects for the peers")
-    subject = a["effect"]["unit"]
-    own_group = ctx.unit_groups.get(subject)
-    values = dict(zip(placebo["units"], placebo["values"], strict=True))
-    x = abs(placebo["subject_value"])
-    same = [abs(v) for u, v in values.items() if own_group is not None
-            and ctx.unit_groups.get(u) == own_group]
-    p_all = placebo["p_value"]
-    p_group = (sum(v >= x for v in same) + 1) / (len(same) + 1) if same else None
-    n = len(values)
-    figures = {"method": a["method"], "analysis": a["id"], "p_value_all_peers": p_all,
-               "p_value_own_group": p_group, "own_group": own_group,
-               "peers_in_own_group": len(same), "alpha": claim.alpha,
-               "subject_effect": placebo["subject_value"],
-               # a rank test over n placebo units rejects a unit that nothing singled out
-               # with probability floor(alpha (n + 1)) / (n + 1), at most alpha
-               "false_positive_rate": int(claim.alpha * (n + 1)) / (n + 1)}
-    declined = placebo["subject_value"] < 0
-    if declined and p_all <= claim.alpha and (p_group is None or p_group <= claim.alpha):
-        verdict = SUPPORTED
-        group = f" and among the {len(same)} peers of its own group (p = {p_group:.3f})" if same else ""
-        sentence = (f"The subject's decline is extreme among all peers (p = {p_all:.3f}){group}: "
-                    "a change that every account, or every account of its group, shared does "
-                    "not explain it.")
-    elif same and (len(same) + 1) * claim.alpha < 1:
-        verdict = INCONCLUSIVE
-        sentence = f"Too few peers in the subject's group ({len(same)}) to test targeting."
-    else:
-        verdict = NOT_SUPPORTED
-        where = f"; among its own group p = {p_group:.3f}" if p_group is not None else ""
-        sentence = (f"The subject's change is not extreme enough among the peers (p = {p_all:.3f}"
-                    f"{where}) to single it out: it is what a platform-wide or group-wide change "
-                    "would produce.")
-    return Verdict(claim.id, claim.kind, claim.allegation, verdict, sentence, figures)
-
-
-def _pretrend(analysis: dict) -> dict | None:
-    """A pre-trend test as {p_value, slope}: the pre/post one, or the event study's."""
-    if "pretrend" in analysis:
-        return analysis["pretrend"]
-    es = analysis.get("event_study") or {}
-    test = es.get("pretrend")
-    if not test:
-        return None
-    pre = [e for t, e in zip(es["event_times"], es["estimate"], strict=True)
-           if t < 0 and e is not None]
-    slope = None
-    if len(pre) >= 2:
-        # the sign of the drift into the event: late pre-period minus early pre-period
-        half = len(pre) // 2
-        slope = sum(pre[half:]) / len(pre[half:]) - sum(pre[:half]) / half
-    return {"p_value": test["p_value"], "slope": slope}
+    return _placebo_claim(claim, ctx, "targeted")
 
 
 def _not_preexisting(claim: Claim, ctx: _Context) -> Verdict:
-    import datetime as dt
-
+    """No change in the claimed direction dated before the event (less a tolerance)."""
     event = ctx.case.event(_event_name(claim, ctx.case))
     limit = event.date - dt.timedelta(days=claim.tolerance_days)
-    metric = claim.metric or ctx.case.outcome.metric
-    trend_analysis = None
-    for method in PREFERRED_METHODS["not_preexisting"]:
-        for a in ctx.analyses:
-            if (a["method"] == method and a.get("metric") == metric
-                    and a.get("event") in (None, event.name) and _pretrend(a) is not None):
-                trend_analysis = trend_analysis or a
-    changepoints = [a for a in ctx.analyses
-                    if a["method"] == "changepoint" and a.get("metric") == metric]
-    if len(changepoints) > 1:
-        # level and slope models date the same series; the one that fits it better (smaller
-        # residual spread) is the one whose date to believe: a slope model fitted to a
-        # jump dates the "change" too early, and a level model fitted to a bend too late
-        changepoints = [min(changepoints,
-                            key=lambda a: a["changepoint"].get("sigma") or float("inf"))]
-    if not changepoints and trend_analysis is None:
+    metric = ctx.case.claim_metric(claim)
+    way = {"fell": "decline", "rose": "rise", "changed": "change"}[claim.direction]
+    trend_analysis = next(
+        (a for method in PREFERRED_METHODS["not_preexisting"] for a in ctx.analyses
+         if a["method"] == method and a.get("metric") == metric
+         and a.get("event") in (None, event.name) and pretrend_test(a) is not None), None)
+    dating = _dating_changepoint(ctx.analyses, metric)
+    if dating is None and trend_analysis is None:
         return _missing(claim, "it needs change-point dating or a pre-trend test")
     figures: dict[str, Any] = {"event_date": str(event.date), "tolerance_days":
-                               claim.tolerance_days, "alpha": claim.alpha}
-    early, clean, reasons = False, True, []
-    if trend_analysis is not None:
-        pt = _pretrend(trend_analysis)
-        figures.update(pretrend_p=pt["p_value"], pretrend_slope=pt.get("slope"),
-                       pretrend_method=trend_analysis["method"])
-        if pt["p_value"] <= claim.alpha and (pt.get("slope") or 0) < 0:
-            early = True
-            reasons.append(f"the subject was already falling behind its peers before the "
-                           f"event (pre-trend p = {pt['p_value']:.3f})")
-        elif pt["p_value"] <= claim.alpha:
-            clean = False
-            reasons.append(f"the pre-period shows the subject drifting against its peers "
-                           f"(p = {pt['p_value']:.3f})")
-    for a in changepoints:
-        cp = a["changepoint"]
-        if cp.get("onset") is None or (cp.get("change") or 0) >= 0:
-            continue  # no change, or a rise: neither dates a decline
-        onset = dt.date.fromisoformat(cp["onset"])
-        lower = dt.date.fromisoformat(cp.get("onset_lower") or cp["onset"])
-        upper = dt.date.fromisoformat(cp.get("onset_upper") or cp["onset"])
-        figures.setdefault("changepoints", []).append(
-            {"model": cp.get("model"), "onset": cp["onset"], "lower": str(lower),
-             "upper": str(upper), "change": cp.get("change")})
-        if upper < limit:
-            early = True
-            reasons.append(f"a decline in {cp.get('model', 'level')} is dated to {onset} "
-                           f"(95% range {lower} to {upper}), before {limit}")
-        elif lower < limit:
-            clean = False
-            reasons.append(f"the {cp.get('model', 'level')} change ({onset}, range {lower} to "
-                           f"{upper}) cannot be placed clearly before or after the event")
-    if early:
-        verdict, sentence = NOT_SUPPORTED, "Not supported: " + "; ".join(reasons) + "."
-    elif not clean:
-        verdict, sentence = INCONCLUSIVE, "Inconclusive: " + "; ".join(reasons) + "."
+                               claim.tolerance_days, "alpha": claim.alpha,
+                               "direction": claim.direction, "metric": metric}
+    early, unclear, checked = [], [], []
+    gates: list[Gate | None] = []
+    if trend_analysis is None:
+        checked.append("no pre-trend test was possible (it needs peers)")
     else:
-        verdict = SUPPORTED
-        sentence = (f"No decline before {limit}: no pre-trend against the peers and no "
-                    f"change point dating a decline earlier than {claim.tolerance_days} days "
-                    f"before the {event.name}.")
-    return Verdict(claim.id, claim.kind, claim.allegation, verdict, sentence, figures)
+        pt = pretrend_test(trend_analysis)
+        slope = pt.get("slope") or 0.0
+        figures.update(pretrend_p=pt["p_value"], pretrend_slope=pt.get("slope"),
+                       pretrend_method=trend_analysis["method"],
+                       pretrend_analysis=trend_analysis["id"])
+        same_way = {"fell": slope < 0, "rose": slope > 0, "changed": True}[claim.direction]
+        if pt["p_value"] <= claim.alpha and same_way:
+            early.append(f"the subject was already drifting against its peers before the "
+                         f"event ({'falling' if slope < 0 else 'rising'}; pre-trend "
+                         f"{p_words(pt['p_value'])})")
+        elif pt["p_value"] <= claim.alpha:
+            unclear.append(f"the pre-period shows the subject drifting against its peers "
+                           f"the other way (pre-trend {p_words(pt['p_value'])})")
+        else:
+            checked.append(f"the pre-trend test against the peers does not reject parallel "
+                           f"paths ({p_words(pt['p_value'])})")
+    if dating is None:
+        checked.append("no change-point dating was run")
+    else:
+        cp = dating["changepoint"]
+        model = cp.get("model", "level")
+        figures["changepoint_analysis"] = dating["id"]
+        change = cp.get("change") or 0.0
+        moved = {"fell": change < 0, "rose": change > 0, "changed": change != 0}[claim.direction]
+        if cp.get("onset") is None or not moved:
+            checked.append(f"the change-point dating ({model} model, the one that fits the "
+                           f"series best) finds no {way}")
+        else:
+            onset = dt.date.fromisoformat(cp["onset"])
+            lower = dt.date.fromisoformat(cp.get("onset_lower") or cp["onset"])
+            upper = dt.date.fromisoformat(cp.get("onset_upper") or cp["onset"])
+            figures["changepoints"] = [{"model": model, "onset": cp["onset"],
+                                        "lower": str(lower), "upper": str(upper),
+                                        "change": cp.get("change")}]
+            dated = (f"the change-point dating ({model} model, the one that fits the series "
+                     f"best) places a {way} at {onset} (95% range {lower} to {upper})")
+            if upper < limit:
+                early.append(f"{dated}, before {limit}")
+            elif lower < limit:
+                unclear.append(f"{dated}, which cannot be placed clearly before or after "
+                               f"{limit}")
+            else:
+                checked.append(f"{dated}, after {limit}")
+    if early:
+        word, sentence = NOT_SUPPORTED, f"A {way} began before the {event.name}: " + \
+            "; ".join(early) + "."
+    elif unclear:
+        word, sentence = INCONCLUSIVE, "Inconclusive: " + "; ".join(unclear + checked) + "."
+    else:
+        word = SUPPORTED
+        sentence = (f"No {way} before {limit} ({claim.tolerance_days} days before the "
+                    f"{event.name}): " + "; ".join(checked) + ".")
+    return _verdict(claim, word, sentence, figures, gates)
 
 
 def _disproportionate(claim: Claim, ctx: _Context) -> Verdict:
     a = ctx.find("disproportionate", claim, need="estimate")
-    if a is None:
+    if a is None or "group_disproportion" not in a:
         return _missing(claim, "it needs a group comparison ([groups] compare = [a, b])")
     c = a["estimate"]
     labels = (a["group_disproportion"]["group_a"], a["group_disproportion"]["group_b"])
-    est, lo, hi, p = c["estimate"], c["lower"], c["upper"], c["p_value"]
+    est, lo, hi, p = c.get("estimate"), c.get("lower"), c.get("upper"), c.get("p_value")
     group_a = claim.group_a or labels[0]
     group_b = claim.group_b or labels[1]
     if {group_a, group_b} != set(labels):
         return _missing(claim, f"the group comparison in this run is {labels[0]} against "
                                f"{labels[1]}, not {group_a} against {group_b}")
+    gates: list[Gate | None] = [degenerate_gate(a, [est, lo, hi, p]),
+                                pretrend_gate(a, claim.alpha)]
     # the analysis reports effect(labels[0]) - effect(labels[1]); orient it to the claim
-    if (group_a, group_b) != labels:
+    if (group_a, group_b) != labels and None not in (est, lo, hi):
         est, lo, hi = -est, -hi, -lo
-    figures = {"method": a["method"], "analysis": a["id"], "difference": est, "lower": lo,
-               "upper": hi, "p_value": p, "group_a": group_a, "group_b": group_b,
-               "alpha": claim.alpha}
-    diff = f"{est:+.4g} (interval {lo:+.4g} to {hi:+.4g}, p = {p:.3g})"
-    if hi < 0 and p <= claim.alpha:
-        verdict = SUPPORTED
-        sentence = (f"Accounts in group {group_a} fell further than those in group {group_b} "
-                    f"after the event: a difference of {diff} in {a['metric']}.")
-    elif lo > 0:
-        verdict = NOT_SUPPORTED
-        sentence = (f"Group {group_a} fared better than group {group_b}, not worse: "
-                    f"{diff}.")
-    else:
-        verdict = NOT_SUPPORTED
-        sentence = (f"The difference between group {group_a} and group {group_b} is {diff}; "
-                    "the data do not show one group hit harder.")
-    return Verdict(claim.id, claim.kind, claim.allegation, verdict, sentence, figures)
+    figures = {**_base_figures(claim, ctx, a), "difference": est, "lower": lo, "upper": hi,
+               "p_value": p, "group_a": group_a, "group_b": group_b}
+    rel = rel_lo = rel_hi = None
+    where = f"After the {_event_name(claim, ctx.case)}, {_what(a.get('metric'))} in group {group_a}"
+    if ctx.case.outcome.transform == "log1p":  # a difference in log points: a percentage
+        rel, rel_lo, rel_hi = (log_to_relative(x) for x in (est, lo, hi))
+        figures.update(relative_effect=rel, relative_lower=rel_lo, relative_upper=rel_hi)
+        finding = (f"{where} moved {band_words(rel, rel_lo, rel_hi, p, c.get('level', 0.95))} "
+                   f"than in group {group_b}")
+    else:  # on the outcome's own scale (day-on-day growth, per post, levels)
+        scale = {"pct_change": "day-on-day growth, as a fraction", "per_post": "per post",
+                 "none": "the metric's own units"}[ctx.case.outcome.transform]
+        finding = (f"{where} moved by {_signed(est)} ({c.get('level', 0.95):.0%} interval "
+                   f"{_signed(lo)} to {_signed(hi)}; {p_words(p)}; {scale}) against group "
+                   f"{group_b}")
+    evidence = (None not in (lo, hi, p)) and _shows(claim, lo, hi) and p <= claim.alpha
+    d = decide(direction=claim.direction, gates=[g for g in gates if g], evidence=evidence,
+               finding=finding, lower=rel_lo, upper=rel_hi,
+               smallest=ctx.case.smallest_effect(claim), power=a.get("power"))
+    return _verdict(claim, d.verdict, d.reason, figures, gates)
 
 
+# ---------------------------------------------------------------------------
+# money claims (the damages engineer's; they read the damages distribution)
 def _damages_scenario(ctx: _Context) -> dict | None:
     if not ctx.damages or not ctx.damages.get("scenarios"):
         return None

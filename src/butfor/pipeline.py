@@ -80,16 +80,27 @@ def _run_case(case: Case, panel: Panel, report: IngestReport, *, inputs: list[In
     timings: dict[str, float] = {}
     analyses: list[dict] = []
     seed = case.case.seed
-    extra = _damages_metrics(case)
+    claimed = _claim_metrics(case)
+    extra = [m for m in _damages_metrics(case) if m not in claimed]
     draws: dict[tuple[str, str], object] = {}
     with _progress(console) as progress:
-        task = progress.add_task("analysing", total=len(case.methods) + len(extra) + 1)
+        task = progress.add_task("analysing", total=len(case.methods) + len(extra) + 1
+                                 + sum(len(v) for v in claimed.values()))
         for method in case.methods:
             progress.update(task, description=f"{method}")
             start = time.perf_counter()
             analyses.extend(_run_method(method, case, panel, seed, draws))
             timings[method] = round(time.perf_counter() - start, 3)
             progress.advance(task)
+        for metric, methods in claimed.items():
+            # a claim about another metric (replies in an impressions case) gets the
+            # analyses its kind needs, on that metric, with the case's own settings
+            other = case.model_copy(update={"outcome": case.outcome.model_copy(
+                update={"metric": metric})})
+            for method in methods:
+                progress.update(task, description=f"{method} on {metric}")
+                analyses.extend(_run_method(method, other, panel, seed, draws))
+                progress.advance(task)
         for metric in extra:
             # damages price a metric the case did not analyse: estimate it against the
             # peers (pre/post on the log scale), which suits stock metrics such as
@@ -101,6 +112,7 @@ def _run_case(case: Case, panel: Panel, report: IngestReport, *, inputs: list[In
             progress.advance(task)
         for a in analyses:
             _name_event(a, case)
+            _attach_power(a)
         progress.update(task, description="damages")
         start = time.perf_counter()
         damages = _damages(case, analyses, draws, seed)
@@ -149,6 +161,33 @@ def _pop_draws(analyses: list[dict]) -> dict[tuple[str, str], object]:
             if taken is not None:
                 draws[(a["id"], str(effect["event_date"]))] = taken
     return draws
+
+
+def _claim_metrics(case: Case) -> dict[str, list[str]]:
+    """Metrics claims name beyond the outcome, each with the case methods its claims need."""
+    from butfor.claims import methods_for
+
+    wanted: dict[str, list[str]] = {}
+    for claim in case.claims:
+        metric = case.claim_metric(claim)
+        if metric == case.outcome.metric:
+            continue
+        needs = set(methods_for(claim.kind))
+        for method in case.methods:
+            if method in needs and method not in wanted.setdefault(metric, []):
+                wanted[metric].append(method)
+    return {m: v for m, v in wanted.items() if v}
+
+
+def _attach_power(analysis: dict) -> None:
+    """A rank test's power curve, from its own placebo distribution (no refit needed)."""
+    if "power" in analysis:
+        return
+    from butfor.inference.power import placebo_power_for
+
+    curve = placebo_power_for(analysis)
+    if curve is not None:
+        analysis["power"] = to_jsonable(curve)
 
 
 def _damages_metrics(case: Case) -> list[str]:

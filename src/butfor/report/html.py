@@ -200,8 +200,21 @@ def _verdict_rows(results: dict, figures: list[dict], currency: str) -> list[dic
             "allegation": str(v.get("allegation", "")), "verdict": verdict,
             "css": VERDICT_CLASSES.get(verdict, "inconclusive"),
             "key_figure": key_figure(v, currency), "sentence": str(v.get("sentence", "")),
-            "link": link,
+            "link": link, "gates": _gate_rows(v),
         })
+    return rows
+
+
+def _gate_rows(verdict: dict) -> list[dict]:
+    """The verdict's gates as the table lists them: label, passed, what the check found."""
+    rows = []
+    for g in verdict.get("gates") or []:
+        if not isinstance(g, dict):
+            continue
+        name = str(g.get("name", ""))
+        rows.append({"label": words.GATE_LABELS.get(name, name.replace("_", " ")),
+                     "passed": bool(g.get("passed")), "bound": str(g.get("bound", "")),
+                     "reading": str(g.get("reading", ""))})
     return rows
 
 
@@ -474,6 +487,7 @@ def build_view(results: dict, run_info: dict | None = None, *, draw: bool = True
         "verdicts": verdict_rows,
         "verdict_counts": counts,
         "verdict_meaning": words.VERDICT_MEANING,
+        "policy_note": words.POLICY_NOTE,
         "figures": figures,
         "methods": _methods(results),
         "limits": words.GENERAL_LIMITS,

@@ -55,6 +55,8 @@ class Context:
     events: tuple[EventMark, ...]
     currency: str
     period: str = "period"  # the panel's step: day, week or month
+    # per metric, the change-point analysis whose dating the verdicts read
+    dating: tuple[tuple[str, str, str], ...] = ()  # (metric, analysis id, model)
 
 
 def context(results: dict) -> Context:
@@ -75,7 +77,21 @@ def context(results: dict) -> Context:
         events=tuple(events),
         currency=str(damages.get("currency") or damages_case.get("currency") or "USD"),
         period=_results_period(results),
+        dating=_datings(results),
     )
+
+
+def _datings(results: dict) -> tuple[tuple[str, str, str], ...]:
+    from butfor.verdicts import dating_changepoint
+
+    analyses = results.get("analyses") or []
+    metrics = sorted({str(a.get("metric")) for a in analyses if a.get("method") == "changepoint"})
+    out = []
+    for metric in metrics:
+        chosen = dating_changepoint(analyses, metric)
+        if chosen is not None:
+            out.append((metric, str(chosen["id"]), str(chosen["changepoint"].get("model"))))
+    return tuple(out)
 
 
 def _results_period(results: dict) -> str:
@@ -752,6 +768,11 @@ def changepoint_plot(analysis: dict, ctx: Context) -> ChangepointPlot | None:
         title = f"{what[0].upper() + what[1:]} {verb} around {fmt.date(str(date))}{span}{relation}"
         if breaks:
             title += f"; {len(breaks) + 1} changes were found in all"
+    chosen = next((c for c in ctx.dating if c[0] == str(analysis.get("metric"))), None)
+    if chosen is not None and chosen[1] != str(analysis["id"]):
+        # the verdicts read one dating; say so on the other, so the two never disagree unseen
+        title += (f" (the {chosen[2]} model fits the series better; the verdicts read its "
+                  "dating, not this one)")
     period = period_of(dates)
     per = "" if is_stock(raw_metric) else _per(period)
     ylabel = f"log(1 + {metric}{per})" if scale == "log" else f"{metric}{per}"

@@ -141,10 +141,24 @@ GENERAL_LIMITS = [
 ]
 
 VERDICT_MEANING = {
-    "supported": "the evidence shows it at the stated threshold",
-    "not supported": "the evidence does not show it",
-    "inconclusive": "the evidence is mixed or too noisy to say",
+    "supported": ("the whole interval shows the claimed change at the stated level, and every "
+                  "check of the method passed"),
+    "not supported": ("the data could have detected the claimed change (or its interval rules "
+                      "it out), and did not show it"),
+    "inconclusive": ("a check of the method failed, or the data could not detect a change of "
+                     "the size that matters; the sentence says which"),
 }
+GATE_LABELS = {
+    "convergence": "Sampler convergence",
+    "known_error_rate": "Known error rate on this data",
+    "pretrend": "Pre-trend",
+    "pre_fit": "Pre-period fit",
+    "design": "Design",
+    "degenerate": "Degenerate fit",
+}
+POLICY_NOTE = ("Every verdict follows one written policy (docs/verdict-policy.md in butfor's "
+               "source): the checks listed under each sentence are its gates, each with the "
+               "value it took and the bound it had to meet.")
 
 CLAIM_FIGURES = {
     "declined_after": ("counterfactual", "effect"),
