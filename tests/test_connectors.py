@@ -312,3 +312,51 @@ def test_bluesky_unknown_handle(router, client):
                                          r"\(Profile not found\)"):
         fetch_bluesky_posts(client, "nobody.bsky.social", dt.date(2022, 9, 1),
                             dt.date(2022, 9, 3))
+
+
+# ---------------------------------------------------------------------------
+# cassettes
+def test_a_cassette_replays_its_responses_in_order(tmp_path, sleeps):
+    from butfor.connectors.cassette import CassetteTransport
+
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"interactions": [
+        {"request": {"url": WIKI_URL}, "response": {"status": 429, "headers": {"retry-after": "3"}}},
+        {"request": {"url": WIKI_URL}, "response": {"status": 200, "json": _items()}}]}))
+    with HttpClient(cache_dir=tmp_path / "cache", transport=CassetteTransport(path),
+                    sleep=sleeps.append) as c:
+        fetched = fetch_one(c, WIKI)
+        assert c.replaying == str(path) and c.requests_made == 2
+    assert fetched.data == _items() and sleeps == [3.0]
+    meta = json.loads(fetched.path.with_suffix(".request.json").read_text())
+    assert meta["replayed_from"] == str(path)
+
+
+def test_a_broken_cassette_is_one_sentence(tmp_path, monkeypatch):
+    path = tmp_path / "c.json"
+    path.write_text('{"no": "interactions"}')
+    monkeypatch.setenv("BUTFOR_CASSETTE", str(path))
+    with pytest.raises(FetchError, match=r"is not a cassette .*needs an 'interactions' list"):
+        HttpClient(cache_dir=tmp_path)
+
+
+def test_a_range_not_yet_published_is_asked_for_again(router, tmp_path):
+    """Wikimedia loads a day's pageviews a day or two later: a range ending within the last
+    three days is not taken from the cache (one ending earlier is)."""
+    recent = PageviewsRequest("Ava Sterling", dt.date(2025, 12, 28), dt.date(2025, 12, 30))
+    url = WIKI_URL.replace("2022090100/2022090300", "2025122800/2025123000")
+    route = router.get(url).mock(return_value=httpx.Response(200, json=_items()))
+    for _ in range(2):
+        with HttpClient(cache_dir=tmp_path, clock=lambda: NOW) as c:  # NOW: 2026-01-01
+            fetch_one(c, recent)
+    assert route.call_count == 2
+    with HttpClient(cache_dir=tmp_path, clock=lambda: NOW + 3 * 86400) as c:  # 2026-01-04
+        assert fetch_one(c, recent).cached
+
+
+def test_x_end_time_today_stops_a_minute_ago(router, client, monkeypatch):
+    monkeypatch.setenv("X_BEARER_TOKEN", "t")
+    router.get(X_USER).mock(return_value=httpx.Response(200, json={"data": {"id": "42"}}))
+    pages = router.get(X_TWEETS).mock(return_value=httpx.Response(200, json={"meta": {}}))
+    fetch_x_posts(client, "ava", dt.date(2025, 12, 1), dt.date(2026, 1, 1))  # NOW: 2026-01-01
+    assert pages.calls[0].request.url.params["end_time"] == "2025-12-31T23:59:00Z"

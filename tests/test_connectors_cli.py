@@ -56,6 +56,7 @@ def test_fetch_wikipedia_writes_the_store_and_asks_once(tmp_path):
     first = _invoke(args, env={"BUTFOR_CASSETTE": str(cassette)})
     assert first.exit_code == 0, first.output
     assert "2 article(s), 2 request(s) made, 0 answered from the cache" in first.output
+    assert f"The answers came from the recorded cassette {cassette}" in first.output
     assert "Read 2 file(s) (wikimedia): 6 rows read, 6 kept" in first.output
     panel = Store(store).read_panel()
     assert panel.series("en.wikipedia:Ava_Sterling", "pageviews").tolist() == [10, 11, 12]
@@ -164,6 +165,12 @@ def test_example_runs_offline_from_its_cassette(tmp_path, monkeypatch):
     assert "en.wikipedia:Ava_Sterling:pageviews" in json.dumps(sts)
     wiki = [s for s in results["ingest"]["sources"] if s["format"] == "wikimedia"]
     assert len(wiki) == 1 and wiki[0]["rows_read"] == wiki[0]["rows_kept"] == 547
+    # provenance names where the series came from: the request, and that a cassette answered
+    assert wiki[0]["file"].startswith("https://wikimedia.org/api/rest_v1/metrics/pageviews/"
+                                      "per-article/en.wikipedia/all-access/user/Ava_Sterling/"
+                                      "daily/2022010100/2023070100 (replayed from the cassette ")
+    assert "came from the recorded cassette" in fetched.output
+    assert any(i["name"] == wiki[0]["file"] for i in results["provenance"]["inputs"])
     # again without --fetch: answered from the cache (test_..._open_no_socket runs that)
 
 

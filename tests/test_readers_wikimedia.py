@@ -6,8 +6,10 @@ tests/wikimedia_fixtures.py (views 100, 101, ... from 2022-09-01 on).
 
 from __future__ import annotations
 
+import hypothesis.strategies as st
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 import wikimedia_fixtures as wf
 from butfor.errors import ButforError, InputError
@@ -148,3 +150,41 @@ def test_dates_are_calendar_days(tmp_path):
     assert frame["date"].dtype == "datetime64[ns]"
     assert (frame["date"] == frame["date"].dt.normalize()).all()
     assert frame["date"].iloc[0] == pd.Timestamp("2022-09-01")
+
+
+# ---------------------------------------------------------------------------
+# any bytes: a table or one sentence, never another exception
+_ITEM = st.fixed_dictionaries({
+    "project": st.sampled_from(["en.wikipedia", "de.wikipedia", "", 3]),
+    "article": st.one_of(st.text(max_size=8), st.integers()),
+    "granularity": st.sampled_from(["daily", "monthly", "hourly", None]),
+    "timestamp": st.one_of(st.sampled_from(["2022090100", "2022100100", "2022091300",
+                                            "20220931", ""]),
+                           st.integers(-10, 2**40), st.none()),
+    "access": st.sampled_from(["all-access", "desktop"]),
+    "agent": st.sampled_from(["user", "spider"]),
+    "views": st.one_of(st.integers(-5, 10**20), st.floats(allow_nan=True), st.booleans(),
+                       st.text(max_size=4), st.none(), st.lists(st.integers(), max_size=2)),
+})
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(items=st.lists(_ITEM, max_size=6), cut=st.integers(0, 400), junk=st.binary(max_size=3),
+       as_csv=st.booleans())
+def test_any_response_reads_or_gives_one_sentence(tmp_path, items, cut, junk, as_csv):
+    if as_csv:
+        path = wf.wikimedia_csv(tmp_path, rows=items)
+    else:
+        path = wf.wikimedia_json(tmp_path, rows=items, indent=1)
+    raw = path.read_bytes()
+    if cut < len(raw):  # damage one place: cut short, or a few bytes replaced
+        raw = raw[:cut] + junk + raw[cut + len(junk):] if junk else raw[:cut]
+    path.write_bytes(raw)
+    try:
+        result = read(path, format="wikimedia")
+    except ButforError as err:
+        assert "\n" not in str(err) and str(err).strip()
+        return
+    for source in result.report.sources:
+        assert source.rows_read == source.rows_kept + source.rows_dropped
+    assert result.frame["pageviews"].dropna().ge(0).all()

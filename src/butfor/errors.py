@@ -76,6 +76,9 @@ class EstimationError(ButforError):
 class FetchError(ButforError):
     """A network fetch the user asked for failed: says which service, why, and what to do."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message if message.endswith(".") else f"{message}.")
+
 
 class ButforWarning(UserWarning):
     """Base of every warning butfor issues."""

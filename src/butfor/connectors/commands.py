@@ -42,7 +42,8 @@ def fetch_wikipedia_command(articles: Sequence[str], *, start: dt.date, end: dt.
         made = client.requests_made
     cached = sum(f.cached for f in fetched)
     console.print(f"Wikimedia: {len(fetched)} article(s), {made} request(s) made, {cached} "
-                  f"answered from the cache in {client.cache_dir}.")
+                  f"answered from the cache in {client.cache_dir}." + client.replay_note(),
+                  markup=False, soft_wrap=True)
     for r, f in zip(requests, fetched, strict=True):
         console.print(f"  {r.unit} ({r.access}, {r.agent}, {r.granularity}): {f.path}",
                       markup=False, soft_wrap=True)
@@ -68,7 +69,7 @@ def fetch_x_command(handle: str, *, start: dt.date, end: dt.date, timezone: str 
                        who=f"@{handle}", start=start, end=end)
     console.print(f"X: {len(posts)} posts by @{handle} from {start} to {end} "
                   f"({client.requests_made} request(s) made; the rest from the cache); "
-                  f"written to {path}.", markup=False, soft_wrap=True)
+                  f"written to {path}." + client.replay_note(), markup=False, soft_wrap=True)
     _store([path], "posts", timezone, store_path, console)
 
 
@@ -90,7 +91,7 @@ def fetch_bluesky_command(handle: str, *, start: dt.date, end: dt.date, timezone
         f"({reposts} reposts of others left out; {client.requests_made} request(s) made); "
         f"written to {path}. Profile today: {profile.get('followersCount', '?')} followers, "
         f"{profile.get('postsCount', '?')} posts (today's totals only, so not stored as "
-        "a series).", markup=False, soft_wrap=True)
+        "a series)." + client.replay_note(), markup=False, soft_wrap=True)
     _store([path], "posts", timezone, store_path, console)
 
 

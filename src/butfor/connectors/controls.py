@@ -10,6 +10,7 @@ accounted for in the run's IngestReport, and its hash is in the provenance.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -57,9 +58,27 @@ def add_fetched_controls(case, panel: Panel, report: IngestReport, *, fetch: boo
         made = client.requests_made
     if console is not None and requests:
         console.print(f"Controls: {len(requests)} Wikimedia series "
-                      f"({made} request(s) made, {len(requests) - made} from the cache).")
+                      f"({made} request(s) made, {len(requests) - made} from the cache)."
+                      + client.replay_note(), markup=False, soft_wrap=True)
     result = read_files(paths, format="wikimedia")
+    _name_by_origin(result.report, paths)
     data = pd.concat([panel.data, result.frame], ignore_index=True, sort=False)
     units = pd.concat([panel.units, result.units], ignore_index=True, sort=False)
     merged = report.merge(result.report)
     return Panel.from_frame(data, units, frequency=panel.frequency, report=merged), merged
+
+
+def _name_by_origin(report: IngestReport, paths: list[Path]) -> None:
+    """Name each fetched file by the URL it came from and when, so provenance says so."""
+    labels = {}
+    for path in paths:
+        meta_path = path.with_suffix(".request.json")
+        if meta_path.exists():
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            how = (f"replayed from the cassette {meta['replayed_from']}"
+                   if meta.get("replayed_from") else "fetched")
+            labels[str(path)] = f"{meta['url']} ({how} {meta['fetched_at']}, cached as {path})"
+    for source in report.sources:
+        source.file = labels.get(source.file, source.file)
+    for note in report.notes:
+        note.file = labels.get(note.file, note.file)

@@ -138,9 +138,13 @@ class HttpClient:
 
     # -- requests ----------------------------------------------------------
     def get_json(self, url: str, params: Mapping[str, Any] | None = None, *, service: str,
-                 headers: Mapping[str, str] | None = None) -> Fetched:
-        """GET a JSON document: from the cache, or the network (retried); then cached."""
-        if not self.refresh:
+                 headers: Mapping[str, str] | None = None, reuse: bool = True) -> Fetched:
+        """GET a JSON document: from the cache, or the network (retried); then cached.
+
+        ``reuse=False`` asks again even when cached: for a range the service may
+        not have published in full yet (it still stores the answer).
+        """
+        if reuse and not self.refresh:
             hit = self.cached(url, params)
             if hit is not None:
                 return hit
@@ -162,9 +166,25 @@ class HttpClient:
                 "status": response.status_code,
                 "fetched_at": dt.datetime.fromtimestamp(self.clock(), dt.UTC).isoformat(),
                 "user_agent": user_agent()}
+        replayed = getattr(self.transport, "path", None)  # a cassette's, not the network's
+        if replayed is not None:
+            meta["replayed_from"] = str(replayed)
         path.with_suffix(".request.json").write_text(json.dumps(meta, indent=1) + "\n",
                                                      encoding="utf-8")
         return Fetched(url, path, data, cached=False)
+
+    @property
+    def replaying(self) -> str | None:
+        """The cassette answering instead of the network, if any."""
+        path = getattr(self.transport, "path", None)
+        return None if path is None else str(path)
+
+    def replay_note(self) -> str:
+        """A sentence for the console when a cassette, not the network, answered."""
+        if self.replaying is None or self.requests_made == 0:
+            return ""
+        return (f" The answers came from the recorded cassette {self.replaying} "
+                "(BUTFOR_CASSETTE), not the network.")
 
     def close(self) -> None:
         if self._http is not None:

@@ -78,9 +78,17 @@ def fetch_pageviews(client: HttpClient, requests: Sequence[PageviewsRequest], *,
     return out
 
 
+def published(request: PageviewsRequest, now: float) -> bool:
+    """Whether the whole range is out: Wikimedia loads a day's pageviews during the next day
+    or two, so an answer for a range ending later may still grow and is asked for again."""
+    today = dt.datetime.fromtimestamp(now, dt.UTC).date()
+    return request.end <= today - dt.timedelta(days=3)
+
+
 def fetch_one(client: HttpClient, request: PageviewsRequest) -> Fetched:
     try:
-        fetched = client.get_json(request.url(), service=SERVICE)
+        fetched = client.get_json(request.url(), service=SERVICE,
+                                  reuse=published(request, client.clock()))
     except HttpStatusError as err:
         if err.status == 404:
             raise FetchError(

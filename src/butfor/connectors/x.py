@@ -52,9 +52,14 @@ def fetch_x_posts(client: HttpClient, handle: str, start: dt.date, end: dt.date,
     headers = {"Authorization": f"Bearer {bearer_token()}"}
     user = _get(client, f"{API}/users/by/username/{handle}", {}, headers, handle)
     user_id = str(user["data"]["id"])
+    # X refuses an end_time less than 10 s before the request: a range reaching today
+    # ends a minute ago (so such a request is new each time, as it should be)
+    end_time = min(dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC),
+                   dt.datetime.fromtimestamp(client.clock() - 60, dt.UTC).replace(
+                       second=0, microsecond=0))
     params = {"max_results": str(PAGE_SIZE), "tweet.fields": "created_at,public_metrics",
               "exclude": "retweets", "start_time": f"{start:%Y-%m-%d}T00:00:00Z",
-              "end_time": f"{end + dt.timedelta(days=1):%Y-%m-%d}T00:00:00Z"}
+              "end_time": f"{end_time:%Y-%m-%dT%H:%M:%S}Z"}
     posts: list[Post] = []
     for page in range(MAX_PAGES):
         if progress is not None:

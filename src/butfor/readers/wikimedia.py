@@ -72,21 +72,24 @@ def load(path: Path, report: IngestReport, format_name: str) -> Table:
     """A Table of the response's items (JSON), or of the CSV's rows."""
     path = Path(path)
     if not sniff(path):
-        return load_table(path, report, format_name)
+        try:
+            return load_table(path, report, format_name)
+        except UnicodeDecodeError as err:  # the JSON lines path reads text unguarded
+            raise _not_utf8(path, path.read_bytes(), err) from None
     raw = path.read_bytes()
     bom = raw.startswith(b"\xef\xbb\xbf")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        raise InputError(path, f"is not UTF-8 text (byte {err.start + 1} cannot be decoded)",
-                         "download it again; an intact Wikimedia response is UTF-8",
-                         line=line) from None
+        raise _not_utf8(path, raw, err) from None
     try:
         document = json.loads(text)
     except json.JSONDecodeError as err:
         raise InputError(path, f"is not valid JSON ({err.msg})",
                          "download it again; the file may be cut short", line=err.lineno) from None
+    except RecursionError:
+        raise InputError(path, "is JSON nested too deeply to be a pageviews response",
+                         "pass the per-article response as the API returns it") from None
     items = _items(path, document)
     frame = pd.DataFrame.from_records(items)
     lines = _item_lines(text, len(items))
@@ -98,6 +101,18 @@ def load(path: Path, report: IngestReport, format_name: str) -> Table:
         report.note(str(path), "repaired", "byte-order mark at the start of the file removed",
                     [1], count=1)
     return table
+
+
+def _not_utf8(path: Path, raw: bytes, err: UnicodeDecodeError) -> InputError:
+    """One sentence naming the first byte that is not UTF-8, and its line."""
+    try:
+        raw.decode("utf-8")  # a byte-order mark is valid UTF-8: positions count from byte 1
+        start = err.start
+    except UnicodeDecodeError as whole:
+        start = whole.start
+    return InputError(path, f"is not UTF-8 text (byte {start + 1} cannot be decoded)",
+                      "download it again; an intact Wikimedia response is UTF-8",
+                      line=raw[:start].count(b"\n") + 1)
 
 
 def _items(path: Path, document) -> list[dict]:
