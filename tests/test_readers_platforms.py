@@ -69,7 +69,8 @@ def test_youtube_zip_reads_each_member_in_one_command(tmp_path):
     _accounted(result.report)
     chart = next(s for s in result.report.sources if s.file.endswith("Chart data.csv"))
     assert chart.rows_dropped == 6  # the charted videos only: the export's totals are read
-    assert any("chart rows (the charted videos only) left out" in n.reason
+    assert any("chart rows (the charted videos only) left out: the channel's daily totals"
+               in n.reason
                for n in result.report.notes)
 
 

@@ -36,6 +36,7 @@ import pandas as pd
 from butfor.errors import InputError
 from butfor.ingest_report import IngestReport
 from butfor.readers._parse import Table, days, metric_values, part, snake
+from butfor.readers._sense import checked_days
 
 COLUMNS = ("Date", "Video Views", "Profile Views", "Likes", "Comments", "Shares")
 DERIVED = "difference_in_followers_from_previous_day"
@@ -102,10 +103,7 @@ def _dates(t: Table, col: str, year: int | None, report: IngestReport) -> np.nda
     report.note(t.name, "repaired", f"dates without a year: the year taken from {how} "
                 f"({out.min():%Y-%m-%d} to {out.max():%Y-%m-%d})", t.lines.tolist(), column=col)
     t.mark_repaired(range(len(out)))
-    values = out.astype("datetime64[us]")
-    from butfor.readers._sense import checked_days
-
-    return checked_days(t, col, pd.Series(values))
+    return checked_days(t, col, pd.Series(out.astype("datetime64[us]")))
 
 
 def _month_days(text: pd.Series) -> pd.Series | None:

@@ -104,7 +104,7 @@ def read(tables: list[Table], report: IngestReport, opts) -> tuple[pd.DataFrame,
     for i, t in charts:
         if daily:  # the channel's own daily figures are read: the chart's subset is not needed
             report.note(t.name, "dropped", "chart rows (the charted videos only) left out: the "
-                        "same export's daily totals are read", t.lines.tolist())
+                        "channel's daily totals are read in this ingest", t.lines.tolist())
             t.source.rows_dropped += len(t.frame)
             continue
         parts.append(_chart(i, t, report, opts.unit))
