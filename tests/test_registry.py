@@ -174,25 +174,15 @@ allegation = "It was the second change that cut my reach."
 event = "second change"
 """
 
-REGISTRY_EVENTS = """\
-[[events]]
-name = "first change"
-registry = "x/ownership-change"
+def _two_events(first: str, second: str) -> str:
+    """Two [[events]] tables; each value is a TOML key and value (a date or a registry id)."""
+    return "\n".join(f'[[events]]\nname = "{name} change"\n{value}\n'
+                     for name, value in (("first", first), ("second", second)))
 
-[[events]]
-name = "second change"
-registry = "x/legacy-verification-removed"
-"""
 
-WEEK_APART_EVENTS = """\
-[[events]]
-name = "first change"
-date = "2022-10-27"
-
-[[events]]
-name = "second change"
-date = "2022-11-03"
-"""
+REGISTRY_EVENTS = _two_events('registry = "x/ownership-change"',
+                              'registry = "x/legacy-verification-removed"')
+WEEK_APART_EVENTS = _two_events('date = "2022-10-27"', 'date = "2022-11-03"')
 
 
 def _run(folder, events_toml: str, second: dt.date, seed: int) -> dict:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from butfor.analyses.outcome import subject_outcome
 from butfor.methods.attribution import ChangeAttribution
 from butfor.methods.changepoint import _adjust_for_controls
-from butfor.methods.event_study import transform_outcome
 
 
 def candidate_changes(case) -> dict:
@@ -31,17 +31,7 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
         return []
     metric = case.outcome.metric
     subject = case.subject.unit
-    series = panel.series(subject, metric)
-    if case.window.start is not None:
-        series = series[series.index >= pd.Timestamp(case.window.start)]
-    if case.window.end is not None:
-        series = series[series.index <= pd.Timestamp(case.window.end)]
-    posts = None
-    if case.outcome.transform == "per_post":
-        posts = panel.series(subject, case.outcome.posts_metric).reindex(series.index)
-    z = pd.Series(transform_outcome(series.to_numpy(dtype=float), case.outcome.transform,
-                                    None if posts is None else posts.to_numpy(dtype=float),
-                                    metric), index=series.index)
+    z = subject_outcome(case, panel)
     first = min(pd.Timestamp(a) for a, _ in candidates.values())
     z, adjusted_for = _adjust_for_controls(z, case, panel, first)
     daily = panel.frequency == "D"

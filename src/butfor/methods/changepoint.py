@@ -348,22 +348,12 @@ def _change_at(y: np.ndarray, t: np.ndarray, tau: int, model: Model) -> float:
 # the pipeline's entry point
 def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     """Date changes in the subject's outcome, in level and in trend, against each event."""
-    from butfor.methods.event_study import transform_outcome
+    from butfor.analyses.outcome import subject_outcome
 
     del seed  # deterministic: nothing is drawn
     metric = case.outcome.metric
     subject = case.subject.unit
-    series = panel.series(subject, metric)
-    if case.window.start is not None:
-        series = series[series.index >= pd.Timestamp(case.window.start)]
-    if case.window.end is not None:
-        series = series[series.index <= pd.Timestamp(case.window.end)]
-    posts = None
-    if case.outcome.transform == "per_post":
-        posts = panel.series(subject, case.outcome.posts_metric).reindex(series.index)
-    z = pd.Series(transform_outcome(series.to_numpy(dtype=float), case.outcome.transform,
-                                    None if posts is None else posts.to_numpy(dtype=float),
-                                    metric), index=series.index)
+    z = subject_outcome(case, panel)
     daily = panel.frequency == "D"
     dated = [(e.name, pd.Timestamp(e.date)) for e in case.events if e.date is not None]
     first_event = dated[0][1] if dated else None
