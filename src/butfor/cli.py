@@ -87,7 +87,9 @@ def _friendly(command):
         try:
             return command(*args, **kwargs)
         except ButforError as err:
-            err_console.print(f"error: {err}", soft_wrap=True)
+            text = str(err).strip()
+            err_console.print(f"error: {text}{'' if text.endswith('.') else '.'}",
+                              soft_wrap=True)
             raise typer.Exit(code=2) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise

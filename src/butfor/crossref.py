@@ -81,12 +81,16 @@ def check_references(case: Case, panel: Panel, *, text: str = "",
         c.metric(m, ("covariates", i), "covariate")
     c.metric(case.controls.metric, ("controls", "metric"), "the control metric")
     for i, claim in enumerate(case.claims):
-        c.metric(claim.metric, ("claims", i, "metric"), f"claim {claim.id!r}'s metric")
+        c.metric(claim.metric, ("claims", i, "metric"), f"the metric of claim {claim.id!r},")
     if case.damages is not None:
         for i, pricing in enumerate(case.damages.pricing):
             c.metric(getattr(pricing, "metric", None), ("damages", "pricing", i, "metric"),
-                     f"pricing {pricing.label()!r}'s metric")
+                     f"the metric of pricing {pricing.label()!r},")
 
+    if case.subject.unit in case.peers.units:
+        i = case.peers.units.index(case.subject.unit)
+        c.fail(("peers", "units", i), f"the subject {case.subject.unit!r} is listed among its "
+               "own peers", "take it out of [peers] units (the subject is never its own peer)")
     for key in ("units", "exclude"):
         names = getattr(case.peers, key)
         c.unique(names, ("peers", key), "peer")
@@ -114,4 +118,14 @@ def check_references(case: Case, panel: Panel, *, text: str = "",
                "groups", "name exactly two, the group said to be hit harder first")
     for i, claim in enumerate(case.claims):
         for key in ("group_a", "group_b"):
-            c.group(getattr(claim, key), ("claims", i, key), f"claim {claim.id!r}'s {key}")
+            c.group(getattr(claim, key), ("claims", i, key), f"the {key} of claim {claim.id!r},")
+
+    first, last = panel.dates.min().date(), panel.dates.max().date()
+    for i, event in enumerate(case.events):
+        dated = [(("events", i, "date"), event.date),
+                 *((("events", i, "dates", u), d) for u, d in event.dates.items())]
+        for loc, date in dated:
+            if date is not None and not first < date <= last:
+                c.fail(loc, f"event {event.name!r} on {date} is outside the data, which runs "
+                       f"from {first} to {last}", "date it after the data's first day and no "
+                       "later than its last (an event needs data on both sides)")

@@ -54,11 +54,14 @@ class PrePostComparison:
             event_date: pd.Timestamp, metric: str = "outcome") -> PrePostResult:
         """``outcome`` is a dates × units table (``Panel.wide``)."""
         if len(peers) < 2:
-            raise DataError("a pre/post comparison needs at least two peer accounts")
+            raise DataError(f"a pre/post comparison needs at least two peer accounts besides the "
+                            f"subject, and the case leaves {len(peers)}; name more peers in "
+                            "[peers] (or leave prepost out of methods).")
         dates = outcome.index
         post = np.asarray(dates >= event_date)
         if post.all() or not post.any():
-            raise DataError(f"the event {event_date:%Y-%m-%d} leaves no pre or no post period")
+            raise DataError(f"the event {event_date:%Y-%m-%d} leaves no pre or no post period; date "
+                            "the event inside the data.")
         y = np.log1p(outcome[[subject, *peers]].to_numpy(dtype=float))  # (T, 1+P)
         subject_path, peer_paths = y[:, 0], y[:, 1:]
 

@@ -41,6 +41,7 @@ lines); a row that adds nothing is dropped with a note.
 
 from __future__ import annotations
 
+import difflib
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -253,6 +254,16 @@ def read_files(paths: Sequence[str | Path], format: str = "auto", *,
         return _read_members(paths, format, opts, Path(workdir))
 
 
+def _check_column_sources(columns: dict[str, str], headers: set[str]) -> None:
+    """A --column whose SOURCE no file has would be ignored without a word: refuse it."""
+    for source, target in columns.items():
+        if source not in headers:
+            near = difflib.get_close_matches(source, sorted(headers), n=1, cutoff=0.6)
+            hint = f"did you mean '{near[0]}'?" if near else "check the header's spelling"
+            raise InputError(None, f"--column '{source}={target}': no file read has a column "
+                             f"'{source}'", f"name a header as the file writes it ({hint})")
+
+
 def _check_year(year: int | None) -> int | None:
     if year is not None and not 1900 <= int(year) <= 2100:
         raise InputError(None, f"--year {year} is not a plausible year",
@@ -269,11 +280,13 @@ def _read_members(paths: Sequence[str | Path], format: str, opts: ReadOptions,
         name = format if format != "auto" else detect_format(m.path, opts.columns, m.label)
         by_format.setdefault(name, []).append(m)
     parts, unit_parts, tables_all = [], [], []
+    headers: set[str] = set()  # every header read, to check each --column names one
     for name, members in by_format.items():
         tables = [_load(name, m, report) for m in members]
         for t, m in zip(tables, members, strict=True):
             t.container = m.container
             t.date_window = opts.date_window
+            headers.update(str(c) for c in t.frame.columns)
             if opts.columns:
                 t.frame = t.frame.rename(columns=opts.columns)
         frame, units = READERS[name].read(tables, report, opts)
@@ -283,8 +296,13 @@ def _read_members(paths: Sequence[str | Path], format: str, opts: ReadOptions,
         parts.append(frame)
         unit_parts.append(units)
     report.remarks.extend(expansion.skipped)
+    _check_column_sources(opts.columns, headers)
     frame = pd.concat(parts, ignore_index=True, sort=False)
     frame = _combine(frame, tables_all, report)
+    for m in [c for c in frame.columns if c not in ("unit", "date", *BOOKKEEPING)]:
+        if frame[m].isna().all():  # kept, so the column is visible, but said
+            report.remarks.append(f"metric '{m}' has no values in any file read: it is kept "
+                                  "as missing on every day")
     _sense.flag_jumps(frame, tables_all, report)
     rounded = _sense.flag_rounded(frame, tables_all, report)
     report.checks.append(_sense.statement(opts.date_window))

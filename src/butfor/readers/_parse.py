@@ -59,6 +59,12 @@ __all__ = ["NO_LINES", "Kind", "Table", "header_of", "json_records", "kind_of", 
            "sha256_of", "snake"]  # the rest is used by name
 
 
+def shown_cell(value: object, limit: int = 40) -> str:
+    """A cell as an error quotes it: cut short, so a runaway cell does not flood the message."""
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 # ---------------------------------------------------------------------------
 # canonical metric names
 #
@@ -129,7 +135,7 @@ def numbers(table: Table, column: str, report: IngestReport, *, count: bool = Tr
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise table.error(
-                f"'{text.iloc[row]}' is not a number",
+                f"'{shown_cell(text.iloc[row])}' is not a number",
                 "write a plain number there (or leave the cell empty if the value is unknown)",
                 row=row, column=column)
         if dash.any():
@@ -225,7 +231,7 @@ def days(table: Table, column: str) -> np.ndarray:
                 raise table.error(
                     f"the date '{value}' has no year, which butfor does not infer yet",
                     "write dates with their year, as YYYY-MM-DD", row=row, column=column)
-            raise table.error(f"'{value}' is not a date butfor can read",
+            raise table.error(f"'{shown_cell(value)}' is not a date butfor can read",
                               "write dates as YYYY-MM-DD", row=row, column=column)
         first_fmt = next(fmt for fmt, _ in DAY_FORMATS if ok[fmt][0])
         row = int(np.flatnonzero(~ok[first_fmt])[0])
@@ -342,7 +348,7 @@ def _parse_timestamps(table: Table, column: str, text: pd.Series, *, utc: bool) 
             return parsed
     parsed = pd.to_datetime(text, format="ISO8601", utc=utc, errors="coerce")
     row = int(np.flatnonzero(parsed.isna().to_numpy())[0])
-    raise table.error(f"'{text.iloc[row]}' is not a timestamp butfor can read",
+    raise table.error(f"'{shown_cell(text.iloc[row])}' is not a timestamp butfor can read",
                       "write timestamps as YYYY-MM-DD HH:MM +0000 (ISO 8601)", row=row,
                       column=column)
 

@@ -112,6 +112,11 @@ def header_of(path: Path, label: str | None = None) -> list[str]:
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
         raise _csv_error(shown, err) from None
     header = [str(c).strip() for c in raw.iloc[0].tolist()]
+    if len(header) == 1 and "\t" in header[0]:
+        raise InputError(
+            shown, "has its columns separated by tabs, not commas",
+            "save it again as CSV with commas between the columns (in a spreadsheet: "
+            "'CSV UTF-8 (comma delimited)')", line=1)
     if len(header) == 1 and header[0].count(";") >= 1:
         raise InputError(
             shown, "has its columns separated by semicolons, not commas",

@@ -92,6 +92,9 @@ def read_long(tables: list[Table], report: IngestReport,
             raise InputError(t.name, "has no 'unit' column and no unit was given",
                              "add a 'unit' column, or pass --unit NAME if the file holds "
                              "one account", line=1, column="unit")
+        if ucol is not None and opts.unit:
+            report.remarks.append(f"{t.name}: --unit {opts.unit!r} is not used for this file, "
+                                  f"whose column '{ucol}' names each row's account")
         unit = unit_ids(t, ucol) if ucol is not None else pd.Series([opts.unit] * len(t.frame))
         date = days(t, dcol)
         attrs = {a: t.find(a) for a in ATTRIBUTES}
@@ -121,6 +124,10 @@ def read_wide(tables: list[Table], report: IngestReport,
               opts) -> tuple[pd.DataFrame, pd.DataFrame]:
     metric = canonical(opts.metric) if opts.metric else "value"
     parts, units = [], []
+    if not opts.metric:  # a guess a user should see: the metric's name is not in the file
+        report.remarks.append(f"{', '.join(t.name for t in tables)}: a wide table (one column per "
+                              "account) whose metric is not named, so it is named 'value'; "
+                              "name it with --metric NAME")
     for i, t in enumerate(tables):
         dcol = t.require("date")
         date = days(t, dcol)
