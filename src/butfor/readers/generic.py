@@ -43,6 +43,7 @@ from butfor.readers._parse import (
     unit_ids,
 )
 from butfor.readers._sense import whole_counts
+from butfor.readers.trends import TERM as TRENDS_TERM
 
 ATTRIBUTES = ("display_name", "group")
 # columns that name whom a row is about, in the order one is taken as the unit
@@ -86,7 +87,11 @@ def detect_wide(names: set[str]) -> bool:
     """A date and unit columns: never when a column is id-like or a metric's name."""
     dated = date_column(names)
     metric_named = {canonical(n) for n in names if n != dated} & KNOWN_METRICS
-    return dated is not None and len(names) >= 2 and not id_columns(names) and not metric_named
+    # a Trends download ('Week', 'term: (region)') that the Trends reader refused is not a
+    # wide table of accounts: let detection fail and name Trends as the nearest layout
+    trends_like = any(TRENDS_TERM.match(str(c).strip()) for c in getattr(names, "raw", ())[1:])
+    return (dated is not None and len(names) >= 2 and not id_columns(names)
+            and not metric_named and not trends_like)
 
 
 def _date_of(t: Table, report: IngestReport) -> str:

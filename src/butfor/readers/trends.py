@@ -36,13 +36,13 @@ from butfor.readers._parse import Table, days, numbers, part, snake
 COLUMNS = ("Week", "<term>: (<region>)")
 PERIODS = {"week": "weekly", "day": "daily", "month": "monthly"}
 METRIC = "search_interest"
-_TERM = re.compile(r"^(?P<term>.+): \((?P<region>.+)\)$")
+TERM = re.compile(r"^(?P<term>.+): \((?P<region>.+)\)$")
 
 
 def detect(names) -> bool:
     raw = getattr(names, "raw", ())
     return (len(raw) >= 2 and snake(raw[0]) in PERIODS
-            and all(_TERM.match(str(c).strip()) for c in raw[1:]))
+            and all(TERM.match(str(c).strip()) for c in raw[1:]))
 
 
 def read(tables: list[Table], report: IngestReport, opts) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -62,7 +62,7 @@ def read(tables: list[Table], report: IngestReport, opts) -> tuple[pd.DataFrame,
                 f"{t.name}: {period} search interest, each value on the first day of its "
                 "period; the other days of the daily panel are explicit missing values")
         for k, col in enumerate(t.frame.columns[1:]):
-            match = _TERM.match(str(col).strip())
+            match = TERM.match(str(col).strip())
             if match is None:
                 raise t.error(f"the column '{col}' is not '<term>: (<region>)'",
                               "give butfor the Trends download as it was saved", column=col)
