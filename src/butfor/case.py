@@ -37,10 +37,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from butfor.case_designs import (
+    NEEDS_SUBJECT_CLAIMS,
+    NEEDS_SUBJECT_METHODS,
+    BeforeAfterOptions,
+    RegressionOptions,
+)
 from butfor.case_lines import find_line
 from butfor.errors import CaseError, DataError
-
-Transform = Literal["none", "log1p", "per_post", "pct_change"]  # pct_change: day-on-day
+from butfor.transforms import Transform  # none, log, log1p, per_post, pct_change
 Scope = Literal["platform", "account"]
 ClaimKind = Literal[
     "declined_after",
@@ -53,15 +58,16 @@ ClaimKind = Literal[
     "attributed_to",
 ]
 Method = Literal["prepost", "sts", "synthetic_control", "sdid", "event_study", "changepoint",
-                 "peer_effects", "attribution"]
+                 "peer_effects", "attribution", "before_after"]
 
 
 class KeyProblem(ValueError):
     """A validator's complaint about one key, with its place (``("claims", 2, "event")``)."""
 
-    def __init__(self, loc: tuple, message: str) -> None:
+    def __init__(self, loc: tuple, message: str, fix: str = "correct the value") -> None:
         super().__init__(message)
         self.loc = loc
+        self.fix = fix
 
 
 class _Section(BaseModel):
@@ -502,9 +508,12 @@ class PowerOptions(_Section):
 class Case(_Section):
     case: CaseInfo = Field(default_factory=CaseInfo)
     data: DataSection = Field(default_factory=DataSection)
-    subject: Subject
+    # optional: a panel-only case (a group comparison, a before/after) has no subject
+    subject: Subject | None = None
     outcome: Outcome
     covariates: list[str] = Field(default_factory=list)
+    # each covariate's scale (default log1p, as activity counts with zeros are)
+    covariate_transforms: dict[str, Transform] = Field(default_factory=dict)
     events: list[Event] = Field(min_length=1)
     peers: Peers = Field(default_factory=Peers)
     controls: Controls = Field(default_factory=Controls)
@@ -520,6 +529,57 @@ class Case(_Section):
     sts: StsOptions = Field(default_factory=StsOptions)
     event_study: EventStudyOptions = Field(default_factory=lambda: EventStudyOptions())
     power: PowerOptions = Field(default_factory=PowerOptions)
+    regression: RegressionOptions = Field(default_factory=RegressionOptions)
+    before_after: BeforeAfterOptions = Field(default_factory=BeforeAfterOptions)
+
+    @model_validator(mode="after")
+    def _covariate_transforms_named(self) -> Case:
+        for name in self.covariate_transforms:
+            if name not in self.covariates:
+                raise KeyProblem(("covariate_transforms", name),
+                                 f"covariate_transforms names {name!r}, which is not one of "
+                                 f"the covariates{_nearest(name, list(self.covariates))}",
+                                 "add it to covariates or remove it")
+        return self
+
+    @model_validator(mode="after")
+    def _subject_where_needed(self) -> Case:
+        if self.subject is not None:
+            return self
+        fix = "add [subject] unit = \"<account id>\""
+        for i, method in enumerate(self.methods):
+            if method in NEEDS_SUBJECT_METHODS:
+                raise KeyProblem(("methods", i), f"method {method!r} estimates one account's "
+                                 "effect, so it needs a [subject]",
+                                 f"{fix}, or use \"before_after\" or \"event_study\" for the "
+                                 "panel as a whole")
+        for i, claim in enumerate(self.claims):
+            if claim.kind in NEEDS_SUBJECT_CLAIMS or (
+                    claim.kind == "declined_after" and "before_after" not in self.methods):
+                raise KeyProblem(("claims", i, "kind"), f"claim {claim.id!r} ({claim.kind}) is "
+                                 "about one account, so it needs a [subject]",
+                                 fix + (", or add \"before_after\" to methods to test it on "
+                                        "the panel as a whole"
+                                        if claim.kind == "declined_after" else ""))
+        if self.damages is not None:
+            raise KeyProblem(("damages",), "damages price one account's loss, so they need a "
+                             "[subject]", f"{fix}, or remove [damages]")
+        return self
+
+    @model_validator(mode="after")
+    def _design_can_be_fitted(self) -> Case:
+        if ("before_after" in self.methods and self.before_after.comparison == "none"
+                and self.regression.time_effects):
+            raise KeyProblem(("regression", "time_effects"),
+                             "a before/after with every unit exposed on one date cannot have "
+                             "time fixed effects (they absorb the exposure exactly)",
+                             "set time_effects = false, or compare two groups with "
+                             "[before_after] comparison = \"groups\"")
+        return self
+
+    def covariate_transform(self, name: str) -> Transform:
+        """The scale covariate ``name`` enters on (``covariate_transforms``, else log1p)."""
+        return self.covariate_transforms.get(name, "log1p")
 
     @model_validator(mode="after")
     def _names_resolve(self) -> Case:
@@ -559,7 +619,7 @@ class Case(_Section):
 
     def check_against(self, panel: Any, source: str = "case file") -> None:
         """Check that the subject, metrics and events exist in the panel's data."""
-        if self.subject.unit not in set(panel.unit_ids):
+        if self.subject is not None and self.subject.unit not in set(panel.unit_ids):
             raise DataError(
                 f"{source}: the subject {self.subject.unit!r} is not in the panel; "
                 f"set [subject] unit to one of the ingested units (see 'butfor data')"
@@ -628,7 +688,7 @@ def _case_error(err: ValidationError, raw: dict, text: str, path: str | Path) ->
     problem = (first.get("ctx") or {}).get("error")
     if isinstance(problem, KeyProblem):
         column = next((str(p) for p in reversed(problem.loc) if isinstance(p, str)), None)
-        return CaseError(path, str(problem), "correct the value",
+        return CaseError(path, str(problem), problem.fix,
                          line=find_line(text, problem.loc), column=column)
     loc = [str(p) for p in first["loc"] if not isinstance(p, int)]
     key = loc[-1] if loc else None
