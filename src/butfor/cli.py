@@ -245,6 +245,7 @@ def audit(
         help="Dask scheduler address, or 'local' for a local Dask cluster.")] = None,
     workers: Annotated[int, typer.Option(help="Processes (local pool or local Dask cluster).")] = 1,
     alpha: Annotated[float, typer.Option(help="False-discovery rate for flagging accounts.")] = 0.05,
+    level: Annotated[float, typer.Option(help="Level of every interval the audit writes.")] = 0.95,
     seed: Annotated[int, typer.Option(help="Seed (recorded; used by --simulate).")] = 0,
     simulate: Annotated[int | None, typer.Option(
         help="Simulate a platform with this many accounts and audit it.")] = None,
@@ -259,7 +260,7 @@ def audit(
                   reference_group=reference_group, base_group=base_group, pre_days=pre_days,
                   post_days=post_days, transform=transform, out=out, scheduler=scheduler,
                   workers=workers, alpha=alpha, seed=seed, console=console, progress=progress,
-                  simulate=simulate)
+                  simulate=simulate, level=level)
 
 
 @app.command()
