@@ -173,13 +173,17 @@ def ingest(
         str | None, typer.Option(help="START:END, the plausible window of dates (default "
                                  "1900-01-01:2100-12-31).")
     ] = None,
+    frequency: Annotated[
+        str, typer.Option(help="The panel's frequency: auto (from the dates), daily, weekly, "
+                          "monthly, quarterly or annual.")
+    ] = "auto",
 ) -> None:
     """Read exports (files, zips or folders) into the store, accounting for every row."""
     from butfor.ingest import ingest_command
 
     ingest_command(files, format=format, unit=unit, group=group, groups_files=groups_file or [],
                    timezone=timezone, store_path=store, console=console, metric=metric,
-                   columns=column or [], year=year, dates=dates)
+                   columns=column or [], year=year, dates=dates, frequency=frequency)
 
 
 @app.command()
