@@ -475,16 +475,24 @@ class StsOptions(_Section):
 
 
 class PowerOptions(_Section):
-    """The ``[power]`` section: which known effects to inject, and the effect that matters."""
+    """The ``[power]`` section: which known effects to inject, and the effect that matters.
 
-    effects: list[float] = Field(default_factory=lambda: [0.05, 0.1, 0.2, 0.3, 0.5])
+    ``effects`` are relative changes (0.1 for 10%; both directions are tried);
+    the default grid runs from 1% to 60% in 1% steps (then 70%, 80%, 90% for the
+    structural time series). ``pseudo_events`` is how many pseudo-events
+    ``butfor power`` refits the structural time series at; ``butfor run``
+    reads power off the known error rate's own pseudo-events (``[sts]
+    pseudo_events``), which needs no refit.
+    """
+
+    effects: list[float] | None = None
     smallest_effect: float = Field(default=0.1, gt=0, lt=10)
-    pseudo_events: int = Field(default=10, ge=3)  # for methods refitted at pseudo-events
-    run: bool = False  # also measure the refitted methods' power in `butfor run`
+    pseudo_events: int = Field(default=20, ge=3)
 
     @model_validator(mode="after")
     def _positive(self) -> PowerOptions:
-        if not self.effects or any(not (0 < abs(e) < 10) for e in self.effects):
+        if self.effects is not None and (not self.effects or any(
+                not (0 < abs(e) < 10) for e in self.effects)):
             raise ValueError("'effects' are relative changes such as 0.1 for 10%, each "
                              "between 0 and 10 in size (both directions are tried)")
         return self
