@@ -169,7 +169,9 @@ def _what(metric: str | None) -> str:
 
 # ---------------------------------------------------------------------------
 def _declined_after(claim: Claim, ctx: _Context) -> Verdict:
-    """The subject's metric moved in the claimed direction after the event."""
+    """The subject's metric (or, with no subject, the panel's) moved in the claimed direction."""
+    if ctx.case.subject is None:
+        return _declined_after_panel(claim, ctx)
     a = ctx.find("declined_after", claim, need="effect")
     if a is None:
         return _missing(claim, f"it needs a counterfactual estimate for the subject's "
@@ -201,6 +203,35 @@ def _declined_after(claim: Claim, ctx: _Context) -> Verdict:
     evidence = ok and _shows(claim, cum_lo, cum_hi) and (p is None or p <= claim.alpha)
     d = decide(direction=claim.direction, gates=[g for g in gates if g], evidence=evidence,
                finding=finding, lower=lo, upper=hi,
+               smallest=ctx.case.smallest_effect(claim), power=a.get("power"))
+    return _verdict(claim, d.verdict, d.reason[0].upper() + d.reason[1:], figures, gates)
+
+
+def _declined_after_panel(claim: Claim, ctx: _Context) -> Verdict:
+    """A case with no subject: the before/after coefficient over every unit exposed."""
+    a = next((x for x in ctx.analyses if x["method"] == "before_after"
+              and x.get("metric") == ctx.case.claim_metric(claim)
+              and x.get("event") == _event_name(claim, ctx.case)), None)
+    if a is None:
+        return _missing(claim, "it needs a before/after on "
+                               f"{ctx.case.claim_metric(claim)} (methods = [\"before_after\"])")
+    c = a["estimate"]
+    est, lo, hi, p = c.get("estimate"), c.get("lower"), c.get("upper"), c.get("p_value")
+    rel, rel_lo, rel_hi = c.get("relative"), c.get("relative_lower"), c.get("relative_upper")
+    figures = {**_base_figures(claim, ctx, a), "coefficient": est, "lower": lo, "upper": hi,
+               "p_value": p, "relative_effect": rel, "relative_lower": rel_lo,
+               "relative_upper": rel_hi}
+    gates: list[Gate | None] = [degenerate_gate(a, [est, lo, hi, p])]
+    where = f"After the {_event_name(claim, ctx.case)}, {_what(a.get('metric'))}"
+    if rel is not None:
+        finding = f"{where} ran {band_words(rel, rel_lo, rel_hi, p, c.get('level', 0.95))}"
+    else:
+        finding = (f"{where} moved by {_signed(est)} ({c.get('level', 0.95):.0%} interval "
+                   f"{_signed(lo)} to {_signed(hi)}; {p_words(p)}; in its own units)")
+    finding += f" ({a['title'][0].lower()}{a['title'][1:]})"
+    evidence = None not in (lo, hi, p) and _shows(claim, lo, hi) and p <= claim.alpha
+    d = decide(direction=claim.direction, gates=[g for g in gates if g], evidence=evidence,
+               finding=finding, lower=rel_lo, upper=rel_hi,
                smallest=ctx.case.smallest_effect(claim), power=a.get("power"))
     return _verdict(claim, d.verdict, d.reason[0].upper() + d.reason[1:], figures, gates)
 
@@ -384,7 +415,7 @@ def _disproportionate(claim: Claim, ctx: _Context) -> Verdict:
                "p_value": p, "group_a": group_a, "group_b": group_b}
     rel = rel_lo = rel_hi = None
     where = f"After the {_event_name(claim, ctx.case)}, {_what(a.get('metric'))} in group {group_a}"
-    if ctx.case.outcome.transform == "log1p":  # a difference in log points: a percentage
+    if ctx.case.outcome.transform in ("log", "log1p"):  # log points: a percentage
         rel, rel_lo, rel_hi = (log_to_relative(x) for x in (est, lo, hi))
         figures.update(relative_effect=rel, relative_lower=rel_lo, relative_upper=rel_hi)
         finding = (f"{where} moved {band_words(rel, rel_lo, rel_hi, p, c.get('level', 0.95))} "

@@ -1295,7 +1295,13 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     transform = case.outcome.transform
     posts_metric = case.outcome.posts_metric
     covariates = list(case.covariates)
-    subject = case.subject.unit
+    covariate_transform = {c: case.covariate_transform(c) for c in covariates}
+    subject = case.subject.unit if case.subject is not None else None  # None: groups only
+    if subject is None and resolve_groups(case, panel) is None and not any(
+            e.dates for e in case.events):
+        raise DataError("event_study without a [subject] compares two groups: set [groups] "
+                        "compare = [\"a\", \"b\"] (or give the panel two group labels), or "
+                        "add [subject] unit")
     out: list[dict] = []
     dates = panel.dates
     options = case.event_study
@@ -1307,12 +1313,13 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
         window = _window_for(n_pre, n_post)
         # 1. the subject against its peers, on the days of the event window only (one
         #    regression per placebo account: keep each small)
-        peers = peer_units(case, panel)
+        peers = peer_units(case, panel) if subject is not None else []
         if len(peers) >= 3:
             lo_k, hi_k = window
             start_s = max(start, event_date + pd.Timedelta(days=lo_k))
             end_s = min(end, event_date + pd.Timedelta(days=hi_k))
             est = EventStudy(window=window, covariates=covariates, transform=transform,
+                             covariate_transform=covariate_transform,
                              posts_metric=posts_metric, inference="placebo",
                              n_placebo=options.n_placebo, baseline="pre_mean", seed=seed)
             res = est.fit(panel, metric, treated=[subject], event=event_date,
@@ -1346,6 +1353,7 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
             units_a = [u for u in units_a if u != subject]
             units_b = [u for u in units_b if u != subject]
             gd = GroupDisproportion(window=window, covariates=covariates, transform=transform,
+                                    covariate_transform=covariate_transform,
                                     posts_metric=posts_metric)
             res_g = gd.fit(panel, metric, group_a=units_a, group_b=units_b, event=event_date,
                            labels=(a, b), start=start, end=end)
@@ -1356,6 +1364,7 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
             continue
         n_pre = n_post = len(dates)
         sa = SunAbraham(window=_window_for(n_pre, n_post), covariates=covariates,
+                        covariate_transform=covariate_transform,
                         transform=transform, posts_metric=posts_metric)
         res_s = sa.fit(panel, metric, adoption=dict(ev.dates), start=case.window.start,
                        end=case.window.end)
