@@ -63,12 +63,35 @@ def check_design(frame: pd.DataFrame, regressors: Sequence[str], fixed_effects: 
                             f"{int(ok.sum())} usable observations, so its effect cannot be "
                             "estimated; check the event date against the data's dates and "
                             "the covariates")
-    for fe in {*fixed_effects, *([cluster] if cluster else [])}:
+    ok = _without_singletons(frame, fixed_effects, ok)
+    if ok.sum() < 2:
+        raise DataError(f"the {design} has no unit and period with more than one usable "
+                        "observation (each is alone in its fixed effect), so nothing is left "
+                        "to compare within; check that the data fall inside the window (data "
+                        "observed less often than the grid need [data] frequency) and the "
+                        "covariates' coverage")
+    for fe in sorted({*fixed_effects, *([cluster] if cluster else [])}):
         levels = pd.unique(frame[fe].to_numpy()[ok])
         if len(levels) < 2:
             raise DataError(f"the {design} has a single {_level(fe)} with usable data, so "
                             f"{'it cannot be clustered' if fe == cluster else 'its fixed effects absorb everything'}; "
-                            "add units or periods with data")
+                            "add units or periods with data (data observed less often than the "
+                            "grid need [data] frequency)")
+
+
+def _without_singletons(frame: pd.DataFrame, fixed_effects: Sequence[str], ok: np.ndarray
+                        ) -> np.ndarray:
+    """``ok`` less the rows alone in a fixed effect, repeated until none is (as fixest drops)."""
+    ok = ok.copy()
+    codes = [pd.factorize(frame[fe].to_numpy())[0] for fe in fixed_effects]
+    while True:
+        alone = np.zeros(len(ok), dtype=bool)
+        for c in codes:
+            counts = np.bincount(c[ok], minlength=int(c.max()) + 1 if len(c) else 0)
+            alone |= ok & (counts[c] == 1)
+        if not alone.any():
+            return ok
+        ok &= ~alone
 
 
 def fit_feols(frame: pd.DataFrame, regressors: Sequence[str], *, fixed_effects: Sequence[str],
