@@ -32,8 +32,8 @@ from butfor.results import Results, dumps, to_jsonable
 METHODS = {
     "prepost": "butfor.methods.prepost",
     "sts": "butfor.methods.sts",
-    "synthetic_control": "butfor.methods.synth",
-    "sdid": "butfor.methods.sdid",
+    "synthetic_control": "butfor.methods.synth_case",
+    "sdid": "butfor.methods.sdid_case",
     "event_study": "butfor.methods.event_study",
     "changepoint": "butfor.methods.changepoint",
     "peer_effects": "butfor.methods.peer_effects",
@@ -343,7 +343,10 @@ def print_summary(results: Results, console: Console) -> None:
         else:
             effect = _pct(row["relative"])
             interval = f"{_pct(row['relative_lower'])} to {_pct(row['relative_upper'])}"
-        table.add_row(row["method"], row["metric"], row["event_date"] or "", effect, interval,
+        # the SDID family's SC and DiD estimators are named beside the method
+        method = row["method"] + (f" ({row['estimator']})" if row.get("estimator") not in
+                                  (None, "sdid") else "")
+        table.add_row(method, row["metric"], row["event_date"] or "", effect, interval,
                       _fmt(row["p_value"], 3))
     if results.summary_table:  # a run of timing analyses only has no effect to tabulate
         console.print(table)
@@ -386,6 +389,7 @@ def _summary_table(analyses: list[dict], case: Case) -> list[dict]:
             s = e["summary"]
             rows.append({
                 "analysis": a["title"], "id": a["id"], "method": a["method"],
+                **({"estimator": a["estimator"]} if "estimator" in a else {}),
                 "metric": e["metric"], "unit": e["unit"], "kind": "effect",
                 "event_date": e["event_date"],
                 **{k: s[k] for k in ("average", "average_lower", "average_upper",

@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from butfor import frequency as freq
 from butfor.errors import AssumptionWarning, DataError, EstimationError
 from butfor.results import EffectPath, EffectSummary, summarise_draws
 
@@ -1359,8 +1360,9 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
         peers = peer_units(case, panel)
         if len(peers) >= 3:
             lo_k, hi_k = window
-            start_s = max(start, event_date + pd.Timedelta(days=lo_k))
-            end_s = min(end, event_date + pd.Timedelta(days=hi_k))
+            # event time counts the panel's periods (years of annual data), not days
+            start_s = max(start, freq.shift(event_date, lo_k, panel.frequency))
+            end_s = min(end, freq.shift(event_date, hi_k, panel.frequency))
             est = EventStudy(window=window, covariates=covariates, transform=transform,
                              posts_metric=posts_metric, inference="placebo",
                              n_placebo=options.n_placebo, baseline="pre_mean", seed=seed)

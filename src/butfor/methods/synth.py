@@ -68,7 +68,7 @@ from butfor.inference.placebo import (
     rmspe,
 )
 from butfor.methods._simplex import simplex_lsq_batch, simplex_lsq_eq
-from butfor.results import EffectPath, EffectSummary, summarise_draws
+from butfor.results import EffectPath, summarise_draws
 
 METHOD = "synthetic_control"
 VMode = Literal["search", "equal", "regression"]
@@ -80,7 +80,6 @@ __all__ = [
     "SyntheticControl",
     "SyntheticControlResult",
     "TimePlacebo",
-    "analyses_for_case",
     "leave_one_out",
     "placebo_in_space",
     "placebo_in_time",
@@ -1034,100 +1033,3 @@ def _align(fits: dict[str, SyntheticControlResult]) -> StaggeredResult:
     with np.errstate(invalid="ignore", divide="ignore"):
         average = np.where(count > 0, total / np.where(count > 0, count, 1), np.nan)
     return StaggeredResult(fits, event_time, average, count)
-
-
-# ---------------------------------------------------------------------------
-# the case file
-def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
-    """Synthetic control of the subject from the peers, with placebo in space, per event.
-
-    Outcome-only and demeaned (accounts differ in size far more than states
-    do, so the synthetic peer matches the subject's pre-event path up to a
-    constant), fitted on weekly means for daily data, with the placebo
-    statistics on weekly means too; ``log1p`` fits on the log scale and
-    reports on the original one. An event with per-unit dates treats those
-    units; the subject's own synthetic control uses the peers never treated.
-    """
-    from butfor.methods._case import event_windows, outcome_table, peer_units
-
-    subject = case.subject.unit
-    metric = case.outcome.metric
-    peers = peer_units(case, panel)
-    table, label, log = outcome_table(case, panel)
-    staggered = {u: pd.Timestamp(d) for e in case.events for u, d in e.dates.items()}
-    peers = [p for p in peers if p not in staggered or p == subject]
-    from butfor.case_methods import block_length
-
-    block = block_length(case.synthetic_control.block, panel.frequency)  # a week of daily data
-    est = SyntheticControl(None, block=block, intercept=True, seed=seed)
-    out = []
-    for event_name, start, event_date, end in event_windows(case, panel, METHOD):
-        window = table.loc[start:end, [subject, *peers]]
-        result = placebo_in_space(est, window, subject, event_date, donors=peers, metric=label)
-        effect = result.effect()
-        if log:
-            effect = _expm1_path(effect)
-        out.append({
-            "id": f"synthetic_control:{metric}:{event_name}",
-            "method": METHOD,
-            "title": f"Synthetic control from {len(peers)} peers around the {event_name}",
-            "metric": metric,
-            "event": event_name,
-            "description": (
-                f"Builds a weighted average of the peers whose {'log ' if log else ''}{label} "
-                f"moved like {subject}'s before the {event_name} (up to a constant) and "
-                "compares the two after it; every peer treated the same way shows how large "
-                "such a gap gets when nothing singled it out. It is fooled by peers the event "
-                "also moved (the effect is then relative to them) and by peers whose path "
-                "would have drifted from the subject's anyway."
-            ),
-            "effect": effect.to_dict(include_draws=True),
-            "placebo": result.to_dict(),
-        })
-    if staggered:
-        out.extend(_staggered_analysis(case, table, staggered, peers, est, label))
-    return out
-
-
-def _staggered_analysis(case, table: pd.DataFrame, staggered: dict[str, pd.Timestamp],
-                        peers: list[str], est: SyntheticControl, label: str) -> list[dict]:
-    treated = {u: d for u, d in staggered.items() if u in table.columns}
-    pool = [p for p in peers if p not in treated]
-    result = StaggeredSyntheticControl(est).fit(table, treated, donors=pool, metric=label)
-    return [{
-        "id": f"synthetic_control:{case.outcome.metric}:staggered",
-        "method": METHOD,
-        "title": f"Synthetic controls for {len(treated)} units with their own event dates",
-        "metric": case.outcome.metric,
-        "description": (
-            "Fits one synthetic control per treated unit from the never-treated peers, each on "
-            "its own pre-period, and averages the gaps by time since each unit's event. It is "
-            "fooled by peers the events also moved and by units the peers cannot match."
-        ),
-        "staggered": {
-            "units": list(treated),
-            "event_time": result.event_time,
-            "average_gap": result.average_gap,
-            "units_at": result.units_at,
-            "average_effect": result.average_effect,
-        },
-    }]
-
-
-def _expm1_path(e: EffectPath) -> EffectPath:
-    """An effect path fitted on log1p, reported on the original scale."""
-    def back(x: np.ndarray) -> np.ndarray:
-        return np.expm1(np.asarray(x, dtype=float)).clip(min=0)
-
-    obs, cf = back(e.observed), back(e.counterfactual)
-    post = np.arange(len(obs)) >= e.event_index
-    draws = None if e.draws is None else back(e.draws)
-    if draws is not None:
-        summary = summarise_draws(obs[post], draws, e.summary.level)
-        summary = EffectSummary(**{**summary.to_dict(), "p_value": e.summary.p_value})
-    else:
-        summary = e.summary
-    return replace(e, observed=obs, counterfactual=cf, lower=back(e.lower), upper=back(e.upper),
-                   summary=summary, draws=draws,
-                   diagnostics={**e.diagnostics, "scale": "fitted on log1p, shown on the "
-                                "original scale"})
