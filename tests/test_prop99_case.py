@@ -11,7 +11,7 @@ skipped with a reason when it is absent). The references:
 - AAHIW 2021: Arkhangelsky, Athey, Hirshberg, Imbens & Wager (2021), AER
   111(12), Table 1: SDID -15.6, SC -19.6, DiD -27.3.
 
-Cost: one run of the example, about 40 s of CPU (the synthetic control's
+Cost: one run of the example, 17 s on the shared 2-core machine (the synthetic control's
 nested V search for California and each of the 38 placebo states most of
 it), hence the ``slow`` marker.
 """
