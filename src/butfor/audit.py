@@ -522,9 +522,9 @@ def _task(stage: int, part: Partition, plan: dict, out: str, shared: dict | None
 
 
 def _single_thread():
-    from threadpoolctl import threadpool_limits
+    from butfor.threads import single_threaded
 
-    return threadpool_limits(limits=1)
+    return single_threaded()
 
 
 # ---------------------------------------------------------------------------

@@ -638,7 +638,7 @@ class _Fitted:
 
 def _feols(frame: pd.DataFrame, regressors: Sequence[str]) -> tuple[_Fitted, str]:
     """y on regressors with account and day fixed effects, CRV1 clustered by account."""
-    import pyfixest as pf
+    from butfor.methods._fixest import feols
 
     formula = f"y ~ {' + '.join(regressors)} | unit + time"
     try:
@@ -651,8 +651,8 @@ def _feols(frame: pd.DataFrame, regressors: Sequence[str]) -> tuple[_Fitted, str
             # reports) is dropped; its coefficient is reported as missing (NaN)
             warnings.filterwarnings("ignore", message=r"(?s).*dropped due to multicollinearity",
                                     category=UserWarning)
-            fit = pf.feols(formula, frame, vcov={"CRV1": "unit"}, copy_data=False,
-                           store_data=False, lean=True)
+            fit = feols(formula, frame, vcov={"CRV1": "unit"}, copy_data=False,
+                        store_data=False, lean=True)
     except Exception as err:  # pyfixest raises many kinds; report one sentence
         raise EstimationError(f"the two-way fixed-effects regression failed: {err}") from err
     # pyfixest keeps the clustered covariance and its t degrees of freedom here
