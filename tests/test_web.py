@@ -145,6 +145,23 @@ def test_bad_uploads_are_refused_with_their_message(served, name, data, message)
     assert 'value="kept-value"' in r.text  # what the user entered stays in the form
 
 
+def test_a_refused_upload_option_is_shown_beside_its_field_and_kept(served):
+    client, tokens, export, _ = served
+    h = _as(tokens, "alice")
+    files = [("files", ("accounts.csv", export.read_bytes(), "text/csv"))]
+    r = _upload(client, h, files, timezone="Mars/Olympus_Mons")
+    assert r.status_code == 400
+    assert errors_in(r.text)["timezone"].startswith(
+        "--timezone 'Mars/Olympus_Mons' is not a time zone name")
+    assert 'value="Mars/Olympus_Mons"' in r.text
+    r = _upload(client, h, files, format="tiktokk")
+    assert errors_in(r.text)["format"].startswith("--format 'tiktokk' is not a reader butfor knows")
+    assert '<option value="tiktokk" selected>' in r.text
+    one_account = b"date,followers\n2022-01-01,5\n"  # names no account, so needs --unit
+    r = _upload(client, h, [("files", ("one.csv", one_account, "text/csv"))])
+    assert "pass --unit NAME" in errors_in(r.text)["unit"]
+
+
 def test_zip_entries_outside_the_archive_are_refused(served):
     client, tokens, _, _ = served
     buf = io.BytesIO()
@@ -171,7 +188,24 @@ def test_oversized_uploads_are_refused_before_reading(served):
     big = b"username,date,followers\n" + b"a,2022-01-01,1\n" * 300_000  # 4.5 MB > 2 MB
     r = _upload(client, _as(tokens, "alice"), [("files", ("big.csv", big, "text/csv"))])
     assert r.status_code == 413
-    assert "larger than the 2 MB limit" in r.text
+    assert errors_in(r.text)["files"].startswith(
+        "the upload is larger than the 2 MB limit; upload fewer or smaller files")
+    r = client.post("/api/jobs/x", headers=_as(tokens, "alice"), content=big)
+    assert (r.status_code, r.json()["detail"][:40]) == (413, "the upload is larger than the 2 MB limit")
+
+
+def test_uploads_just_over_the_limit_are_refused_beside_the_field(served):
+    client, tokens, _, _ = served
+    rows = b"a,2022-01-01,1\n" * 80_000  # 1.2 MB each: read, then refused (2 MB limit)
+    files = [("files", (f"part{i}.csv", b"username,date,followers\n" + rows, "text/csv"))
+             for i in (1, 2)]
+    r = _upload(client, _as(tokens, "alice"), files, unit="kept-value")
+    assert r.status_code == 400
+    assert "the upload is larger than the 2 MB limit" in errors_in(r.text)["files"]
+    assert 'value="kept-value"' in r.text
+    r = _upload(client, _as(tokens, "alice"), [("files", ("one.csv", rows * 2, "text/csv"))],
+                unit="kept-value")
+    assert "one.csv: is larger than the 2 MB limit" in errors_in(r.text)["files"]
 
 
 def test_a_reader_error_names_the_file_the_user_gave(served):

@@ -1,9 +1,11 @@
 """`butfor serve` in Debian's chromium, driven by Playwright as a user would.
 
 A real server (its own process and worker) on a loopback port. Alice signs
-in with her token, uploads the export, gets a wrong date refused beside its
-field with what she typed kept, makes the case, runs it, watches it finish,
-reads the verdicts and downloads results.json and the report. Bob, signed in
+in with her token, has a file over the size limit refused before it is sent
+(beside the field, what she typed kept), uploads the export, gets a wrong
+date refused beside its field with what she typed kept, makes the case, runs
+it, watches it finish, reads the verdicts and downloads results.json and the
+report. Bob, signed in
 in a browser of his own, gets "Not found" for Alice's case and does not see
 it listed. A screenshot of the case page goes to test-artifacts/web-case.png
 (docs/web-case.png is a copy of it).
@@ -40,7 +42,7 @@ def site(tmp_path_factory):
     tokens = {name: add_user(home / "web.duckdb", name) for name in ("alice", "bob")}
     port = free_port()
     with open(root / "server.log", "w") as log:
-        server = start_server(home, port, log)
+        server = start_server(home, port, log, "--max-upload-mb", "1")
         try:
             yield f"http://127.0.0.1:{port}", tokens, write_export(root)
         finally:
@@ -82,6 +84,15 @@ def test_upload_case_run_verdicts_and_downloads_and_bob_sees_none_of_it(site, ch
                                                                            tmp_path):
     base, tokens, export = site
     context, page, errors = _signed_in(chromium, base, tokens["alice"])
+    big = tmp_path / "big.csv"  # over the server's 1 MB limit: refused before it is sent
+    big.write_bytes(export.read_bytes() * (1_100_000 // export.stat().st_size + 1))
+    page.set_input_files("#files", str(big))
+    page.fill("#unit", "kept")
+    page.click("#upload")
+    assert page.inner_text("#files-error").startswith(
+        "the upload is larger than the 1 MB limit; upload fewer or smaller files")
+    assert page.input_value("#unit") == "kept" and page.url == f"{base}/"
+    page.fill("#unit", "")
     page.set_input_files("#files", str(export))
     page.click("#upload")
     page.wait_for_selector("#ingest-sources")

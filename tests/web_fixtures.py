@@ -68,11 +68,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(home: Path, port: int, log, workers: int = 1) -> subprocess.Popen:
-    """`butfor serve` in a process of its own, once it answers /health."""
+def start_server(home: Path, port: int, log, *options: str) -> subprocess.Popen:
+    """`butfor serve` (with these command-line options) in a process of its own, once it
+    answers /health."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "butfor", "serve", "--home", str(home), "--port", str(port),
-         "--workers", str(workers)], stdout=log, stderr=subprocess.STDOUT,
+         *options], stdout=log, stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

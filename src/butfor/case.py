@@ -34,12 +34,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
+from butfor.case_base import KeyProblem
 from butfor.case_base import Section as _Section
 from butfor.case_data import DataSection
+from butfor.case_designs import BeforeAfterOptions, RegressionOptions, check_designs
 from butfor.case_methods import SdidOptions, SyntheticControlOptions
 from butfor.errors import DataError
+from butfor.transforms import Transform  # none, log, log1p, per_post, pct_change
 
-Transform = Literal["none", "log1p", "per_post", "pct_change"]  # pct_change: day-on-day
 Scope = Literal["platform", "account"]
 ClaimKind = Literal[
     "declined_after",
@@ -52,15 +54,7 @@ ClaimKind = Literal[
     "attributed_to",
 ]
 Method = Literal["prepost", "sts", "synthetic_control", "sdid", "event_study", "changepoint",
-                 "peer_effects", "attribution"]
-
-
-class KeyProblem(ValueError):
-    """A validator's complaint about one key, with its place (``("claims", 2, "event")``)."""
-
-    def __init__(self, loc: tuple, message: str) -> None:
-        super().__init__(message)
-        self.loc = loc
+                 "peer_effects", "attribution", "before_after"]
 
 
 class CaseInfo(_Section):
@@ -507,9 +501,12 @@ class PowerOptions(_Section):
 class Case(_Section):
     case: CaseInfo = Field(default_factory=CaseInfo)
     data: DataSection = Field(default_factory=DataSection)
-    subject: Subject
+    # optional: a panel-only case (a group comparison, a before/after) has no subject
+    subject: Subject | None = None
     outcome: Outcome
     covariates: list[str] = Field(default_factory=list)
+    # each covariate's scale (default log1p, as activity counts with zeros are)
+    covariate_transforms: dict[str, Transform] = Field(default_factory=dict)
     events: list[Event] = Field(min_length=1)
     peers: Peers = Field(default_factory=Peers)
     controls: Controls = Field(default_factory=Controls)
@@ -527,6 +524,17 @@ class Case(_Section):
     sdid: SdidOptions = Field(default_factory=SdidOptions)
     event_study: EventStudyOptions = Field(default_factory=lambda: EventStudyOptions())
     power: PowerOptions = Field(default_factory=PowerOptions)
+    regression: RegressionOptions = Field(default_factory=RegressionOptions)
+    before_after: BeforeAfterOptions = Field(default_factory=BeforeAfterOptions)
+
+    @model_validator(mode="after")
+    def _designs_hold(self) -> Case:
+        check_designs(self)  # covariate transforms, a subject where needed, fittable designs
+        return self
+
+    def covariate_transform(self, name: str) -> Transform:
+        """The scale covariate ``name`` enters on (``covariate_transforms``, else log1p)."""
+        return self.covariate_transforms.get(name, "log1p")
 
     @model_validator(mode="after")
     def _names_resolve(self) -> Case:
@@ -566,7 +574,7 @@ class Case(_Section):
 
     def check_against(self, panel: Any, source: str = "case file") -> None:
         """Check that the subject, metrics and events exist in the panel's data."""
-        if self.subject.unit not in set(panel.unit_ids):
+        if self.subject is not None and self.subject.unit not in set(panel.unit_ids):
             raise DataError(
                 f"{source}: the subject {self.subject.unit!r} is not in the panel; "
                 f"set [subject] unit to one of the ingested units (see 'butfor data')"

@@ -38,6 +38,7 @@ METHODS = {
     "changepoint": "butfor.methods.changepoint",
     "peer_effects": "butfor.methods.peer_effects",
     "attribution": "butfor.analyses.attribution",
+    "before_after": "butfor.analyses.before_after",
 }
 _VERSIONED = ["numpy", "scipy", "pandas", "duckdb", "pyfixest", "pydantic", "ruptures"]
 
