@@ -49,8 +49,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from butfor.display import Displayable
 from butfor.errors import AssumptionWarning, DataError, EstimationError
 from butfor.results import EffectPath, EffectSummary, summarise_draws
+from butfor.settings import checked_settings
 
 Transform = Literal["none", "log1p", "per_post", "pct_change"]
 CovariateTransform = Literal["none", "log1p"]
@@ -109,7 +111,7 @@ class WaldTest:
 
 
 @dataclass(frozen=True)
-class PrePostResult:
+class PrePostResult(Displayable):
     """Two-way fixed effects pre/post: the treated × post coefficient."""
 
     outcome: str
@@ -138,7 +140,7 @@ class PrePostResult:
 
 
 @dataclass(frozen=True)
-class EventStudyResult:
+class EventStudyResult(Displayable):
     """Event-time coefficients, pre-trend test and average post-period effect.
 
     Arrays run over ``event_times`` (``window[0]`` .. ``window[1]``); the
@@ -213,7 +215,7 @@ class EventStudyResult:
 
 
 @dataclass(frozen=True)
-class GroupDisproportionResult:
+class GroupDisproportionResult(Displayable):
     """Group A against group B: A × post, its event study, and the raw group means."""
 
     group_a: str
@@ -241,7 +243,7 @@ class GroupDisproportionResult:
 
 
 @dataclass(frozen=True)
-class SunAbrahamResult:
+class SunAbrahamResult(Displayable):
     """Interaction-weighted event study (Sun & Abraham 2021) beside plain two-way FE.
 
     ``cohorts`` has one row per cohort × event time: ``cohort`` (adoption
@@ -691,6 +693,7 @@ class PrePost:
     as ``log1p`` unless ``covariate_transform="none"``.
     """
 
+    @checked_settings
     def __init__(self, *, covariates: Sequence[str] = (), covariate_transform:
                  CovariateTransform = "log1p", transform: Transform = "none",
                  posts_metric: str = "posts", level: float = 0.95) -> None:
@@ -764,6 +767,7 @@ class EventStudy:
     for one account's noisy daily series is far less noisy than one day).
     """
 
+    @checked_settings
     def __init__(self, *, window: tuple[int, int] = (-14, 14), reference: int = -1,
                  endpoints: Endpoints = "bin", covariates: Sequence[str] = (),
                  covariate_transform: CovariateTransform = "log1p",
@@ -1005,6 +1009,7 @@ class GroupDisproportion:
     group: a negative coefficient means A fell further than B).
     """
 
+    @checked_settings
     def __init__(self, *, window: tuple[int, int] = (-14, 14), reference: int = -1,
                  endpoints: Endpoints = "bin", covariates: Sequence[str] = (),
                  covariate_transform: CovariateTransform = "log1p",
@@ -1087,6 +1092,7 @@ class SunAbraham:
     as fixed (pyfixest's clustered covariance, delta method).
     """
 
+    @checked_settings
     def __init__(self, *, window: tuple[int, int] = (-14, 14), reference: int = -1,
                  covariates: Sequence[str] = (), covariate_transform:
                  CovariateTransform = "log1p", transform: Transform = "none",
