@@ -144,6 +144,23 @@ def run(
 
 @app.command()
 @_friendly
+def power(
+    case_file: Annotated[Path, typer.Argument(help="The case file (TOML).")],
+    out: Annotated[Path | None, typer.Option(help="Also write power.json here.")] = None,
+    store: Annotated[Path, typer.Option(help="DuckDB store file.")] = DEFAULT_STORE,
+    allow_path: Annotated[list[Path] | None, typer.Option(
+        "--allow-path", help="A folder the case file may read from besides its own folder and "
+        "the current one (repeatable).")] = None,
+) -> None:
+    """The smallest change each method could detect on the case's data (80% power)."""
+    from butfor.power_command import power_command
+
+    power_command(case_file, store_path=store, console=console, out=out,
+                  allow_paths=allow_path or [])
+
+
+@app.command()
+@_friendly
 def ingest(
     files: Annotated[list[Path], typer.Argument(help="Export files, zips or folders to read.")],
     format: Annotated[str, typer.Option("--format", help="Reader name, or 'auto'.")] = "auto",
@@ -173,13 +190,17 @@ def ingest(
         str | None, typer.Option(help="START:END, the plausible window of dates (default "
                                  "1900-01-01:2100-12-31).")
     ] = None,
+    frequency: Annotated[
+        str, typer.Option(help="The panel's frequency: auto (from the dates), daily, weekly, "
+                          "monthly, quarterly or annual.")
+    ] = "auto",
 ) -> None:
     """Read exports (files, zips or folders) into the store, accounting for every row."""
     from butfor.ingest import ingest_command
 
     ingest_command(files, format=format, unit=unit, group=group, groups_files=groups_file or [],
                    timezone=timezone, store_path=store, console=console, metric=metric,
-                   columns=column or [], year=year, dates=dates)
+                   columns=column or [], year=year, dates=dates, frequency=frequency)
 
 
 @app.command()
@@ -245,6 +266,7 @@ def audit(
         help="Dask scheduler address, or 'local' for a local Dask cluster.")] = None,
     workers: Annotated[int, typer.Option(help="Processes (local pool or local Dask cluster).")] = 1,
     alpha: Annotated[float, typer.Option(help="False-discovery rate for flagging accounts.")] = 0.05,
+    level: Annotated[float, typer.Option(help="Level of every interval the audit writes.")] = 0.95,
     seed: Annotated[int, typer.Option(help="Seed (recorded; used by --simulate).")] = 0,
     simulate: Annotated[int | None, typer.Option(
         help="Simulate a platform with this many accounts and audit it.")] = None,
@@ -259,7 +281,7 @@ def audit(
                   reference_group=reference_group, base_group=base_group, pre_days=pre_days,
                   post_days=post_days, transform=transform, out=out, scheduler=scheduler,
                   workers=workers, alpha=alpha, seed=seed, console=console, progress=progress,
-                  simulate=simulate)
+                  simulate=simulate, level=level)
 
 
 @app.command()

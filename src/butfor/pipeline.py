@@ -38,6 +38,7 @@ METHODS = {
     "changepoint": "butfor.methods.changepoint",
     "peer_effects": "butfor.methods.peer_effects",
     "attribution": "butfor.analyses.attribution",
+    "before_after": "butfor.analyses.before_after",
 }
 _VERSIONED = ["numpy", "scipy", "pandas", "duckdb", "pyfixest", "pydantic", "ruptures"]
 
@@ -112,7 +113,7 @@ def _run_case(case: Case, panel: Panel, report: IngestReport, *, inputs: list[In
             progress.advance(task)
         for a in analyses:
             _name_event(a, case)
-            _attach_power(a)
+            _attach_power(a, case)
         progress.update(task, description="damages")
         start = time.perf_counter()
         damages = _damages(case, analyses, draws, seed)
@@ -179,13 +180,13 @@ def _claim_metrics(case: Case) -> dict[str, list[str]]:
     return {m: v for m, v in wanted.items() if v}
 
 
-def _attach_power(analysis: dict) -> None:
+def _attach_power(analysis: dict, case: Case) -> None:
     """A rank test's power curve, from its own placebo distribution (no refit needed)."""
     if "power" in analysis:
         return
     from butfor.inference.power import placebo_power_for
 
-    curve = placebo_power_for(analysis)
+    curve = placebo_power_for(analysis, effects=case.power.effects)
     if curve is not None:
         analysis["power"] = to_jsonable(curve)
 
@@ -261,13 +262,20 @@ def write_outputs(output: RunOutput, out: Path, *, pdf: bool = False) -> dict[st
     return written
 
 
-def run_case_file(case_file: Path, *, out: Path, store_path: Path, console: Console,
-                  pdf: bool | None = None, allow_paths: list[Path] | None = None,
-                  fetch: bool = False) -> None:
-    """`butfor run CASE.toml`: load, ingest or read the store, check, run, write.
+@dataclass(frozen=True)
+class LoadedCase:
+    case: Case
+    case_text: str
+    panel: Panel
+    report: IngestReport
+    inputs: list[InputFile]
 
-    ``pdf`` None follows the case's ``[report] pdf``. The case may read only
-    inside its own folder, the current folder and ``allow_paths``.
+
+def load_case_data(case_file: Path, *, store_path: Path, console: Console,
+                   allow_paths: list[Path] | None = None, fetch: bool = False) -> LoadedCase:
+    """The case and its data, checked: what `butfor run` and `butfor power` start from.
+
+    The case may read only inside its own folder, the current folder and ``allow_paths``.
     """
     case = load_case(case_file)  # validate the whole case before touching any data
     case_text = case_file.read_text(encoding="utf-8-sig")
@@ -278,13 +286,17 @@ def run_case_file(case_file: Path, *, out: Path, store_path: Path, console: Cons
     from butfor.store import Store
 
     paths = confine_case_paths(case, case_file, case_text, allow_paths or [])
-    if case.data.files:
-        panel, report = ingest_files(paths.files, format=case.data.format, unit=case.data.unit,
-                                     groups_files=paths.groups_files, timezone=case.data.timezone)
+    data = case.data
+    if data.files:
+        panel, report = ingest_files(paths.files, format=data.format, unit=data.unit,
+                                     groups_files=paths.groups_files, timezone=data.timezone,
+                                     metric=data.metric, columns=data.columns, year=data.year,
+                                     dates=data.dates, frequency=data.frequency)
     else:
         store = Store(paths.store or store_path)
-        panel = store.read_panel(case.data.dataset)
-        report = store.read_report(case.data.dataset)
+        panel = store.read_panel(data.dataset)
+        report = store.read_report(data.dataset)
+        _check_stored_frequency(case, panel, case_file, case_text)
     if case.controls.fetched:  # from the cache, or (with --fetch) the network
         from butfor.connectors.commands import default_cache_dir
         from butfor.connectors.controls import add_fetched_controls
@@ -295,7 +307,22 @@ def run_case_file(case_file: Path, *, out: Path, store_path: Path, console: Cons
     inputs = [InputFile(s.file, s.sha256) for s in report.sources]
     check_references(case, panel, text=case_text, path=case_file)  # before any estimation
     inputs.append(InputFile(case_file.name, sha256_text(case_text)))
-    output = run_case(case, panel, report, inputs=inputs, case_toml=case_text,
+    return LoadedCase(case, case_text, panel, report, inputs)
+
+
+def run_case_file(case_file: Path, *, out: Path, store_path: Path, console: Console,
+                  pdf: bool | None = None, allow_paths: list[Path] | None = None,
+                  fetch: bool = False) -> None:
+    """`butfor run CASE.toml`: load, ingest or read the store, check, run, write.
+
+    ``pdf`` None follows the case's ``[report] pdf``. The case may read only
+    inside its own folder, the current folder and ``allow_paths``.
+    """
+    loaded = load_case_data(case_file, store_path=store_path, console=console,
+                            allow_paths=allow_paths, fetch=fetch)
+    case = loaded.case
+    output = run_case(case, loaded.panel, loaded.report, inputs=loaded.inputs,
+                      case_toml=loaded.case_text,
                       command=f"butfor run {shlex.quote(str(case_file))} --out {shlex.quote(str(out))}"
                       + (" --fetch" if fetch else ""),
                       console=console)
@@ -304,6 +331,21 @@ def run_case_file(case_file: Path, *, out: Path, store_path: Path, console: Cons
     console.print(f"\nresults: {written['results']}\nreport:  {written['report']}")
     if "pdf" in written:
         console.print(f"PDF:     {written['pdf']}")
+
+
+def _check_stored_frequency(case: Case, panel: Panel, case_file: Path, text: str) -> None:
+    """A frequency the case states must be the stored panel's (butfor does not re-grid)."""
+    from butfor import frequency as freq
+    from butfor.case_lines import find_line
+    from butfor.errors import CaseError
+
+    stated = freq.code(case.data.frequency)
+    if stated is not None and stated != panel.frequency:
+        raise CaseError(case_file, f"[data] frequency is {case.data.frequency!r} but the stored "
+                        f"dataset {case.data.dataset!r} is {freq.NAMES[panel.frequency]}",
+                        "state the stored frequency, or ingest the files again with "
+                        f"--frequency {case.data.frequency}",
+                        line=find_line(text, ("data", "frequency")), column="frequency")
 
 
 # ---------------------------------------------------------------------------
