@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from butfor.case import Case, parse_case
 from butfor.errors import ButforError
+from butfor.transforms import TRANSFORMS as _CASE_TRANSFORMS
 
 CASE_FILE = "case.toml"
 N_EVENTS = 3
@@ -39,7 +40,7 @@ CLAIM_CHOICES = {
     "income_loss": "The change cost me income.",
     "claimed_amount": "The harm is worth the amount I claim.",
 }
-TRANSFORMS = ("none", "log1p", "per_post", "pct_change")
+TRANSFORMS = _CASE_TRANSFORMS  # the case file's own list, so the form offers every scale
 
 
 def blank_form(summary: dict) -> dict:
