@@ -405,9 +405,12 @@ def _disproportionate(claim: Claim, ctx: _Context) -> Verdict:
 # ---------------------------------------------------------------------------
 # money claims (the damages engineer's; they read the damages distribution)
 def _damages_scenario(ctx: _Context) -> dict | None:
+    """The headline scenario (the damages' stated rule chose it), else the first."""
     if not ctx.damages or not ctx.damages.get("scenarios"):
         return None
-    return ctx.damages["scenarios"][0]
+    named = ctx.damages.get("headline")
+    return next((s for s in ctx.damages["scenarios"] if s["name"] == named),
+                ctx.damages["scenarios"][0])
 
 
 def _income_loss(claim: Claim, ctx: _Context) -> Verdict:
@@ -447,17 +450,31 @@ def _claimed_amount(claim: Claim, ctx: _Context) -> Verdict:
         else:
             return _missing(claim, f"the damages were not evaluated at {_num(amount)}")
         results.append((scenario["name"], p, percentile, scenario["quantiles"]["50"]))
-    best = max(results, key=lambda r: r[1])
+    # most favourable to the claim: the highest chance, then the highest median (so a
+    # tie at p = 0 is not settled by which scenario the case lists first)
+    best = max(results, key=lambda r: (r[1], r[3]))
     name, p, percentile, median = best
+    n_draws = ctx.damages.get("n_draws")
     figures = {"amount": amount, "currency": cur, "p_reaching_amount": p,
                "amount_percentile": percentile, "scenario": name, "median": median,
+               "n_draws": n_draws,
                "by_scenario": [{"scenario": n, "p_reaching_amount": pp, "median": m}
                                for n, pp, _, m in results]}
     where = (f"at the {percentile:.1f}th percentile of" if percentile is not None
              else "against")
-    tail = (f"{_num(amount)} {cur} sits {where} the damages distribution; even in the most "
-            f"favourable scenario ({name}) the probability that damages reach it is {p:.3f} "
-            f"(median {_num(median)} {cur}).")
+    resolution = (f" P(≥ claim) is a share of {n_draws:,} draws (its resolution is 1 in "
+                  f"{n_draws:,}) and holds under the model and its assumptions."
+                  if isinstance(n_draws, int) and n_draws > 0 else "")
+    if all(r[1] == p for r in results) and len(results) > 1:
+        shown = (f"below 1 in {n_draws:,}" if p == 0 and isinstance(n_draws, int)
+                 else f"{p:.3f}")
+        tail = (f"{_num(amount)} {cur} sits {where} the damages distribution; in every "
+                f"scenario the probability that damages reach it is {shown} (the highest "
+                f"median, {name}, is {_num(median)} {cur}).{resolution}")
+    else:
+        tail = (f"{_num(amount)} {cur} sits {where} the damages distribution; even in the "
+                f"most favourable scenario ({name}) the probability that damages reach it "
+                f"is {p:.3f} (median {_num(median)} {cur}).{resolution}")
     if p >= 0.5:
         verdict, sentence = SUPPORTED, f"More likely than not: {tail}"
     elif p < 0.05:

@@ -341,11 +341,16 @@ def print_summary(results: Results, console: Console) -> None:
                              Text(v["verdict"], style=colour[v["verdict"]]))
         console.print(verdicts)
     if results.damages:
-        head = results.damages["scenarios"][0]
+        dmg = results.damages
+        head = next((s for s in dmg["scenarios"] if s["name"] == dmg.get("headline")),
+                    dmg["scenarios"][0])
         q = head["quantiles"]
-        cur = results.damages.get("currency", "USD")
-        console.print(f"Damages ({head['name']}): median {_fmt(q['50'])} {cur}, "
-                      f"90% interval {_fmt(q['5'])} to {_fmt(q['95'])} {cur}.")
+        cur = dmg.get("currency", "USD")
+        console.print(Text(f"Damages ({head['name']}, valued at {dmg.get('valuation_date')}): "
+                           f"median {_fmt(q['50'])} {cur}, 90% interval {_fmt(q['5'])} to "
+                           f"{_fmt(q['95'])} {cur}."))
+        for warning in dmg.get("warnings") or []:
+            console.print(Text(f"Damages warning: {warning}", style="yellow"))
 
 
 def _summary_table(analyses: list[dict], case: Case) -> list[dict]:
