@@ -7,17 +7,14 @@ import pandas as pd
 import pytest
 from scipy.signal import lfilter
 
-from butfor.audit_kernels import (
+from butfor.methods.kernels.accounts import (
     account_effects,
     account_inference,
     align_to_event,
     diff_of_means_variance,
     leave_one_out_reference,
-    twfe_normal_equations,
-    twfe_scores,
-    twfe_solve,
-    twfe_vcov,
 )
+from butfor.methods.kernels.twfe import twfe_normal_equations, twfe_scores, twfe_solve, twfe_vcov
 
 
 def _panel(seed: int, n: int = 80, T: int = 40, groups: int = 3, missing: float = 0.1):

@@ -18,7 +18,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from butfor.audit import AuditSpec, _intact, run_audit, stage_from_store
+from butfor.audit import AuditSpec, run_audit, stage_from_store
+from butfor.audit.files import intact as _intact
 from butfor.audit_sim import AuditSimConfig, simulate_audit_panel
 from butfor.cli import app
 from butfor.errors import DataError

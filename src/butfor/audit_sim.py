@@ -152,3 +152,33 @@ def _write_atomic(table: pa.Table, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     pq.write_table(table, tmp)
     os.replace(tmp, path)
+
+
+def true_estimand(truth: pd.DataFrame, reference: str = "platform",
+                  reference_group: str | None = None) -> np.ndarray:
+    """Each account's true audit effect: its injected log shift minus its reference's.
+
+    The audit measures an account against the leave-one-out mean of its
+    reference accounts, so its true effect is the account's own shift minus the
+    mean shift of the other accounts it is compared with (all accounts for
+    ``"platform"``, the rest of its group for ``"group"``, the members of
+    ``reference_group``, or nothing for ``"none"``). The attention processes and
+    noise are no part of it: they are what the reference and the controls remove.
+    Exact when every account is observed every day (``missing_share = 0``).
+    """
+    shift = truth["true_effect"].to_numpy(float)
+    if reference == "none" and reference_group is None:
+        return shift.copy()
+    if reference_group is not None:
+        member = (truth["group"] == reference_group).to_numpy()
+        total, count = shift[member].sum(), member.sum()
+        others = (total - np.where(member, shift, 0.0)) / (count - member)
+        return shift - others
+    if reference == "group":
+        key = truth["group"].to_numpy()
+    else:
+        key = np.zeros(len(truth), dtype=np.int64)
+    sums = pd.Series(shift).groupby(key).transform("sum").to_numpy()
+    counts = pd.Series(shift).groupby(key).transform("count").to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return shift - (sums - shift) / (counts - 1)

@@ -15,15 +15,13 @@ import datetime as dt
 import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from butfor.case_base import Section as _Section
 
 RateDistribution = Literal["triangular", "uniform"]
 DEFAULT_HORIZON_CEILING_DAYS = 1825  # five years: past this a projection rests on no data
 DEFAULT_HORIZON_MULTIPLE = 2.0  # a warning past twice the post-event data
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _check_range(central: float, low: float | None, high: float | None, name: str,

@@ -173,13 +173,17 @@ def ingest(
         str | None, typer.Option(help="START:END, the plausible window of dates (default "
                                  "1900-01-01:2100-12-31).")
     ] = None,
+    frequency: Annotated[
+        str, typer.Option(help="The panel's frequency: auto (from the dates), daily, weekly, "
+                          "monthly, quarterly or annual.")
+    ] = "auto",
 ) -> None:
     """Read exports (files, zips or folders) into the store, accounting for every row."""
     from butfor.ingest import ingest_command
 
     ingest_command(files, format=format, unit=unit, group=group, groups_files=groups_file or [],
                    timezone=timezone, store_path=store, console=console, metric=metric,
-                   columns=column or [], year=year, dates=dates)
+                   columns=column or [], year=year, dates=dates, frequency=frequency)
 
 
 @app.command()
@@ -245,6 +249,7 @@ def audit(
         help="Dask scheduler address, or 'local' for a local Dask cluster.")] = None,
     workers: Annotated[int, typer.Option(help="Processes (local pool or local Dask cluster).")] = 1,
     alpha: Annotated[float, typer.Option(help="False-discovery rate for flagging accounts.")] = 0.05,
+    level: Annotated[float, typer.Option(help="Level of every interval the audit writes.")] = 0.95,
     seed: Annotated[int, typer.Option(help="Seed (recorded; used by --simulate).")] = 0,
     simulate: Annotated[int | None, typer.Option(
         help="Simulate a platform with this many accounts and audit it.")] = None,
@@ -259,7 +264,7 @@ def audit(
                   reference_group=reference_group, base_group=base_group, pre_days=pre_days,
                   post_days=post_days, transform=transform, out=out, scheduler=scheduler,
                   workers=workers, alpha=alpha, seed=seed, console=console, progress=progress,
-                  simulate=simulate)
+                  simulate=simulate, level=level)
 
 
 @app.command()

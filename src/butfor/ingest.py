@@ -21,7 +21,8 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 
-from butfor.errors import InputError
+from butfor import frequency as freq
+from butfor.errors import DataError, InputError
 from butfor.ingest_report import IngestReport
 from butfor.panel import Panel
 from butfor.readers import read_files
@@ -42,12 +43,16 @@ def ingest_files(
     columns: dict[str, str] | None = None,
     year: int | None = None,
     dates: str | None = None,
+    frequency: str = "auto",
 ) -> tuple[Panel, IngestReport]:
     """Read export files (zips and folders opened) into one Panel, every row accounted for.
 
     ``year`` is the year of the latest date for exports whose dates have none
-    (TikTok); ``dates`` (``START:END``) the plausible window of every date.
+    (TikTok); ``dates`` (``START:END``) the plausible window of every date;
+    ``frequency`` the panel's (``auto``: detected from the dates, see
+    :mod:`butfor.frequency`).
     """
+    stated = freq.code(frequency)  # check arguments before reading
     lists = [_split_groups_arg(arg) for arg in groups_files]  # check arguments before reading
     result = read_files(paths, format=format, unit=unit, timezone=timezone, metric=metric,
                         columns=columns, year=year, dates=dates)
@@ -60,9 +65,42 @@ def ingest_files(
         units["group"] = group
     if lists:
         units = _attach_groups(units, lists, report)
-    panel = Panel.from_frame(result.frame, units, report=report)
+    frame, frequency_code = _on_own_grid(result.frame, stated, report)
+    panel = Panel.from_frame(frame, units, frequency=frequency_code, report=report)
     report.check()
     return panel, report
+
+
+def _on_own_grid(frame: pd.DataFrame, stated: str | None,
+                 report: IngestReport) -> tuple[pd.DataFrame, str]:
+    """The frame's dates on the panel's frequency: detected, or stated and checked.
+
+    A stated monthly, quarterly or annual frequency reads each date as its
+    period's first day (said in the report); two rows of a unit in one period
+    are refused, since butfor does not guess how to aggregate them.
+    """
+    if stated is None:
+        found = freq.infer(frame["date"])
+        if found != "D":
+            report.remarks.append(f"the dates are {freq.NAMES[found]}, so the panel holds one "
+                                  f"row per unit and {freq.PERIOD[found]} ([data] frequency "
+                                  "or --frequency to state another)")
+        return frame, found
+    dates = freq.to_period_start(frame["date"], stated)
+    moved = int((dates != frame["date"]).sum())
+    if moved:
+        frame = frame.assign(date=dates)
+        clash = frame.duplicated(["unit", "date"], keep=False)
+        if clash.any():
+            first = frame.loc[clash].iloc[0]
+            period = freq.PERIOD[stated]
+            raise DataError(
+                f"unit {first['unit']!r} has more than one row in the {period} starting "
+                f"{first['date']:%Y-%m-%d}, but the frequency is {freq.NAMES[stated]}; "
+                f"aggregate the data to one row per {period}, or state a finer frequency")
+        report.remarks.append(f"{moved:,} dates read as the first day of their "
+                              f"{freq.PERIOD[stated]} (the panel is {freq.NAMES[stated]})")
+    return frame, stated
 
 
 def _split_groups_arg(arg: str) -> tuple[str, Path]:
@@ -147,6 +185,7 @@ def ingest_command(
     columns: Sequence[str] = (),
     year: int | None = None,
     dates: str | None = None,
+    frequency: str = "auto",
 ) -> Panel:
     """``butfor ingest``: read, store (merging into the dataset 'default'), summarise."""
     from butfor.store import Store
@@ -154,7 +193,7 @@ def ingest_command(
     mapping = dict(_split_column_arg(c) for c in columns)
     panel, report = ingest_files(files, format=format, unit=unit, group=group,
                                  groups_files=groups_files, timezone=timezone, metric=metric,
-                                 columns=mapping, year=year, dates=dates)
+                                 columns=mapping, year=year, dates=dates, frequency=frequency)
     store = Store(store_path)
     written = store.write_panel(panel, report, name=DATASET, mode="merge")
     print_ingest_summary(panel, report, console)
@@ -186,11 +225,12 @@ def print_ingest_summary(panel: Panel, report: IngestReport, console: Console) -
         f"{sum(s.rows_repaired for s in data):,} repaired, "
         f"{sum(s.rows_dropped for s in data):,} dropped.")
     dates = panel.dates
-    span = (f"{dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d} ({len(dates)} days)"
-            if len(dates) else "no dates")
+    span = (f"{dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d} "
+            f"({freq.describe(panel.frequency, len(dates))})" if len(dates) else "no dates")
     console.print(
-        f"Panel: {len(panel.unit_ids)} units, {span}, metrics {', '.join(panel.metrics)}; "
-        f"{report.cells_filled:,} unit-days with no row are explicit missing values.")
+        f"Panel ({freq.NAMES[panel.frequency]}): {len(panel.unit_ids)} units, {span}, metrics "
+        f"{', '.join(panel.metrics)}; {report.cells_filled:,} unit-{freq.PERIOD[panel.frequency]}s "
+        "with no row are explicit missing values.")
     groups = panel.groups()
     if groups:
         listed = (f" from {len(lists)} list(s) of {sum(s.rows_read for s in lists):,} handles, "

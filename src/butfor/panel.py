@@ -7,8 +7,10 @@ A Panel is the validated long table every method reads from. Its rules:
   metric where NaN means "missing".
 - (unit, date) is unique.
 - The grid is complete: every unit has a row for every period between the
-  panel's first and last date. A day nobody reported is an explicit NaN row,
-  never a silently absent one (the IngestReport counts those rows as filled).
+  panel's first and last date, at the panel's own ``frequency`` (daily,
+  weekly, monthly, quarterly or annual; see :mod:`butfor.frequency`), never a
+  finer one. A period nobody reported is an explicit NaN row, never a
+  silently absent one (the IngestReport counts those rows as filled).
 - ``units`` holds one row per unit: ``unit``, ``display_name``, ``group`` and
   any other attributes.
 """
@@ -16,15 +18,15 @@ A Panel is the validated long table every method reads from. Its rules:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from butfor import frequency as freq
 from butfor.errors import DataError
+from butfor.frequency import Frequency
 from butfor.ingest_report import IngestReport
 
-Frequency = Literal["D", "W"]
 KEY_COLUMNS = ("unit", "date")
 UNIT_COLUMNS = ("unit", "display_name", "group")
 
@@ -72,6 +74,9 @@ class Panel:
                 f"{source}: unit {first['unit']!r} has more than one row for "
                 f"{first['date']:%Y-%m-%d}; keep one row per unit and day"
             )
+        if frequency not in freq.NAMES:
+            raise DataError(f"{source}: frequency {frequency!r} is not one of "
+                            f"{', '.join(freq.NAMES)}")
         frame = _complete_grid(frame, frequency, report)
         units = _normalise_units(units, frame["unit"].unique())
         return cls(frame.reset_index(drop=True), units, frequency)
@@ -149,18 +154,20 @@ def _complete_grid(
     if frame.empty:
         return frame
     start, end = frame["date"].min(), frame["date"].max()
-    step = "D" if frequency == "D" else "7D"
-    dates = pd.date_range(start, end, freq=step)
+    dates = freq.grid(start, end, frequency)
     units = np.sort(frame["unit"].unique())
     grid = pd.MultiIndex.from_product([units, dates], names=list(KEY_COLUMNS))
     indexed = frame.set_index(list(KEY_COLUMNS))
     off_grid = indexed.index.difference(grid)
     if len(off_grid):
         unit, date = off_grid[0]
+        period = freq.PERIOD[frequency]
+        where = (f"the weekly grid starting {start:%Y-%m-%d}" if frequency == "W" else
+                 f"the {freq.NAMES[frequency]} grid (the first day of each {period})"
+                 if frequency in ("M", "Q", "Y") else "the daily grid")
         raise DataError(
-            f"unit {unit!r} has a row for {date:%Y-%m-%d}, which is off the "
-            f"{'daily' if frequency == 'D' else 'weekly'} grid starting {start:%Y-%m-%d}; "
-            "aggregate the data to one row per period"
+            f"unit {unit!r} has a row for {date:%Y-%m-%d}, which is off {where}; "
+            f"aggregate the data to one row per {period}, or state another frequency"
         )
     completed = indexed.reindex(grid)
     filled = len(completed) - len(indexed)

@@ -278,13 +278,17 @@ def run_case_file(case_file: Path, *, out: Path, store_path: Path, console: Cons
     from butfor.store import Store
 
     paths = confine_case_paths(case, case_file, case_text, allow_paths or [])
-    if case.data.files:
-        panel, report = ingest_files(paths.files, format=case.data.format, unit=case.data.unit,
-                                     groups_files=paths.groups_files, timezone=case.data.timezone)
+    data = case.data
+    if data.files:
+        panel, report = ingest_files(paths.files, format=data.format, unit=data.unit,
+                                     groups_files=paths.groups_files, timezone=data.timezone,
+                                     metric=data.metric, columns=data.columns, year=data.year,
+                                     dates=data.dates, frequency=data.frequency)
     else:
         store = Store(paths.store or store_path)
-        panel = store.read_panel(case.data.dataset)
-        report = store.read_report(case.data.dataset)
+        panel = store.read_panel(data.dataset)
+        report = store.read_report(data.dataset)
+        _check_stored_frequency(case, panel, case_file, case_text)
     if case.controls.fetched:  # from the cache, or (with --fetch) the network
         from butfor.connectors.commands import default_cache_dir
         from butfor.connectors.controls import add_fetched_controls
@@ -304,6 +308,21 @@ def run_case_file(case_file: Path, *, out: Path, store_path: Path, console: Cons
     console.print(f"\nresults: {written['results']}\nreport:  {written['report']}")
     if "pdf" in written:
         console.print(f"PDF:     {written['pdf']}")
+
+
+def _check_stored_frequency(case: Case, panel: Panel, case_file: Path, text: str) -> None:
+    """A frequency the case states must be the stored panel's (butfor does not re-grid)."""
+    from butfor import frequency as freq
+    from butfor.case_lines import find_line
+    from butfor.errors import CaseError
+
+    stated = freq.code(case.data.frequency)
+    if stated is not None and stated != panel.frequency:
+        raise CaseError(case_file, f"[data] frequency is {case.data.frequency!r} but the stored "
+                        f"dataset {case.data.dataset!r} is {freq.NAMES[panel.frequency]}",
+                        "state the stored frequency, or ingest the files again with "
+                        f"--frequency {case.data.frequency}",
+                        line=find_line(text, ("data", "frequency")), column="frequency")
 
 
 # ---------------------------------------------------------------------------

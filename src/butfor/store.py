@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from butfor.errors import DataError
+from butfor.frequency import NAMES
 from butfor.ingest_report import IngestReport
 from butfor.panel import UNIT_COLUMNS, Panel
 
@@ -242,6 +243,11 @@ class Store:
 # ---------------------------------------------------------------------------
 def _merge_panels(old: Panel, new: Panel) -> tuple[Panel, int]:
     """New values win where they are present; returns the merged panel and values changed."""
+    if old.frequency != new.frequency:
+        raise DataError(
+            f"the stored panel is {NAMES.get(old.frequency, old.frequency)} and the new files "
+            f"are {NAMES.get(new.frequency, new.frequency)}; one panel has one frequency, so "
+            "store them apart (another --store), or state the stored one with --frequency")
     key = ["unit", "date"]
     metrics = list(dict.fromkeys([*old.metrics, *new.metrics]))
     a = old.data.set_index(key).reindex(columns=metrics)

@@ -6,7 +6,7 @@ change. Off-platform series of each account (its Wikipedia pageviews, its
 reach elsewhere) were not touched by the change. This method first measures
 each account's own effect against its own off-platform controls (on the log
 scale: the account's pre-event relation to its controls carried past the
-event; the audit's per-account kernel, :func:`butfor.audit_kernels.account_effects`),
+event; the audit's per-account kernel, :func:`butfor.methods.kernels.accounts.account_effects`),
 then asks where the subject's effect sits among the peers' effects: the
 peers' median effect is what the platform-wide change did to a typical
 account, and each peer's distance from it shows how far an account strays
@@ -21,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from butfor.audit_kernels import account_effects
 from butfor.errors import DataError
+from butfor.methods.kernels.accounts import account_effects
 from butfor.results import EffectPath, EffectSummary, summarise_draws
 
 METHOD = "peer_effects"

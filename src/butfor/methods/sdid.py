@@ -758,7 +758,9 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     table, label, log = outcome_table(case, panel)
     staggered = {u: pd.Timestamp(d) for e in case.events for u, d in e.dates.items()}
     peers = [p for p in peers if p not in staggered]
-    block = 7 if panel.frequency == "D" else 1
+    from butfor.case_methods import block_length
+
+    block = block_length(case.sdid.block, panel.frequency)  # a week of daily data
     est = SyntheticDiD("sdid", se="placebo", placebo="each", replications=PLACEBO_UNITS,
                        block=block, seed=seed)
     out = []

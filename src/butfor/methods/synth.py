@@ -1056,7 +1056,9 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     table, label, log = outcome_table(case, panel)
     staggered = {u: pd.Timestamp(d) for e in case.events for u, d in e.dates.items()}
     peers = [p for p in peers if p not in staggered or p == subject]
-    block = 7 if panel.frequency == "D" else 1
+    from butfor.case_methods import block_length
+
+    block = block_length(case.synthetic_control.block, panel.frequency)  # a week of daily data
     est = SyntheticControl(None, block=block, intercept=True, seed=seed)
     out = []
     for event_name, start, event_date, end in event_windows(case, panel, METHOD):

@@ -204,6 +204,9 @@ def days(table: Table, column: str) -> np.ndarray:
         row = int(np.flatnonzero(empty)[0])
         raise table.error("the date is empty", "fill in the date or remove the row", row=row,
                           column=column)
+    periods = _period_dates(text)
+    if periods is not None:
+        return _sense.checked_days(table, column, periods)
     # only a format that reads the first date can read them all: try those first
     first = pd.Series([text.iloc[0]])
     parsed: dict[str, pd.Series] = {}
@@ -247,6 +250,32 @@ def days(table: Table, column: str) -> np.ndarray:
     result = parsed[chosen]
     _check_midnight(table, column, result)
     return _sense.checked_days(table, column, result)
+
+
+# dates that name a period, each read as its first day: a year ("1970", or "1970.0" as a
+# spreadsheet writes it), a month ("1970-01") or a quarter ("1970Q1", "1970-Q1")
+_YEAR = re.compile(r"^\d{4}(?:\.0*)?$")
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+_QUARTER = re.compile(r"^(\d{4})\s*-?\s*[Qq]([1-4])$")
+
+
+def _period_dates(text: pd.Series) -> pd.Series | None:
+    """Every cell as the first day of the period it names, or None if one names no period."""
+    if text.str.fullmatch(_YEAR).all():
+        years = text.str.slice(0, 4)
+        return pd.to_datetime(years + "-01-01", format="%Y-%m-%d")
+    month = text.str.extract(_MONTH)
+    if month.notna().all().all():
+        months = month[1].astype(int)
+        if months.between(1, 12).all():
+            return pd.to_datetime(month[0] + "-" + months.map("{:02d}".format) + "-01",
+                                  format="%Y-%m-%d")
+    quarter = text.str.extract(_QUARTER)
+    if quarter.notna().all().all():
+        first_month = (quarter[1].astype(int) - 1) * 3 + 1
+        return pd.to_datetime(quarter[0] + "-" + first_month.map("{:02d}".format) + "-01",
+                              format="%Y-%m-%d")
+    return None
 
 
 def _check_midnight(table: Table, column: str, parsed: pd.Series) -> None:

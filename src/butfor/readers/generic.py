@@ -53,6 +53,18 @@ ID_LIKE = ("unit", "username", "user_id", "userid", "user", "user_name", "screen
            "company", "brand", "site", "domain", "ticker")
 
 
+# a table with no 'date' column is dated by its one column of these names (a year, a month)
+DATE_LIKE = ("date", "day", "week", "month", "quarter", "year", "period")
+
+
+def date_column(names) -> str | None:
+    """'date', else the table's only date-like column (``year`` in a panel of states)."""
+    if "date" in names:
+        return "date"
+    found = [n for n in DATE_LIKE if n in names]
+    return found[0] if len(found) == 1 else None
+
+
 def id_columns(names) -> list[str]:
     """The id-like names among ``names``, most unit-like first."""
     found = [n for n in ID_LIKE if n in names]
@@ -61,25 +73,37 @@ def id_columns(names) -> list[str]:
 
 
 def detect_long(names: set[str]) -> bool:
-    if "date" not in names:
+    dated = date_column(names)
+    if dated is None:
         return False
     if "unit" in names or id_columns(names):
         return True
-    others = {canonical(n) for n in names if n != "date"}
+    others = {canonical(n) for n in names if n != dated}
     return bool(others) and others <= KNOWN_METRICS
 
 
 def detect_wide(names: set[str]) -> bool:
     """A date and unit columns: never when a column is id-like or a metric's name."""
-    metric_named = {canonical(n) for n in names if n != "date"} & KNOWN_METRICS
-    return "date" in names and len(names) >= 2 and not id_columns(names) and not metric_named
+    dated = date_column(names)
+    metric_named = {canonical(n) for n in names if n != dated} & KNOWN_METRICS
+    return dated is not None and len(names) >= 2 and not id_columns(names) and not metric_named
+
+
+def _date_of(t: Table, report: IngestReport) -> str:
+    """The table's date column; a date-like one read as the date is said in the report."""
+    dated = date_column({snake(c) for c in t.frame.columns})
+    col = t.require(dated or "date")
+    if dated != "date":
+        report.remarks.append(f"{t.name}: column '{col}' read as the date (each row's "
+                              "period); rename it with --column if not")
+    return col
 
 
 def read_long(tables: list[Table], report: IngestReport,
               opts) -> tuple[pd.DataFrame, pd.DataFrame]:
     parts, units = [], []
     for i, t in enumerate(tables):
-        dcol = t.require("date")
+        dcol = _date_of(t, report)
         ucol = t.find("unit")
         if ucol is None and not opts.unit:
             keys = [c for c in id_columns({snake(c): c for c in t.frame.columns})
@@ -122,7 +146,7 @@ def read_wide(tables: list[Table], report: IngestReport,
     metric = canonical(opts.metric) if opts.metric else "value"
     parts, units = [], []
     for i, t in enumerate(tables):
-        dcol = t.require("date")
+        dcol = _date_of(t, report)
         date = days(t, dcol)
         repeated = pd.Series(date).duplicated(keep=False).to_numpy()
         if repeated.any():

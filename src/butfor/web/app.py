@@ -64,6 +64,11 @@ class Settings:
     workers: int = 1  # worker processes; 0 runs none (jobs wait in the queue)
     job_timeout_s: float = 1800.0
 
+    def __post_init__(self) -> None:
+        # the folders are handed to worker processes, which change directory: absolute paths
+        # mean the same folder to every process whatever its working directory
+        object.__setattr__(self, "home", Path(self.home).resolve())
+
     @property
     def store_path(self) -> Path:
         return self.home / STORE_FILE

@@ -67,6 +67,9 @@ def run_job(case_dir: Path) -> str | None:
     """Run the case in ``case_dir``; None when it worked, else the error's sentence."""
     from butfor.pipeline import run_case_file
 
+    # absolute before the chdir below: a relative folder (the server's default --home is
+    # relative) would otherwise be looked for inside itself
+    case_dir = Path(case_dir).resolve()
     with open(case_dir / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # waits out a worker of a previous server
         here = Path.cwd()

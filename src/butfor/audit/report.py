@@ -3,18 +3,21 @@
 Three figures (matplotlib, Agg backend, deterministic SVG): the distribution of
 per-account effects by group, the most affected accounts with their intervals,
 and each group's mean gap over event time. Tables: the group effects and the
-group-disproportion regression. Reads only the audit's output tables.
+group-disproportion regression. Reads only the audit's result; the page is
+``templates/audit.html.j2`` (Jinja, autoescaped, like the case report), filled
+with text already formatted here.
 """
 
 from __future__ import annotations
 
-import html
 import io
 import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from butfor.audit.result import AuditResult
 
 
 def _svg(fig) -> str:
@@ -85,56 +88,63 @@ def _figures(accounts: pd.DataFrame, group_time: pd.DataFrame, top: pd.DataFrame
     return out
 
 
-def _table(frame: pd.DataFrame, digits: int = 4) -> str:
+def _table(frame: pd.DataFrame, digits: int = 4) -> dict | None:
+    """A table as its header and rows of formatted cells (None when empty)."""
     if frame.empty:
-        return "<p>(none)</p>"
+        return None
 
     def cell(v):
         if isinstance(v, float | np.floating):
             return "" if not math.isfinite(v) else f"{v:.{digits}g}"
-        return html.escape(str(v))
+        return str(v)
 
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>"
-                   for row in frame.itertuples(index=False))
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return {"columns": [str(c) for c in frame.columns],
+            "rows": [[cell(v) for v in row] for row in frame.itertuples(index=False)]}
 
 
-def write_audit_report(path: str | Path, *, summary: dict, accounts: pd.DataFrame,
-                       groups: pd.DataFrame, disproportion: pd.DataFrame,
-                       group_time: pd.DataFrame, top: pd.DataFrame) -> Path:
-    """Write the HTML report; the same tables give the same bytes."""
+def _percent(share: float | None) -> str:
+    return f"{100 * (share if share is not None else float('nan')):.1f}"
+
+
+def build_view(result: AuditResult) -> dict:
+    """The template's values: every number already formatted, every figure drawn."""
+    s = result.summary
+    cal = s.calibration
+    top = result.top
+    view = {
+        "n_accounts": f"{s.n_accounts:,}", "n_estimated": f"{s.n_estimated:,}",
+        "n_lost": f"{s.n_flagged_lost:,}", "n_gained": f"{s.n_flagged_gained:,}",
+        "alpha": f"{s.settings.alpha:g}", "estimand": s.estimand,
+        "rho1": f"{cal.platform_rho1:.3f}", "phi": f"{cal.platform_phi:.3f}",
+        "placebo_size": _percent(cal.placebo_size_at_5pct),
+        "inflation": f"{cal.se_inflation:.3f}",
+        "wald": None, "base_group": str(s.base_group),
+        "disproportion": _table(result.disproportion), "groups": _table(result.groups),
+        "figures": _figures(result.accounts, result.group_time, top),
+        "top": _table(top[["unit", "group", "effect", "lower", "upper", "p_value", "q_value",
+                           "flags"]].head(50)),
+    }
+    if s.wald is not None:
+        w = s.wald
+        view["wald"] = {"df1": w.df1, "df2": w.df2, "statistic": f"{w.statistic:.3f}",
+                        "p_value": f"{w.p_value:.3g}"}
+    return view
+
+
+def render_audit_report(result: AuditResult) -> str:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("butfor.audit", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
+        keep_trailing_newline=False, trim_blocks=True, lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    return env.get_template("audit.html.j2").render(**build_view(result))
+
+
+def write_audit_report(path: str | Path, result: AuditResult) -> Path:
+    """Write the HTML report; the same result gives the same bytes."""
     path = Path(path)
-    s = summary
-    cal = s["calibration"]
-    lines = [
-        f"<p>{s['n_accounts']:,} accounts audited ({s['n_estimated']:,} with an estimate). "
-        f"{s['n_flagged_lost']:,} lost and {s['n_flagged_gained']:,} gained reach, flagged by "
-        f"Benjamini-Hochberg at a false-discovery rate of {s['settings']['alpha']:g}.</p>",
-        f"<p>Effect of each account: {html.escape(s['estimand'])}.</p>",
-        f"<p>Calibration: platform-typical lag-1 autocorrelation {cal['platform_rho1']:.3f}, "
-        f"decay {cal['platform_phi']:.3f}; placebo-in-time pseudo-events rejected at 5% in "
-        f"{100 * (cal['placebo_size_at_5pct'] if cal['placebo_size_at_5pct'] is not None else float('nan')):.1f}% "
-        f"of cases; standard errors inflated by {cal['se_inflation']:.3f}.</p>",
-    ]
-    if s.get("wald"):
-        w = s["wald"]
-        lines.append(f"<p>Joint test that no group differs from {html.escape(str(s['base_group']))}: "
-                     f"F({w['df1']}, {w['df2']}) = {w['statistic']:.3f}, p = {w['p_value']:.3g}.</p>")
-    figs = _figures(accounts, group_time, top)
-    show_top = top[["unit", "group", "effect", "lower", "upper", "p_value", "q_value", "flags"]]
-    parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>butfor audit</title>",
-        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
-        "table{border-collapse:collapse;font-size:85%}td,th{border:1px solid #ccc;padding:2px 6px;"
-        "text-align:right}th{background:#f3f3f3}</style></head><body>",
-        "<h1>Platform audit</h1>", *lines,
-        "<h2>Group disproportion (two-way fixed effects, clustered by account)</h2>",
-        _table(disproportion),
-        "<h2>Group effects (mean of per-account effects)</h2>", _table(groups),
-    ]
-    for title, svg in figs:
-        parts += [f"<h2>{html.escape(title)}</h2>", svg]
-    parts += ["<h2>Most affected accounts</h2>", _table(show_top.head(50)), "</body></html>"]
-    path.write_text("\n".join(parts), encoding="utf-8")
+    path.write_text(render_audit_report(result), encoding="utf-8")
     return path

@@ -1,0 +1,148 @@
+"""Running an audit: plan, both passes on the chosen backend, statistics, files.
+
+:func:`run_audit` is the library entry point (resumable: finished partitions
+are never redone); :func:`audit_command` is what ``butfor audit`` does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from butfor.audit.executors import Executor
+from butfor.audit.files import intact, save_npz, write_text
+from butfor.audit.partitions import discover_partitions, stage_from_store
+from butfor.audit.passes import combine_stage1, single_thread
+from butfor.audit.plan import check_manifest, make_plan
+from butfor.audit.result import AuditResult
+from butfor.audit.settings import AuditSpec
+from butfor.audit.statistics import audit_statistics
+from butfor.audit.writing import summary_json, write_audit
+from butfor.errors import InputError
+from butfor.progress import progress_bar, stage
+from butfor.results import dumps
+
+
+@dataclass(frozen=True)
+class AuditOutputs:
+    """Where an audit wrote its results, the result itself and the headline figures."""
+
+    out: Path
+    accounts: Path
+    groups: Path
+    disproportion: Path
+    group_time: Path
+    top_accounts: Path
+    summary: dict  # summary.json as written
+    report: Path | None
+    partitions_run: int  # partitions computed in this run (the rest were already done)
+    partitions_total: int
+    result: AuditResult
+    seconds: float  # wall time of this run (also in run.json; never in summary.json)
+
+
+def run_audit(source: str | Path, spec: AuditSpec, out: str | Path, *,
+              executor: Executor | None = None, progress: bool = False, seed: int = 0,
+              report: bool = True, store: str | Path | None = None,
+              audit_name: str = "audit") -> AuditOutputs:
+    """Run (or resume) an audit of the Parquet panel in ``source``; write results under ``out``.
+
+    ``seed`` is recorded for provenance; the audit itself draws no random numbers.
+    With ``store``, the final tables are also written into that DuckDB store
+    (tables ``audit_accounts``, ``audit_groups``, ``audit_disproportion``,
+    ``audit_group_time``, ``audit_top``, keyed by ``audit_name``).
+    """
+    t0 = time.perf_counter()
+    spec.check()
+    executor = executor or Executor()
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    parts = discover_partitions(source)
+    plan = make_plan(Path(source), parts, spec)
+    check_manifest(out, plan, parts, seed)
+    for sub in ("stage1", "stage2", "partitions"):
+        (out / sub).mkdir(exist_ok=True)
+        for stale in (out / sub).glob(".*.tmp"):  # left by a killed run
+            stale.unlink(missing_ok=True)
+
+    ran = 0
+    with progress_bar(disable=not progress) as bar, executor.session() as run_pass:
+        todo1 = [p for p in parts if not intact(out / "stage1" / f"part-{p.pid:05d}.npz")]
+        ref_file = out / "reference.npz"
+        if todo1 or not intact(ref_file):
+            tick = stage(bar, "pass 1: daily totals", len(parts), len(parts) - len(todo1))
+            run_pass(1, todo1, plan, str(out), None, tick)
+            ran = len(todo1)
+            with single_thread():
+                save_npz(ref_file, **combine_stage1(out, parts, plan))
+        with np.load(ref_file) as z:
+            shared = {k: z[k] for k in z.files}
+        todo2 = [p for p in parts
+                 if not (intact(out / "partitions" / f"part-{p.pid:05d}.parquet")
+                         and intact(out / "stage2" / f"part-{p.pid:05d}.npz"))]
+        tick = stage(bar, "pass 2: account effects", len(parts), len(parts) - len(todo2))
+        run_pass(2, todo2, plan, str(out), shared, tick)
+        ran = max(ran, len(todo2))
+    with single_thread():
+        result = audit_statistics(out, parts, plan, shared, seed=seed, audit_name=audit_name)
+        paths = write_audit(result, out, report=report, store=store, audit_name=audit_name)
+    seconds = time.perf_counter() - t0
+    write_text(out / "run.json", dumps({"seconds": round(seconds, 3), "partitions_run": ran,
+                                        "partitions_total": len(parts)}))
+    return AuditOutputs(out=out, summary=json.loads(summary_json(result)), result=result,
+                        partitions_run=ran, partitions_total=len(parts), seconds=seconds,
+                        **paths)
+
+
+def audit_command(*, parquet: Path | None, store: Path | None, dataset: str | None,
+                  event: str | None, event_column: str | None, metric: str,
+                  group_column: str | None, control_metric: list[str], reference: str,
+                  reference_group: str | None, base_group: str | None, pre_days: int | None,
+                  post_days: int | None, transform: str, out: Path, scheduler: str | None,
+                  workers: int, alpha: float, seed: int, console, progress: bool = True,
+                  simulate: int | None = None, level: float = 0.95) -> AuditOutputs:
+    """What ``butfor audit`` does: resolve the source, run, print the headline."""
+    if simulate:
+        from butfor.audit_sim import AuditSimConfig, simulate_audit_panel
+
+        cfg = AuditSimConfig(n_accounts=simulate)
+        parquet = simulate_audit_panel(cfg, out / "simulated", seed=seed)
+        event = event or cfg.event_date.isoformat()
+        console.print(f"simulated {simulate:,} accounts into {parquet} (truth: "
+                      f"{out / 'simulated' / 'truth.parquet'})")
+    if (parquet is None) == (dataset is None):
+        raise InputError(None, "the audit needs one panel source",
+                         "give --parquet DIR, or --store FILE with --dataset NAME, or --simulate N")
+    if dataset is not None:
+        if store is None:
+            raise InputError(None, "--dataset needs --store", "give the DuckDB store file")
+        parquet = stage_from_store(store, dataset, out / "input")
+    try:
+        event_date = dt.date.fromisoformat(event) if event else None
+    except ValueError:
+        raise InputError(None, f"--event {event!r} is not a date",
+                         "write it as YYYY-MM-DD") from None
+    spec = AuditSpec(metric=metric, event=event_date, event_column=event_column,
+                     group_column=group_column or None, controls=tuple(control_metric),
+                     reference=reference, reference_group=reference_group,  # type: ignore[arg-type]
+                     base_group=base_group, pre_days=pre_days, post_days=post_days,
+                     transform=transform, alpha=alpha, level=level)  # type: ignore[arg-type]
+    executor = Executor(backend="dask" if scheduler else "local", workers=workers,
+                        scheduler=scheduler)
+    res = run_audit(parquet, spec, out, executor=executor, progress=progress, seed=seed,
+                    store=store, audit_name=dataset or "audit")
+    s = res.result.summary
+    console.print(f"audited {s.n_accounts:,} accounts in {res.partitions_total} partitions "
+                  f"({res.partitions_run} computed now); {s.n_flagged_lost:,} lost and "
+                  f"{s.n_flagged_gained:,} gained reach at a false-discovery rate of "
+                  f"{spec.alpha:g}")
+    for row in s.disproportion:
+        console.print(f"  group {row.group} vs {row.base_group}: "
+                      f"{row.coef:+.4f} (se {row.se:.4f}, p = {row.p_value:.3g})")
+    console.print(f"results in {res.out} (report: {res.report})")
+    return res

@@ -1,0 +1,103 @@
+"""How often a panel is observed: daily, weekly, monthly, quarterly or annual.
+
+A panel's grid is its own frequency, never a finer one: annual data holds one
+row per unit and year, not 365 rows of which 364 are missing. Dates of a
+monthly, quarterly or annual panel are the first day of their period
+(``1970-01-01`` stands for 1970); a weekly panel's dates are seven days
+apart, from its first date. The frequency is detected from the dates
+(:func:`infer`) or stated (``[data] frequency``, ``butfor ingest
+--frequency``); a stated one is checked against the dates.
+
+Codes (``Panel.frequency``, kept in the store): ``D``, ``W``, ``M``, ``Q``,
+``Y``. Names (case file, command line): ``daily``, ``weekly``, ``monthly``,
+``quarterly``, ``annual`` (``yearly`` also), or ``auto``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from butfor.errors import DataError
+
+Frequency = Literal["D", "W", "M", "Q", "Y"]
+FrequencyName = Literal["auto", "daily", "weekly", "monthly", "quarterly", "annual", "yearly"]
+CODES: dict[str, Frequency] = {"daily": "D", "weekly": "W", "monthly": "M",
+                               "quarterly": "Q", "annual": "Y", "yearly": "Y"}
+NAMES: dict[str, str] = {"D": "daily", "W": "weekly", "M": "monthly", "Q": "quarterly",
+                         "Y": "annual"}
+PERIOD: dict[str, str] = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}
+# pandas period aliases of the calendar frequencies
+_PANDAS_PERIOD = {"M": "M", "Q": "Q", "Y": "Y"}
+# how many of a panel's periods make a week: the weekly block and season of daily data
+PERIODS_PER_WEEK = {"D": 7}
+
+
+def code(name: str | None) -> Frequency | None:
+    """The code of a frequency name (None for ``auto`` or None); codes pass through."""
+    if name is None or name == "auto":
+        return None
+    if name in NAMES:
+        return name  # type: ignore[return-value]
+    try:
+        return CODES[str(name).strip().lower()]
+    except KeyError:
+        raise DataError(f"frequency {name!r} is not one butfor knows; use auto, daily, weekly, "
+                        "monthly, quarterly or annual") from None
+
+
+def infer(dates: pd.DatetimeIndex | pd.Series | np.ndarray) -> Frequency:
+    """The coarsest frequency the distinct dates are consistent with.
+
+    Every date on 1 January: annual; on the first of a quarter's month:
+    quarterly; on the first of a month: monthly; all seven days (or a
+    multiple) apart: weekly; otherwise daily. A panel of one date is daily.
+    """
+    d = pd.DatetimeIndex(pd.unique(pd.DatetimeIndex(dates))).sort_values()
+    if len(d) < 2:
+        return "D"
+    if (d.day == 1).all():
+        if (d.month == 1).all():
+            return "Y"
+        if np.isin(d.month, (1, 4, 7, 10)).all():
+            return "Q"
+        return "M"
+    steps = np.diff(d.to_numpy().astype("datetime64[D]").astype(np.int64))
+    if (steps % 7 == 0).all():
+        return "W"
+    return "D"
+
+
+def to_period_start(dates: pd.Series, frequency: Frequency) -> pd.Series:
+    """Each date as the first day of its month, quarter or year (daily, weekly unchanged)."""
+    if frequency not in _PANDAS_PERIOD:
+        return dates
+    return dates.dt.to_period(_PANDAS_PERIOD[frequency]).dt.start_time.astype("datetime64[ns]")
+
+
+def grid(start: pd.Timestamp, end: pd.Timestamp, frequency: Frequency) -> pd.DatetimeIndex:
+    """Every period from ``start`` to ``end`` at the panel's frequency."""
+    step = {"D": "D", "W": "7D", "M": "MS", "Q": "QS-JAN", "Y": "YS"}[frequency]
+    return pd.date_range(start, end, freq=step)
+
+
+def shift(date: pd.Timestamp, periods: int, frequency: Frequency) -> pd.Timestamp:
+    """``date`` moved by whole periods (negative: back)."""
+    if frequency == "D":
+        return date + pd.Timedelta(days=periods)
+    if frequency == "W":
+        return date + pd.Timedelta(days=7 * periods)
+    months = {"M": 1, "Q": 3, "Y": 12}[frequency] * periods
+    return date + pd.DateOffset(months=months)
+
+
+def describe(frequency: str, n: int) -> str:
+    """``"31 years"``, ``"1 day"``."""
+    word = PERIOD.get(frequency, "period")
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+__all__ = ["CODES", "NAMES", "PERIOD", "PERIODS_PER_WEEK", "Frequency", "FrequencyName",
+           "code", "describe", "grid", "infer", "shift", "to_period_start"]
