@@ -343,6 +343,11 @@ class Case(_Section):
                 raise KeyProblem(("claims", i, "event"),
                                  f"claim {claim.id!r} names event {claim.event!r}, which is not "
                                  f"one of the events{_nearest(claim.event, names)}")
+        for j, e in enumerate(self.damages.events if self.damages else []):
+            if e not in names:
+                raise KeyProblem(("damages", "events", j),
+                                 f"damages price event {e!r}, which is not one of the "
+                                 f"events{_nearest(e, names)}")
         return self
 
     def claim_metric(self, claim: Claim) -> str:

@@ -343,6 +343,30 @@ class Mitigation(_Section):
 NonNegative = Annotated[float, Field(ge=0)]
 
 
+class ExcludedPeriod(_Section):
+    """Dates whose loss the user attributes to another cause: they add nothing."""
+
+    start: dt.date
+    end: dt.date
+    cause: str = Field(min_length=1)  # what else happened then
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ExcludedPeriod:
+        if self.end < self.start:
+            raise ValueError(f"the excluded period ends ({self.end}) before it starts "
+                             f"({self.start})")
+        return self
+
+
+# which analyses' counterfactual draws the damages price, best first: the account against
+# its own past and off-platform attention, or against comparable accounts (the yardstick)
+COUNTERFACTUAL_METHODS = {
+    "auto": ("sts", "prepost", "sdid", "synthetic_control"),
+    "before_after": ("sts", "prepost"),
+    "yardstick": ("sdid", "synthetic_control", "prepost"),
+}
+
+
 class Damages(_Section):
     """The [damages] section. Conventions are stated in :mod:`butfor.damages`."""
 
@@ -365,6 +389,12 @@ class Damages(_Section):
     headline: str | None = None
     horizon_warning_multiple: float = Field(default=DEFAULT_HORIZON_MULTIPLE, gt=0)
     horizon_ceiling_days: int = Field(default=DEFAULT_HORIZON_CEILING_DAYS, gt=0)
+    method: Literal["auto", "before_after", "yardstick"] = "auto"
+    # the events priced, each apportioned its part (default: every dated event)
+    events: list[str] = Field(default_factory=list)
+    exclude: list[ExcludedPeriod] = Field(default_factory=list)
+    apportion: bool = True  # the apportionment model (one step per event) and its table
+    sensitivity: bool = True  # the one-way (tornado) table
 
     @model_validator(mode="after")
     def _complete(self) -> Damages:

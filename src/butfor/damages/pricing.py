@@ -132,6 +132,15 @@ def days_between(dates: np.ndarray, valuation: dt.date) -> np.ndarray:
             - np.datetime64(valuation, "D")).astype(int)
 
 
+def excluded_dates(dates: np.ndarray, d: Damages) -> np.ndarray:
+    """True on the dates of a period the case attributes to another cause."""
+    day = np.asarray(dates).astype("datetime64[D]")
+    out = np.zeros(day.size, dtype=bool)
+    for period in d.exclude:
+        out |= (day >= np.datetime64(period.start, "D")) & (day <= np.datetime64(period.end, "D"))
+    return out
+
+
 def _factors(days: np.ndarray, d: Damages) -> np.ndarray:
     return value_factors(days, d.discount_rate, d.discounting, d.past_losses, d.interest.kind,
                          d.interest.rate)
@@ -150,6 +159,9 @@ def _flow_component(pricing: CpmPricing | RateCardPricing, path: _Path, rate: np
         dollars = price_cpm(lost, rate)
     else:
         dollars = price_rate_card(lost, rate, pricing.posts_per_month, path.step_days)
+    excluded = excluded_dates(path.dates, d)
+    if excluded.any():
+        dollars = np.where(excluded[None, :], np.nan, dollars)  # another cause: adds nothing
     disc = _factors(days_between(path.dates, valuation), d)
     filled = np.nan_to_num(dollars, nan=0.0)
     pv_data = filled @ disc
@@ -315,6 +327,9 @@ def damages_from_case(case_damages: Damages, effects: dict[str, EffectPath], *, 
             name=p.label(), persistence=p.model_dump(), draws=total, components=tuple(comps),
             mitigation_draws=mit, amount_claimed=d.amount_claimed,
         ))
+    for period in d.exclude:
+        notes.append(f"Losses from {period.start} to {period.end} are left out: the case "
+                     f"attributes them to {period.cause}.")
     if any(math.isnan(s.mean) for s in scenarios):
         raise DataError("damages came out undefined (NaN); check the effect draws for NaN")
     headline, rule = choose_headline(scenarios, d.headline)

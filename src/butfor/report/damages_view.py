@@ -106,6 +106,68 @@ def _breakdown(s: dict, currency: str) -> list[dict]:
     return rows
 
 
+def _band(b: object, currency: str, money: bool = True) -> str:
+    if not isinstance(b, dict):
+        return fmt.DASH
+    f = (lambda x: fmt.money(x, currency)) if money else fmt.number
+    return f"{f(b.get('median'))} ({f(b.get('q05'))} to {f(b.get('q95'))})"
+
+
+def _share(b: object) -> str:
+    if not isinstance(b, dict):
+        return fmt.DASH
+    return (f"{fmt.percent(b.get('median'), sign=False)} ({fmt.percent(b.get('q05'), sign=False)}"
+            f" to {fmt.percent(b.get('q95'), sign=False)})")
+
+
+def _apportionment(damages: dict, currency: str) -> dict | None:
+    ap = damages.get("apportionment")
+    if not isinstance(ap, dict) or not ap.get("events"):
+        return None
+    metric = metric_words(str(ap.get("metric") or ""))
+    rows = [{"part": f"{e.get('name')} ({fmt.date(e.get('date'))})",
+             "lost": _band(e.get("lost_quantity"), currency, money=False),
+             "share": _share(e.get("loss_share")),
+             "damages": _band(e.get("damages"), currency)} for e in ap["events"]]
+    t = ap.get("targeted")
+    if isinstance(t, dict):
+        rows.append({"part": "targeted (beyond what the peers shared)",
+                     "lost": _band(t.get("lost_quantity"), currency, money=False),
+                     "share": _share(t.get("loss_share")),
+                     "damages": _band(t.get("damages"), currency)})
+        rows.append({"part": "platform-wide (what the peers shared too)",
+                     "lost": _band(t.get("platform_wide_lost_quantity"), currency, money=False),
+                     "share": fmt.DASH,
+                     "damages": _band(t.get("platform_wide_damages"), currency)})
+    excluded = [f"{fmt.date(x.get('start'))} to {fmt.date(x.get('end'))} ({x.get('cause')})"
+                for x in ap.get("excluded") or []]
+    return {"metric": metric, "scenario": ap.get("scenario"), "rows": rows,
+            "model": ap.get("model"), "excluded": excluded,
+            "total": _band(ap.get("total_lost_quantity"), currency, money=False)}
+
+
+def _sensitivity(damages: dict, currency: str) -> dict | None:
+    sens = damages.get("sensitivity")
+    if not isinstance(sens, dict) or not sens.get("rows"):
+        return None
+    rows = [{"assumption": r.get("assumption"), "basis": r.get("basis"),
+             "low": fmt.number(r.get("low")), "high": fmt.number(r.get("high")),
+             "at_low": fmt.money(r.get("median_at_low"), currency),
+             "at_high": fmt.money(r.get("median_at_high"), currency)}
+            for r in sens["rows"]]
+    methods = [{"method": _METHOD_WORDS.get(m.get("method"), m.get("method")),
+                "window": f"{fmt.date(m.get('window_start'))} to {fmt.date(m.get('window_end'))}",
+                "band": _band(m, currency)} for m in damages.get("by_method") or []]
+    if methods:
+        medians = [m.get("median") for m in damages["by_method"] if fmt.is_number(m.get("median"))]
+        rows.append({"assumption": "counterfactual method", "basis": "each method's own window",
+                     "low": fmt.DASH, "high": fmt.DASH,
+                     "at_low": fmt.money(min(medians), currency) if medians else fmt.DASH,
+                     "at_high": fmt.money(max(medians), currency) if medians else fmt.DASH})
+    return {"scenario": sens.get("scenario"), "median": fmt.money(sens.get("median"), currency),
+            "rows": rows, "methods": methods}
+
+
 def damages_view(results: dict, currency: str) -> dict | None:
     damages = results.get("damages")
     if not isinstance(damages, dict):
@@ -162,6 +224,11 @@ def damages_view(results: dict, currency: str) -> dict | None:
     sources = damages.get("sources") or {}
     method = "; ".join(f"{metric_words(m)} from the {_METHOD_WORDS.get(src, src)}"
                        for m, src in sorted(sources.items()))
+    option = {"before_after": "before-and-after", "yardstick": "yardstick (comparable "
+              "accounts)", "auto": "the best method available"}.get(damages.get("method"))
+    if method and option:
+        method += (f", chosen as {option}, fitted from the first event priced to the end of "
+                   "the data")
     subject = (case.get("subject") or {}).get("display_name") or \
         (case.get("subject") or {}).get("unit") or "the account"
     event = damages.get("event") or next(
@@ -193,6 +260,8 @@ def damages_view(results: dict, currency: str) -> dict | None:
         "breakdown": _breakdown(head, currency) if head else [],
         "warnings": [str(w) for w in damages.get("warnings") or []],
         "reading": reading,
+        "apportionment": _apportionment(damages, currency),
+        "sensitivity": _sensitivity(damages, currency),
         "limitations": [
             "The amounts are lost profits under the stated assumptions; each assumption's "
             "source is listed, and one without a source is marked so.",
