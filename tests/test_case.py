@@ -76,14 +76,50 @@ def test_unknown_top_level_section_is_rejected(tmp_path):
 
 def test_wrong_value_names_the_allowed_ones(tmp_path):
     path = write(tmp_path, GOOD.replace('"log1p"', '"sqrt"'))
-    with pytest.raises(CaseError, match=r"line 10.*outcome.transform.*'none', 'log1p', 'per_post' or 'pct_change'"):
+    with pytest.raises(CaseError, match=r"line 10.*outcome.transform.*'none', 'log', 'log1p', 'per_post' or 'pct_change'"):
         load_case(path)
 
 
 def test_missing_required_section(tmp_path):
-    path = write(tmp_path, GOOD.replace('[subject]\nunit = "ava_sterling"\n', ""))
-    with pytest.raises(CaseError, match="required key 'subject' is missing"):
+    path = write(tmp_path, GOOD.replace('[outcome]\nmetric = "impressions"\ntransform = "log1p"\n',
+                                        ""))
+    with pytest.raises(CaseError, match="required key 'outcome' is missing"):
         load_case(path)
+
+
+NO_SUBJECT = GOOD.replace('[subject]\nunit = "ava_sterling"\n', "")
+
+
+def test_a_panel_only_case_needs_no_subject(tmp_path):
+    case = load_case(write(tmp_path, 'methods = ["before_after", "event_study"]\n' + NO_SUBJECT))
+    assert case.subject is None
+
+
+def test_a_method_that_needs_a_subject_says_so(tmp_path):
+    path = write(tmp_path, 'methods = ["before_after", "sdid"]\n' + NO_SUBJECT)
+    with pytest.raises(CaseError) as err:
+        load_case(path)
+    message = str(err.value)
+    assert "line 1, column 'methods'" in message and "'sdid'" in message
+    assert "needs a [subject]" in message and 'add [subject] unit = ' in message
+    assert message.count("\n") == 0
+
+
+@pytest.mark.parametrize(("kind", "extra"), [("targeted", ""), ("declined_after", "")])
+def test_a_claim_that_needs_a_subject_says_so(tmp_path, kind, extra):
+    text = ('methods = ["event_study"]\n' + NO_SUBJECT
+            + f'\n[[claims]]\nid = "c"\nkind = "{kind}"\nallegation = "a"\n')
+    with pytest.raises(CaseError) as err:
+        load_case(write(tmp_path, text))
+    message = str(err.value)
+    assert "column 'kind'" in message and "needs a [subject]" in message
+    assert ("before_after" in message) == (kind == "declined_after")
+
+
+def test_covariate_transforms_name_covariates(tmp_path):
+    text = 'covariates = ["posts"]\ncovariate_transforms = { post = "log" }\n' + GOOD
+    with pytest.raises(CaseError, match=r"line 2.*'post'.*did you mean 'posts'"):
+        load_case(write(tmp_path, text))
 
 
 def test_claim_naming_an_unknown_event(tmp_path):

@@ -32,7 +32,7 @@ from butfor.methods._sts_gibbs import (
 )
 from butfor.methods._sts_sim import simulate_sts_series
 from butfor.methods.sts import StructuralTimeSeries, sts_false_positive_check
-from butfor.results import EffectSummary, dumps
+from butfor.results import EffectSummary, dumps, summarise_draws
 
 FAST = {"n_draws": 600, "chains": 6, "burn": 40}
 
@@ -565,12 +565,13 @@ def test_verge_follows_conservative_accounts_gained(shared_data, tmp_path):
 def test_batched_pseudo_events_match_one_by_one_fits():
     # Reference: the same pseudo-events fitted one at a time with StructuralTimeSeries.fit
     # (different random streams, so agreement is statistical: a small share of the interval)
-    from butfor.methods.sts import _pseudo_event_summaries
+    from butfor.methods.sts_pseudo import pseudo_event_forecasts
 
     s = _sim(22, p=2, T=420, n_pre=360)
     model = StructuralTimeSeries(seed=0, n_draws=1000, check_controls="off")
     indices = pseudo_event_indices(360, 40, n_events=4, min_fit=56)
-    batched = _pseudo_event_summaries(model, s.y, s.X, s.dates, None, indices, 40)
+    batched = [summarise_draws(f.observed, f.draws, model.level) for f in
+               pseudo_event_forecasts(model, s.y, s.X, s.dates, None, indices, 40)]
     for k, b in zip(indices, batched, strict=True):
         stop = int(k) + 40
         one = model.fit(s.y[:stop], s.X[:stop], dates=s.dates[:stop],
@@ -582,4 +583,4 @@ def test_batched_pseudo_events_match_one_by_one_fits():
     X = s.X.copy()
     X[: indices[0] + 40, 1] = 5.0
     with pytest.warns(AssumptionWarning, match="constant before the event"):
-        assert _pseudo_event_summaries(model, s.y, X, s.dates, None, indices, 40) is None
+        assert pseudo_event_forecasts(model, s.y, X, s.dates, None, indices, 40) is None

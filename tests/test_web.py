@@ -171,7 +171,24 @@ def test_oversized_uploads_are_refused_before_reading(served):
     big = b"username,date,followers\n" + b"a,2022-01-01,1\n" * 300_000  # 4.5 MB > 2 MB
     r = _upload(client, _as(tokens, "alice"), [("files", ("big.csv", big, "text/csv"))])
     assert r.status_code == 413
-    assert "larger than the 2 MB limit" in r.text
+    assert errors_in(r.text)["files"].startswith(
+        "the upload is larger than the 2 MB limit; upload fewer or smaller files")
+    r = client.post("/api/jobs/x", headers=_as(tokens, "alice"), content=big)
+    assert (r.status_code, r.json()["detail"][:40]) == (413, "the upload is larger than the 2 MB limit")
+
+
+def test_uploads_just_over_the_limit_are_refused_beside_the_field(served):
+    client, tokens, _, _ = served
+    rows = b"a,2022-01-01,1\n" * 80_000  # 1.2 MB each: read, then refused (2 MB limit)
+    files = [("files", (f"part{i}.csv", b"username,date,followers\n" + rows, "text/csv"))
+             for i in (1, 2)]
+    r = _upload(client, _as(tokens, "alice"), files, unit="kept-value")
+    assert r.status_code == 400
+    assert "the upload is larger than the 2 MB limit" in errors_in(r.text)["files"]
+    assert 'value="kept-value"' in r.text
+    r = _upload(client, _as(tokens, "alice"), [("files", ("one.csv", rows * 2, "text/csv"))],
+                unit="kept-value")
+    assert "one.csv: is larger than the 2 MB limit" in errors_in(r.text)["files"]
 
 
 def test_a_reader_error_names_the_file_the_user_gave(served):

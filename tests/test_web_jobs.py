@@ -7,12 +7,8 @@ as ``butfor run case.toml --out out`` would there.
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -23,7 +19,15 @@ from butfor.web.app import Settings, create_app
 from butfor.web.auth import add_user
 from butfor.web.db import WebStore
 from butfor.web.worker import OUT, run_job
-from web_fixtures import case_form, errors_in, job_id_on, wait_for_job, write_export
+from web_fixtures import (
+    case_form,
+    errors_in,
+    free_port,
+    job_id_on,
+    start_server,
+    wait_for_job,
+    write_export,
+)
 
 
 def _make_case(client, headers, export: Path) -> str:
@@ -71,29 +75,6 @@ def test_the_worker_runs_a_case_folder_given_by_a_relative_path(tmp_path, monkey
 
 
 # -- a real server, killed with SIGKILL mid-job and started again ----------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_server(home: Path, port: int, log) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "butfor", "serve", "--home", str(home), "--port", str(port),
-         "--workers", "1"], stdout=log, stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "the server stopped on start"
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("the server did not answer /health within 60 s")
-
-
 def _children(pid: int) -> list[int]:
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -118,9 +99,9 @@ def test_a_server_killed_mid_job_runs_each_job_exactly_once(tmp_path):
     export = write_export(tmp_path)
     home = tmp_path / "home"
     headers = {"Authorization": f"Bearer {add_user(home / 'web.duckdb', 'alice')}"}
-    port = _free_port()
+    port = free_port()
     with open(tmp_path / "server.log", "w") as log:
-        server = _start_server(home, port, log)
+        server = start_server(home, port, log)
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers,
                               timeout=30) as client:
@@ -141,7 +122,7 @@ def test_a_server_killed_mid_job_runs_each_job_exactly_once(tmp_path):
             while any(_alive(w) for w in workers):  # workers die with their server
                 assert time.monotonic() < deadline, "a worker outlived its killed server"
                 time.sleep(0.05)
-            server = _start_server(home, port, log)
+            server = start_server(home, port, log)
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers,
                               timeout=30) as client:
                 final = [wait_for_job(lambda url: client.get(url).json(), j) for j in jobs]

@@ -1,13 +1,18 @@
-"""Shared pieces of the web tests: a small export, a case form, and waiting for a job."""
+"""Shared pieces of the web tests: a small export, a case form, waiting for a job, a server."""
 
 from __future__ import annotations
 
 import datetime as dt
 import html as html_lib
+import os
 import re
+import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
+import httpx
 import pandas as pd
 
 from butfor.simulate import EventSpec, PlatformConfig, simulate_platform
@@ -55,3 +60,28 @@ def wait_for_job(get_json, job_id: str, timeout: float = 120.0) -> dict:
 
 def job_id_on(html: str) -> str:
     return re.search(r'data-job="([0-9a-f]+)"', html).group(1)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(home: Path, port: int, log, *options: str) -> subprocess.Popen:
+    """`butfor serve` (with these command-line options) in a process of its own, once it
+    answers /health."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "butfor", "serve", "--home", str(home), "--port", str(port),
+         *options], stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the server stopped on start"
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("the server did not answer /health within 60 s")

@@ -34,13 +34,15 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from butfor.case_base import KeyProblem
 from butfor.case_base import Section as _Section
 from butfor.case_damages import Damages  # the [damages] section
 from butfor.case_data import DataSection
+from butfor.case_designs import BeforeAfterOptions, RegressionOptions, check_designs
 from butfor.case_methods import SdidOptions, SyntheticControlOptions
 from butfor.errors import DataError
+from butfor.transforms import Transform  # none, log, log1p, per_post, pct_change
 
-Transform = Literal["none", "log1p", "per_post", "pct_change"]  # pct_change: day-on-day
 Scope = Literal["platform", "account"]
 ClaimKind = Literal[
     "declined_after",
@@ -53,15 +55,7 @@ ClaimKind = Literal[
     "attributed_to",
 ]
 Method = Literal["prepost", "sts", "synthetic_control", "sdid", "event_study", "changepoint",
-                 "peer_effects", "attribution"]
-
-
-class KeyProblem(ValueError):
-    """A validator's complaint about one key, with its place (``("claims", 2, "event")``)."""
-
-    def __init__(self, loc: tuple, message: str) -> None:
-        super().__init__(message)
-        self.loc = loc
+                 "peer_effects", "attribution", "before_after"]
 
 
 class CaseInfo(_Section):
@@ -283,16 +277,24 @@ class StsOptions(_Section):
 
 
 class PowerOptions(_Section):
-    """The ``[power]`` section: which known effects to inject, and the effect that matters."""
+    """The ``[power]`` section: which known effects to inject, and the effect that matters.
 
-    effects: list[float] = Field(default_factory=lambda: [0.05, 0.1, 0.2, 0.3, 0.5])
+    ``effects`` are relative changes (0.1 for 10%; both directions are tried);
+    the default grid runs from 1% to 60% in 1% steps (then 70%, 80%, 90% for the
+    structural time series). ``pseudo_events`` is how many pseudo-events
+    ``butfor power`` refits the structural time series at; ``butfor run``
+    reads power off the known error rate's own pseudo-events (``[sts]
+    pseudo_events``), which needs no refit.
+    """
+
+    effects: list[float] | None = None
     smallest_effect: float = Field(default=0.1, gt=0, lt=10)
-    pseudo_events: int = Field(default=10, ge=3)  # for methods refitted at pseudo-events
-    run: bool = False  # also measure the refitted methods' power in `butfor run`
+    pseudo_events: int = Field(default=20, ge=3)
 
     @model_validator(mode="after")
     def _positive(self) -> PowerOptions:
-        if not self.effects or any(not (0 < abs(e) < 10) for e in self.effects):
+        if self.effects is not None and (not self.effects or any(
+                not (0 < abs(e) < 10) for e in self.effects)):
             raise ValueError("'effects' are relative changes such as 0.1 for 10%, each "
                              "between 0 and 10 in size (both directions are tried)")
         return self
@@ -301,9 +303,12 @@ class PowerOptions(_Section):
 class Case(_Section):
     case: CaseInfo = Field(default_factory=CaseInfo)
     data: DataSection = Field(default_factory=DataSection)
-    subject: Subject
+    # optional: a panel-only case (a group comparison, a before/after) has no subject
+    subject: Subject | None = None
     outcome: Outcome
     covariates: list[str] = Field(default_factory=list)
+    # each covariate's scale (default log1p, as activity counts with zeros are)
+    covariate_transforms: dict[str, Transform] = Field(default_factory=dict)
     events: list[Event] = Field(min_length=1)
     peers: Peers = Field(default_factory=Peers)
     controls: Controls = Field(default_factory=Controls)
@@ -321,6 +326,17 @@ class Case(_Section):
     sdid: SdidOptions = Field(default_factory=SdidOptions)
     event_study: EventStudyOptions = Field(default_factory=lambda: EventStudyOptions())
     power: PowerOptions = Field(default_factory=PowerOptions)
+    regression: RegressionOptions = Field(default_factory=RegressionOptions)
+    before_after: BeforeAfterOptions = Field(default_factory=BeforeAfterOptions)
+
+    @model_validator(mode="after")
+    def _designs_hold(self) -> Case:
+        check_designs(self)  # covariate transforms, a subject where needed, fittable designs
+        return self
+
+    def covariate_transform(self, name: str) -> Transform:
+        """The scale covariate ``name`` enters on (``covariate_transforms``, else log1p)."""
+        return self.covariate_transforms.get(name, "log1p")
 
     @model_validator(mode="after")
     def _names_resolve(self) -> Case:
@@ -365,7 +381,7 @@ class Case(_Section):
 
     def check_against(self, panel: Any, source: str = "case file") -> None:
         """Check that the subject, metrics and events exist in the panel's data."""
-        if self.subject.unit not in set(panel.unit_ids):
+        if self.subject is not None and self.subject.unit not in set(panel.unit_ids):
             raise DataError(
                 f"{source}: the subject {self.subject.unit!r} is not in the panel; "
                 f"set [subject] unit to one of the ingested units (see 'butfor data')"

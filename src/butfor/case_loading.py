@@ -60,7 +60,7 @@ def _case_error(err: ValidationError, raw: dict, text: str, path: str | Path) ->
     problem = (first.get("ctx") or {}).get("error")
     if isinstance(problem, KeyProblem):
         column = next((str(p) for p in reversed(problem.loc) if isinstance(p, str)), None)
-        return CaseError(path, str(problem), "correct the value",
+        return CaseError(path, str(problem), problem.fix,
                          line=find_line(text, problem.loc), column=column)
     loc = [str(p) for p in first["loc"] if not isinstance(p, int)]
     key = loc[-1] if loc else None

@@ -144,6 +144,23 @@ def run(
 
 @app.command()
 @_friendly
+def power(
+    case_file: Annotated[Path, typer.Argument(help="The case file (TOML).")],
+    out: Annotated[Path | None, typer.Option(help="Also write power.json here.")] = None,
+    store: Annotated[Path, typer.Option(help="DuckDB store file.")] = DEFAULT_STORE,
+    allow_path: Annotated[list[Path] | None, typer.Option(
+        "--allow-path", help="A folder the case file may read from besides its own folder and "
+        "the current one (repeatable).")] = None,
+) -> None:
+    """The smallest change each method could detect on the case's data (80% power)."""
+    from butfor.power_command import power_command
+
+    power_command(case_file, store_path=store, console=console, out=out,
+                  allow_paths=allow_path or [])
+
+
+@app.command()
+@_friendly
 def ingest(
     files: Annotated[list[Path], typer.Argument(help="Export files, zips or folders to read.")],
     format: Annotated[str, typer.Option("--format", help="Reader name, or 'auto'.")] = "auto",

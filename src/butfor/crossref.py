@@ -71,7 +71,8 @@ def check_references(case: Case, panel: Panel, *, text: str = "",
                      path: str | Path = "case file") -> None:
     """Raise CaseError for the first name in ``case`` that ``panel`` does not hold."""
     c = _Checker(case, panel, text, path)
-    c.unit(case.subject.unit, ("subject", "unit"), "the subject")
+    if case.subject is not None:
+        c.unit(case.subject.unit, ("subject", "unit"), "the subject")
 
     c.metric(case.outcome.metric, ("outcome", "metric"), "the outcome metric")
     if case.outcome.transform == "per_post":
@@ -79,6 +80,10 @@ def check_references(case: Case, panel: Panel, *, text: str = "",
     c.unique(case.covariates, ("covariates",), "covariate")
     for i, m in enumerate(case.covariates):
         c.metric(m, ("covariates", i), "covariate")
+    for name, transform in case.covariate_transforms.items():
+        if transform == "per_post":
+            c.metric(case.outcome.posts_metric, ("covariate_transforms", name),
+                     f"the posts metric (covariate {name!r} is per post)")
     c.metric(case.controls.metric, ("controls", "metric"), "the control metric")
     for i, claim in enumerate(case.claims):
         c.metric(claim.metric, ("claims", i, "metric"), f"claim {claim.id!r}'s metric")
@@ -92,6 +97,9 @@ def check_references(case: Case, panel: Panel, *, text: str = "",
         c.unique(names, ("peers", key), "peer")
         for i, u in enumerate(names):
             c.unit(u, ("peers", key, i), "peer")
+    c.unique(case.before_after.units, ("before_after", "units"), "before/after unit")
+    for i, u in enumerate(case.before_after.units):
+        c.unit(u, ("before_after", "units", i), "before/after unit")
     c.unique(case.controls.units, ("controls", "units"), "control account")
     for i, u in enumerate(case.controls.units):
         c.unit(u, ("controls", "units", i), "control account")

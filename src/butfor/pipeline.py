@@ -38,6 +38,7 @@ METHODS = {
     "changepoint": "butfor.methods.changepoint",
     "peer_effects": "butfor.methods.peer_effects",
     "attribution": "butfor.analyses.attribution",
+    "before_after": "butfor.analyses.before_after",
 }
 _VERSIONED = ["numpy", "scipy", "pandas", "duckdb", "pyfixest", "pydantic", "ruptures"]
 
@@ -112,7 +113,7 @@ def _run_case(case: Case, panel: Panel, report: IngestReport, *, inputs: list[In
             progress.advance(task)
         for a in analyses:
             _name_event(a, case)
-            _attach_power(a)
+            _attach_power(a, case)
         progress.update(task, description="damages")
         start = time.perf_counter()
         damages = _damages(case, panel, analyses, draws, seed)
@@ -179,13 +180,13 @@ def _claim_metrics(case: Case) -> dict[str, list[str]]:
     return {m: v for m, v in wanted.items() if v}
 
 
-def _attach_power(analysis: dict) -> None:
+def _attach_power(analysis: dict, case: Case) -> None:
     """A rank test's power curve, from its own placebo distribution (no refit needed)."""
     if "power" in analysis:
         return
     from butfor.inference.power import placebo_power_for
 
-    curve = placebo_power_for(analysis)
+    curve = placebo_power_for(analysis, effects=case.power.effects)
     if curve is not None:
         analysis["power"] = to_jsonable(curve)
 
@@ -240,13 +241,20 @@ def write_outputs(output: RunOutput, out: Path, *, pdf: bool = False) -> dict[st
     return written
 
 
-def run_case_file(case_file: Path, *, out: Path, store_path: Path, console: Console,
-                  pdf: bool | None = None, allow_paths: list[Path] | None = None,
-                  fetch: bool = False) -> None:
-    """`butfor run CASE.toml`: load, ingest or read the store, check, run, write.
+@dataclass(frozen=True)
+class LoadedCase:
+    case: Case
+    case_text: str
+    panel: Panel
+    report: IngestReport
+    inputs: list[InputFile]
 
-    ``pdf`` None follows the case's ``[report] pdf``. The case may read only
-    inside its own folder, the current folder and ``allow_paths``.
+
+def load_case_data(case_file: Path, *, store_path: Path, console: Console,
+                   allow_paths: list[Path] | None = None, fetch: bool = False) -> LoadedCase:
+    """The case and its data, checked: what `butfor run` and `butfor power` start from.
+
+    The case may read only inside its own folder, the current folder and ``allow_paths``.
     """
     case = load_case(case_file)  # validate the whole case before touching any data
     case_text = case_file.read_text(encoding="utf-8-sig")
@@ -278,7 +286,22 @@ def run_case_file(case_file: Path, *, out: Path, store_path: Path, console: Cons
     inputs = [InputFile(s.file, s.sha256) for s in report.sources]
     check_references(case, panel, text=case_text, path=case_file)  # before any estimation
     inputs.append(InputFile(case_file.name, sha256_text(case_text)))
-    output = run_case(case, panel, report, inputs=inputs, case_toml=case_text,
+    return LoadedCase(case, case_text, panel, report, inputs)
+
+
+def run_case_file(case_file: Path, *, out: Path, store_path: Path, console: Console,
+                  pdf: bool | None = None, allow_paths: list[Path] | None = None,
+                  fetch: bool = False) -> None:
+    """`butfor run CASE.toml`: load, ingest or read the store, check, run, write.
+
+    ``pdf`` None follows the case's ``[report] pdf``. The case may read only
+    inside its own folder, the current folder and ``allow_paths``.
+    """
+    loaded = load_case_data(case_file, store_path=store_path, console=console,
+                            allow_paths=allow_paths, fetch=fetch)
+    case = loaded.case
+    output = run_case(case, loaded.panel, loaded.report, inputs=loaded.inputs,
+                      case_toml=loaded.case_text,
                       command=f"butfor run {shlex.quote(str(case_file))} --out {shlex.quote(str(out))}"
                       + (" --fetch" if fetch else ""),
                       console=console)

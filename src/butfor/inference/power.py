@@ -142,7 +142,8 @@ ADDITIVE_PLACEBO = ("peer_effects", "prepost", "sdid")  # rank statistics on the
 PLACEBO_GRID = tuple(round(0.01 * k, 2) for k in range(1, 61))  # 1% to 60%, each way
 
 
-def placebo_power_for(analysis: dict, *, alpha: float = 0.05) -> dict | None:
+def placebo_power_for(analysis: dict, *, alpha: float = 0.05,
+                      effects: Sequence[float] | None = None) -> dict | None:
     """The rank test's power curve for an analysis whose placebo statistic is a log effect."""
     placebo = analysis.get("placebo")
     if analysis.get("method") not in ADDITIVE_PLACEBO or not isinstance(placebo, dict):
@@ -153,6 +154,6 @@ def placebo_power_for(analysis: dict, *, alpha: float = 0.05) -> dict | None:
     values = placebo.get("values")
     if values is None or len(values) < 2:
         return None
-    curve = placebo_power(values, effect_grid(PLACEBO_GRID), alpha=alpha,
+    curve = placebo_power(values, effect_grid(effects or PLACEBO_GRID), alpha=alpha,
                           two_sided=placebo.get("two_sided", True))
     return curve.to_dict()

@@ -49,11 +49,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from butfor import transforms
 from butfor.errors import AssumptionWarning, DataError, EstimationError
 from butfor.results import EffectPath, EffectSummary, summarise_draws
+from butfor.transforms import Transform
 
-Transform = Literal["none", "log1p", "per_post", "pct_change"]
-CovariateTransform = Literal["none", "log1p"]
+#: one scale for every covariate, or one per covariate (unnamed ones: log1p)
+CovariateTransform = Transform | Mapping[str, Transform] | tuple
 Endpoints = Literal["bin", "trim"]
 Inference = Literal["cluster", "placebo"]
 Baseline = Literal["reference", "pre_mean"]
@@ -284,40 +286,14 @@ def event_time(time_index: np.ndarray, adoption_index: np.ndarray) -> np.ndarray
 
 def transform_outcome(y: np.ndarray, transform: Transform, posts: np.ndarray | None = None,
                       name: str = "outcome") -> np.ndarray:
-    """The outcome on the scale the model is fitted on."""
-    y = np.asarray(y, dtype=float)
-    if transform == "none":
-        return y
-    if transform == "log1p":
-        if np.nanmin(y, initial=0.0) < 0:
-            raise DataError(f"{name} has negative values, so log1p cannot be taken; "
-                            "set [outcome] transform = \"none\"")
-        return np.log1p(y)
-    if transform == "pct_change":
-        # one series in date order: growth on the previous period, as a fraction
-        out = np.full(y.shape, np.nan)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out[1:] = np.where(y[:-1] > 0, y[1:] / y[:-1] - 1.0, np.nan)
-        return out
-    if transform == "per_post":
-        if posts is None:
-            raise DataError("transform \"per_post\" needs a posts metric in the panel")
-        posts = np.asarray(posts, dtype=float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(posts > 0, y / posts, np.nan)
-    raise DataError(f"unknown outcome transform {transform!r}; use none, log1p, per_post or "
-                    "pct_change")
+    """The outcome on the scale the model is fitted on (see :mod:`butfor.transforms`)."""
+    return transforms.apply(y, transform, posts=posts, name=name)
 
 
 def back_transform(z: np.ndarray, transform: Transform, posts: np.ndarray | None = None
                    ) -> np.ndarray:
     """Inverse of :func:`transform_outcome` (counts are not clipped)."""
-    z = np.asarray(z, dtype=float)
-    if transform in ("none", "pct_change"):  # growth stays on its own scale
-        return z
-    if transform == "log1p":
-        return np.expm1(z)
-    return z * np.asarray(posts, dtype=float)
+    return transforms.back(z, transform, posts)
 
 
 def linear_combination(beta: np.ndarray, vcov: np.ndarray, weights: np.ndarray, df: int,
@@ -375,13 +351,12 @@ class _Design:
     time_code: np.ndarray  # per row
     covariates: tuple[str, ...]  # column names in frame
     covariate_names: tuple[str, ...]  # metric names
-    covariate_transform: CovariateTransform = "none"
+    covariate_transform: tuple[str, ...] = ()  # each covariate's scale
 
     @property
     def covariate_labels(self) -> tuple[str, ...]:
-        if self.covariate_transform == "log1p":
-            return tuple(f"log1p({n})" for n in self.covariate_names)
-        return self.covariate_names
+        return tuple(transforms.label(n, t)
+                     for n, t in zip(self.covariate_names, self.covariate_transform, strict=True))
 
     @property
     def ok(self) -> np.ndarray:
@@ -404,12 +379,12 @@ def _build_design(panel, outcome: str, *, transform: Transform, posts_metric: st
     col, unit_code, time_code, unit_labels, dates = rows
     if len(unit_labels) == 0:
         raise DataError("no rows are left for the regression (check units and dates)")
-    posts = col(posts_metric) if transform == "per_post" and posts_metric in data else None
-    if transform == "pct_change":
-        y = _panel_growth(col(outcome).astype(float), unit_code, time_code, len(unit_labels),
-                          len(dates))
-    else:
-        y = transform_outcome(col(outcome), transform, posts, outcome)
+    scales = _covariate_scales(covariates, covariate_transform)
+    wants_posts = "per_post" in (transform, *scales) and posts_metric in data
+    posts = col(posts_metric) if wants_posts else None
+    coded = dict(unit_code=unit_code, time_code=time_code, n_units=len(unit_labels),
+                 n_times=len(dates), posts=posts)
+    y = transforms.apply_panel(col(outcome), transform, name=outcome, **coded)
     # estimators blank out rows of y and add columns: the frame must never share memory
     # with the panel (the codes are read-only and shared by the design and the frame)
     columns: dict[str, np.ndarray] = {
@@ -418,19 +393,24 @@ def _build_design(panel, outcome: str, *, transform: Transform, posts_metric: st
         "time": time_code,
     }
     cov_cols = []
-    for i, c in enumerate(covariates):
-        x = np.asarray(col(c), dtype=float)
-        if covariate_transform == "log1p":
-            if np.nanmin(x, initial=0.0) < 0:
-                raise DataError(f"covariate {c!r} has negative values, so log1p cannot be taken; "
-                                "pass covariate_transform=\"none\"")
-            x = np.log1p(x)
+    for i, (c, scale) in enumerate(zip(covariates, scales, strict=True)):
+        x = transforms.apply_panel(col(c), scale, name=f"covariate {c!r}",
+                                   key=f"covariate_transforms.{c}", **coded)
         name = f"cov{i}"
         columns[name] = _own(x, data[c])
         cov_cols.append(name)
     return _Design(pd.DataFrame(columns, copy=False), np.asarray(unit_labels, dtype=object),
-                   dates, unit_code, time_code, tuple(cov_cols), tuple(covariates),
-                   covariate_transform)
+                   dates, unit_code, time_code, tuple(cov_cols), tuple(covariates), scales)
+
+
+def _covariate_scales(covariates: Sequence[str], covariate_transform: CovariateTransform
+                      ) -> tuple[str, ...]:
+    """Each covariate's transform: one for all, per name (default log1p), or already a tuple."""
+    if isinstance(covariate_transform, str):
+        return tuple(covariate_transform for _ in covariates)
+    if isinstance(covariate_transform, tuple):
+        return covariate_transform
+    return tuple(covariate_transform.get(c, "log1p") for c in covariates)
 
 
 def _own(values: np.ndarray, source: pd.Series) -> np.ndarray:
@@ -568,17 +548,6 @@ def _hashed_rows(data: pd.DataFrame, units, start, end):
     return col, _read_only(unit_code), _read_only(time_code), unit_labels, dates
 
 
-def _panel_growth(values: np.ndarray, unit_code: np.ndarray, time_code: np.ndarray,
-                  n_units: int, n_times: int) -> np.ndarray:
-    """Day-on-day growth of each unit's series (NaN on its first day and after a gap)."""
-    grid = np.full((n_units, n_times), np.nan)
-    grid[unit_code, time_code] = values
-    growth = np.full_like(grid, np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        growth[:, 1:] = np.where(grid[:, :-1] > 0, grid[:, 1:] / grid[:, :-1] - 1.0, np.nan)
-    return growth[unit_code, time_code]
-
-
 def _adoption_codes(design: _Design, adoption: Mapping[str, Any]) -> np.ndarray:
     """Per unit code: index of its first treated period; -1 = never treated in the data.
 
@@ -636,35 +605,17 @@ class _Fitted:
         return linear_combination(self.beta, self.vcov, w, self.df_t, level, label)
 
 
-def _feols(frame: pd.DataFrame, regressors: Sequence[str]) -> tuple[_Fitted, str]:
-    """y on regressors with account and day fixed effects, CRV1 clustered by account."""
-    import pyfixest as pf
+def _feols(frame: pd.DataFrame, regressors: Sequence[str], *, time_effects: bool = True
+           ) -> tuple[_Fitted, str]:
+    """y on regressors with account (and day) fixed effects, CRV1 clustered by account."""
+    from butfor.methods._regression import fit_feols
 
-    formula = f"y ~ {' + '.join(regressors)} | unit + time"
-    try:
-        with warnings.catch_warnings():
-            # an account or a day with one observation says nothing within; pyfixest drops
-            # it (estimates unchanged, as fixest does) and says so: expected, not a problem
-            warnings.filterwarnings("ignore", message=r".*singleton fixed effect",
-                                    category=UserWarning)
-            # an event-time column the fixed effects absorb (e.g. a day only one account
-            # reports) is dropped; its coefficient is reported as missing (NaN)
-            warnings.filterwarnings("ignore", message=r"(?s).*dropped due to multicollinearity",
-                                    category=UserWarning)
-            fit = pf.feols(formula, frame, vcov={"CRV1": "unit"}, copy_data=False,
-                           store_data=False, lean=True)
-    except Exception as err:  # pyfixest raises many kinds; report one sentence
-        raise EstimationError(f"the two-way fixed-effects regression failed: {err}") from err
-    # pyfixest keeps the clustered covariance and its t degrees of freedom here
-    fitted = _Fitted(
-        names=[str(n) for n in fit._coefnames],
-        beta=np.asarray(fit._beta_hat, dtype=float),
-        vcov=np.asarray(fit._vcov, dtype=float),
-        df_t=int(fit._df_t),
-        n_obs=int(fit._N),
-        n_clusters=int(np.min(fit._G)),
-    )
-    return fitted, formula
+    raw = fit_feols(frame, regressors, fixed_effects=("unit", "time") if time_effects
+                    else ("unit",), cluster="unit", design="two-way fixed-effects regression",
+                    must_vary=())
+    fitted = _Fitted(names=raw.names, beta=raw.beta, vcov=raw.vcov, df_t=raw.df_t,
+                     n_obs=raw.n_obs, n_clusters=raw.n_clusters)
+    return fitted, raw.formula
 
 
 def _covariate_coefficients(fitted: _Fitted, design: _Design, level: float

@@ -42,11 +42,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from butfor.errors import AssumptionWarning, DataError, InputError
-from butfor.inference.false_positive import (
-    FalsePositiveResult,
-    false_positive_rate,
-    pseudo_event_indices,
-)
+from butfor.inference.false_positive import FalsePositiveResult
 from butfor.methods._sts_gibbs import (
     Priors,
     SdPrior,
@@ -613,96 +609,14 @@ def sts_false_positive_check(
     shortened to leave room for the pseudo-events), all before the real
     event. The control check is off for pseudo-events (they test the model,
     not the controls). ``n_draws`` and ``chains`` trade precision for speed.
+    The same fits also give the power curve
+    (:func:`butfor.methods.sts_pseudo.sts_pseudo_event_check`).
     """
-    y_arr = np.asarray(y, dtype=float)
-    if isinstance(y, pd.Series) and dates is None and isinstance(y.index, pd.DatetimeIndex):
-        dates = y.index
-    X_arr = None if X is None else np.asarray(X, dtype=float)
-    names = list(X.columns) if isinstance(X, pd.DataFrame) else None
-    dates_arr = None if dates is None else pd.DatetimeIndex(dates)
-    T = len(y_arr)
-    min_fit = max(56, 4 * (model.seasonal_period or 1))
-    if post_length is None:
-        post_length = min(T - event_index, max(7, (event_index - min_fit) // 3))
-    settings = model.get_params() | {"check_controls": "off"}
-    if n_draws is not None:
-        settings["n_draws"] = n_draws
-    if chains is not None:
-        settings["chains"] = chains
-    pseudo = StructuralTimeSeries(**settings)
+    from butfor.methods.sts_pseudo import sts_pseudo_event_check
 
-    def fit_at(k: int, length: int):
-        stop = k + length
-        result = pseudo.fit(
-            y_arr[:stop], None if X_arr is None else X_arr[:stop],
-            dates=None if dates_arr is None else dates_arr[:stop], event_index=k,
-            control_names=names,
-        )
-        return result.effect.summary
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", AssumptionWarning)
-        indices = pseudo_event_indices(event_index, post_length, n_events=n_events,
-                                       min_fit=min_fit)
-        batched = _pseudo_event_summaries(pseudo, y_arr, X_arr, dates_arr, names, indices,
-                                          post_length)
-        answer = fit_at
-        if batched is not None:  # one kernel call for every pseudo-event
-            lookup = dict(zip(indices.tolist(), batched, strict=True))
-            answer = lambda k, length: lookup[k]  # noqa: E731
-        return false_positive_rate(answer, event_index, post_length, n_events=n_events,
-                                   min_fit=min_fit, alpha=alpha)
-
-
-def _pseudo_event_summaries(model: StructuralTimeSeries, y, X, dates, names, indices,
-                            post_length: int):
-    """Every pseudo-event fitted in one batched kernel call (chains x events).
-
-    Each pseudo-event is prepared and standardised on its own days, exactly as
-    :meth:`StructuralTimeSeries.fit` would, then padded to a common length
-    (padding is unobserved and never summarised). Returns one EffectSummary per
-    pseudo-event, or None when the events cannot share a batch (a control
-    constant before one of them), in which case the caller fits them one by one.
-    """
-    for name in _OPTIONS:
-        _check_option(name, getattr(model, name))
-    prepared = []
-    for k in indices:
-        stop = int(k) + post_length
-        data = _prepare(y[:stop], None if X is None else X[:stop],
-                        None if dates is None else dates[:stop], int(k), None, names,
-                        transform=model.transform, seasonal_period=model.seasonal_period,
-                        metric="outcome")
-        ys, W, keep, y_mean, y_sd = _standardise(data, model.seasonal_period, "outcome")
-        if not keep.all():
-            return None
-        prepared.append((int(k), stop, ys, W[0], y_mean, y_sd))
-    C = model.chains
-    per_chain = math.ceil(model.n_draws / C)
-    T_max = max(stop for _, stop, *_ in prepared)
-    q = prepared[0][3].shape[1]
-    n_fixed = q - (0 if X is None else X.shape[1])
-    Y = np.full((len(prepared) * C, T_max), np.nan)
-    Wb = np.zeros((len(prepared) * C, T_max, q))
-    for i, (_, stop, ys, W, _, _) in enumerate(prepared):
-        Y[i * C:(i + 1) * C, :stop] = ys
-        Wb[i * C:(i + 1) * C, :stop] = W
-    p = q - n_fixed
-    pi = np.full(p, min(1.0, model.expected_model_size / p)) if p else np.zeros(0)
-    rng = np.random.default_rng(model.seed)
-    draws = gibbs(Y, Wb, n_fixed=n_fixed, prior_inclusion=pi, trend=model.trend,
-                  priors=Priors(level=SdPrior(model.prior_level_sd, 32.0, 1.0)),
-                  n_keep=per_chain, burn=model.burn, rng=rng, flips=model.flips)
-    out = []
-    for i, (k, stop, _, _, y_mean, y_sd) in enumerate(prepared):
-        rows = slice(i * C, (i + 1) * C)
-        signal = draws.signal[rows, :, k:stop]
-        noise = rng.standard_normal(signal.shape) * draws.sigma_obs[rows][..., None]
-        pred = (signal + noise).reshape(C * per_chain, -1)[: model.n_draws] * y_sd + y_mean
-        if model.transform == "log1p":
-            pred = np.maximum(np.expm1(pred), 0.0)
-        out.append(summarise_draws(y[k:stop], pred, model.level))
-    return out
+    return sts_pseudo_event_check(model, y, X, dates=dates, event_index=event_index,
+                                  post_length=post_length, n_events=n_events,
+                                  n_draws=n_draws, chains=chains, alpha=alpha).false_positive
 
 
 # ---------------------------------------------------------------------------
@@ -725,76 +639,20 @@ def _left_out(subject: str, metric: str, label: str, names: list[str], reason: s
 def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     """One STS analysis of the subject's outcome: one fit, one post-period per event.
 
-    Controls are ``[controls] units`` (default: the subject itself) on
-    ``[controls] metric`` (default: the outcome metric); the subject's own
-    outcome is never its own control. ``log1p`` applies to the outcome and
-    the controls alike; ``per_post`` divides the outcome by the posts metric;
-    ``pct_change`` models day-on-day growth. ``[sts]`` holds the settings.
+    What is fitted is built by :func:`butfor.methods.sts_case.sts_inputs`.
+    The pseudo-events that measure the known error rate also give the power
+    curve (:mod:`butfor.methods.sts_pseudo`), at no extra fit.
     Assumption warnings are recorded in the analysis (``warnings``), not raised.
     """
-    from butfor.methods._case import event_windows
+    from butfor.methods.sts_case import sts_inputs
+    from butfor.methods.sts_pseudo import sts_pseudo_event_check
 
-    opts = getattr(case, "sts", None)
-    subject = case.subject.unit
-    metric = case.outcome.metric
-    transform = case.outcome.transform
-    windows = event_windows(case, panel)
-    if not windows:
-        raise DataError("the structural time series needs an event with a single date")
-    start = windows[0][1]
-    end = max(w[3] for w in windows)
-    y_series = panel.series(subject, metric).loc[start:end]
-    model_transform: Transform = "none"
-    label = metric
-    if transform == "per_post":
-        posts = panel.series(subject, case.outcome.posts_metric).loc[start:end]
-        y_series = y_series / posts.where(posts > 0)
-        label = f"{metric} per {case.outcome.posts_metric}"
-    elif transform == "pct_change":
-        full = panel.series(subject, metric)
-        y_series = (full / full.shift(1).where(full.shift(1) > 0) - 1).loc[start:end]
-        label = f"day-on-day change in {metric}"
-    elif transform == "log1p":
-        model_transform = "log1p"
-
-    control_metric = case.controls.metric or metric
-    control_units = list(case.controls.units)
-    if not control_units and control_metric != metric:
-        control_units = [subject]
-    controls = {}
-    for unit in control_units:
-        if unit == subject and control_metric == metric:
-            raise DataError(
-                f"the subject {subject!r} cannot be its own control on {metric!r}; list other "
-                "series in [controls] units, or set [controls] metric to an off-platform metric"
-            )
-        series = panel.series(unit, control_metric).loc[start:end]
-        if model_transform == "log1p" and (series.dropna() >= 0).all():
-            series = np.log1p(series)
-        controls[f"{unit}:{control_metric}"] = series.to_numpy(dtype=float)
-    X = pd.DataFrame(controls, index=y_series.index) if controls else None
-
-    dates = y_series.index
-    periods = []
-    names = []
-    for name, _lo, date, hi in windows:
-        a = int(dates.searchsorted(pd.Timestamp(date)))
-        b = int(dates.searchsorted(pd.Timestamp(hi), side="right"))
-        periods.append((a, b))
-        names.append(name)
-    period = 7 if panel.frequency == "D" else None
-    settings: dict[str, Any] = {"seasonal_period": period, "transform": model_transform,
-                                "seed": seed}
-    n_pseudo = 10
-    if opts is not None:
-        if opts.seasonal_period is not None:
-            settings["seasonal_period"] = opts.seasonal_period if opts.seasonal_period > 1 else None
-        settings |= {"trend": opts.trend, "n_draws": opts.n_draws,
-                     "prior_level_sd": opts.prior_level_sd,
-                     "check_controls": opts.check_controls}
-        n_pseudo = opts.pseudo_events
-    model = StructuralTimeSeries(**settings)
-    y_values = y_series.to_numpy(dtype=float)
+    inputs = sts_inputs(case, panel, seed=seed)
+    subject, metric, label = inputs.subject, inputs.metric, inputs.label
+    X, dates, periods, names = inputs.X, inputs.dates, inputs.periods, inputs.names
+    n_pseudo = inputs.pseudo_events
+    model = StructuralTimeSeries(**inputs.settings)
+    y_values = inputs.y
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AssumptionWarning)
         try:
@@ -808,10 +666,12 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     check = None
     if n_pseudo > 0:
+        power = getattr(case, "power", None)
         try:
-            check = sts_false_positive_check(model, y_values, X, dates=dates,
-                                             event_index=periods[0][0], n_events=n_pseudo,
-                                             n_draws=250, chains=5)
+            check = sts_pseudo_event_check(model, y_values, X, dates=dates,
+                                           event_index=periods[0][0], n_events=n_pseudo,
+                                           n_draws=250, chains=5,
+                                           effects=power.effects if power else None)
         except DataError as err:  # too short a pre-period for pseudo-events
             notes.append(f"no false-positive check: {err}")
     effects = [p.to_dict(include_draws=True) for p in result.paths]  # the pipeline takes them
@@ -849,5 +709,7 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
         "settings": result.settings,
     }
     if check is not None:
-        analysis["false_positive"] = check.to_dict()
+        analysis["false_positive"] = check.false_positive.to_dict()
+        if inputs.relative_effects:  # a relative change of day-on-day growth means nothing
+            analysis["power"] = check.power.to_dict()
     return [analysis]

@@ -27,6 +27,7 @@ from butfor.report.plotdata import (
     PlaceboPlot,
     Plot,
 )
+from butfor.report.powerplot import PowerPlot, draw_power
 
 INK = "#1f1f1f"
 BLUE = "#1f5fa8"
@@ -378,6 +379,8 @@ _DRAWERS: dict[type, Any] = {
     GroupsPlot: _groups,
     ChangepointPlot: _changepoint,
     DamagesPlot: _damages,
+    PowerPlot: lambda p: draw_power(p, _figure, {"blue": BLUE, "grey": GREY, "light": LIGHT,
+                                                 "ink": INK}),
 }
 
 __all__ = ["render_svg"]

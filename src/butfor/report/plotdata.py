@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from butfor.report import fmt
+from butfor.report.powerplot import PowerPlot, power_plots
 
 # ---------------------------------------------------------------------------
 # context shared by every figure
@@ -313,7 +314,7 @@ class DamagesPlot:
 
 
 Plot = (CounterfactualPlot | EffectPlot | PlaceboPlot | EventTimePlot | GroupsPlot
-        | ChangepointPlot | DamagesPlot)
+        | ChangepointPlot | DamagesPlot | PowerPlot)
 
 
 # ---------------------------------------------------------------------------
@@ -863,6 +864,7 @@ def figures_for(results: dict) -> list[Plot]:
             plot = extract(analysis, ctx)
             if plot is not None:
                 plots.append(plot)
+    plots += power_plots(results)  # the curves the verdicts read their power from
     dmg = damages_plot(results, ctx)
     if dmg is not None:
         plots.append(dmg)

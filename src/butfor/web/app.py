@@ -36,7 +36,7 @@ from fastapi.responses import (
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from butfor.web.auth import COOKIE, NotSignedIn, current_user, hash_token
+from butfor.web.auth import COOKIE, NotSignedIn, current_user, hash_token, token_of
 from butfor.web.db import WebStore
 from butfor.web.jobs import JobRunner
 from butfor.web.worker import OUT, PROGRESS_FILE
@@ -142,11 +142,26 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
+def too_large_message(settings: Settings) -> str:
+    return (f"the upload is larger than the {settings.max_upload_mb:g} MB limit; upload "
+            "fewer or smaller files (or start the server with a larger --max-upload-mb)")
+
+
 def _too_large(request: Request, settings: Settings) -> Response:
-    message = (f"the upload is larger than the {settings.max_upload_mb:g} MB limit; upload "
-               "fewer or smaller files (or start the server with a larger --max-upload-mb)")
+    """Refused unread: on the upload page beside the file field, else a page of its own.
+
+    The body is never read, so the other fields cannot be kept; the page's
+    script (upload.js) makes the same check before sending, keeping them.
+    """
+    message = too_large_message(settings)
     if request.url.path.startswith("/api/"):
         return JSONResponse({"detail": message}, 413)
+    token = token_of(request)
+    user = request.app.state.store.user_by_token_hash(hash_token(token)) if token else None
+    if request.url.path == "/uploads" and user is not None:
+        from butfor.web.pages import home_page
+
+        return home_page(request, user, {}, {"files": message}, status=413)
     return HTMLResponse(templates.get_template("error.html.j2").render(
         request=request, status=413, detail=message), 413)
 
@@ -194,8 +209,11 @@ def _add_routes(app: FastAPI) -> None:
 
     @app.get("/static/live.js", tags=["status"])
     def live_js(user: User):
-        text = (resources.files("butfor.web") / "static" / "live.js").read_text(encoding="utf-8")
-        return Response(text, media_type="text/javascript")
+        return _script("live.js")
+
+    @app.get("/static/upload.js", tags=["status"])
+    def upload_js(user: User):
+        return _script("upload.js")
 
     @app.get("/api/jobs/{job_id}", tags=["status"])
     def job_status(job_id: str, request: Request, user: User) -> dict:
@@ -230,6 +248,11 @@ def _add_routes(app: FastAPI) -> None:
         if what is Download.report:
             return FileResponse(path, media_type="text/html; charset=utf-8")
         return FileResponse(path, filename=what.value)
+
+
+def _script(name: str) -> Response:
+    text = (resources.files("butfor.web") / "static" / name).read_text(encoding="utf-8")
+    return Response(text, media_type="text/javascript")
 
 
 def job_view(settings: Settings, job: dict) -> dict:

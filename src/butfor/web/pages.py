@@ -60,7 +60,7 @@ def _settings(request: Request):
 def add_routes(app: FastAPI) -> None:
     @app.get("/", response_class=HTMLResponse, tags=["pages"])
     def home(request: Request, user: User):
-        return _home(request, user, {}, {})
+        return home_page(request, user, {}, {})
 
     @app.post("/uploads", response_class=HTMLResponse, tags=["uploads"])
     def upload(request: Request, user: User,
@@ -76,16 +76,16 @@ def add_routes(app: FastAPI) -> None:
         folder = settings.user_dir(user["id"]) / "uploads" / upload_id
         try:
             received = [_read(f, settings.max_upload_bytes) for f in files if f.filename]
-            total = sum(len(r.data) for r in received)
-            if total > settings.max_upload_bytes:
-                raise UploadError(f"the upload is larger than the {settings.max_upload_mb:g} MB "
-                                  "limit; upload fewer or smaller files")
+            if sum(len(r.data) for r in received) > settings.max_upload_bytes:
+                from butfor.web.app import too_large_message
+
+                raise UploadError(too_large_message(settings))
             kept = store_files(unpack(received, settings.max_upload_bytes), folder)
             report, summary = _ingest(folder, kept, options)
         except ButforError as err:
             shutil.rmtree(folder, ignore_errors=True)
             message = shown_names(str(err), locals().get("kept") or [], f"{folder}/")
-            return _home(request, user, options, {"files": message}, status=400)
+            return home_page(request, user, options, {"files": message}, status=400)
         request.app.state.store.add_upload(upload_id, user["id"], kept, options, report, summary)
         return RedirectResponse(f"/uploads/{upload_id}", status_code=303)
 
@@ -155,14 +155,17 @@ def add_routes(app: FastAPI) -> None:
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 
-def _home(request: Request, user: dict, options: dict, errors: dict, status: int = 200):
+def home_page(request: Request, user: dict, options: dict, errors: dict, status: int = 200):
     from butfor.readers import FORMATS
+    from butfor.web.app import too_large_message
 
     store = request.app.state.store
     return _templates().TemplateResponse(request, "home.html.j2", {
         "user": user, "uploads": store.uploads(user["id"]), "cases": store.cases(user["id"]),
         "options": {"format": "auto", "unit": "", "timezone": "", **options}, "errors": errors,
-        "formats": ["auto", *FORMATS], "limit_mb": _settings(request).max_upload_mb},
+        "formats": ["auto", *FORMATS], "limit_mb": _settings(request).max_upload_mb,
+        "limit_bytes": _settings(request).max_upload_bytes,
+        "too_large": too_large_message(_settings(request))},
         status_code=status)
 
 

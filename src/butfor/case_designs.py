@@ -1,0 +1,115 @@
+"""Case-file sections for the panel regressions: their design, fixed effects and errors.
+
+::
+
+    methods = ["before_after"]
+    covariates = ["posts"]
+    covariate_transforms = { posts = "log" }   # each covariate's own scale
+
+    [regression]            # every panel regression (before_after, event_study)
+    time_effects = false    # default: on where a comparison group exists, off otherwise
+    cluster = "unit"        # CRV1 by unit; "none" gives heteroskedasticity-robust (HC1)
+
+    [before_after]
+    comparison = "none"     # or "groups": today's [groups] compare = [a, b], a × post
+
+Which methods and claims need a ``[subject]`` is stated here too, so the case
+refuses a panel-only case that asks for one when it is read, not half-way
+through a run.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Literal
+
+from pydantic import Field
+
+from butfor.case_base import KeyProblem
+from butfor.case_base import Section as _Section
+
+# the methods that fit one subject against others; a case without [subject] cannot ask
+# for them (before_after and a group event study work on the panel as a whole)
+NEEDS_SUBJECT_METHODS = ("prepost", "sts", "synthetic_control", "sdid", "changepoint",
+                         "peer_effects", "attribution")
+# the claim kinds about one subject's own series or money
+NEEDS_SUBJECT_CLAIMS = ("beyond_platform_trend", "targeted", "not_preexisting", "income_loss",
+                        "claimed_amount", "attributed_to")
+
+
+class RegressionOptions(_Section):
+    """Settings every panel regression shares (``before_after``, ``event_study``)."""
+
+    # None: time fixed effects wherever comparison units exist; a before/after with every
+    # unit exposed at one date cannot have them (they absorb the exposure)
+    time_effects: bool | None = None
+    unit_effects: bool = True
+    cluster: Literal["unit", "none"] = "unit"
+
+
+class BeforeAfterOptions(_Section):
+    """The before/after design (``methods = ["before_after"]``).
+
+    ``comparison = "none"``: every unit (the ``units`` listed, or every unit in
+    the panel but the controls) is exposed on the event date; the estimate is
+    the mean change after the date within units, net of the covariates.
+    ``comparison = "groups"``: the ``[groups] compare = [a, b]`` groups; the
+    estimate is group a's change beyond group b's (a × post).
+    """
+
+    comparison: Literal["none", "groups"] = "none"
+    units: list[str] = Field(default_factory=list)
+
+
+def check_designs(case) -> None:
+    """Raise KeyProblem where the case asks for a design it cannot have."""
+    _covariate_transforms_named(case)
+    _subject_where_needed(case)
+    _design_can_be_fitted(case)
+
+
+def _covariate_transforms_named(case) -> None:
+    for name in case.covariate_transforms:
+        if name not in case.covariates:
+            raise KeyProblem(("covariate_transforms", name),
+                             f"covariate_transforms names {name!r}, which is not one of "
+                             f"the covariates{_nearest(name, list(case.covariates))}",
+                             "add it to covariates or remove it")
+
+
+def _subject_where_needed(case) -> None:
+    if case.subject is not None:
+        return
+    fix = "add [subject] unit = \"<account id>\""
+    for i, method in enumerate(case.methods):
+        if method in NEEDS_SUBJECT_METHODS:
+            raise KeyProblem(("methods", i), f"method {method!r} estimates one account's "
+                             "effect, so it needs a [subject]",
+                             f"{fix}, or use \"before_after\" or \"event_study\" for the "
+                             "panel as a whole")
+    for i, claim in enumerate(case.claims):
+        if claim.kind in NEEDS_SUBJECT_CLAIMS or (
+                claim.kind == "declined_after" and "before_after" not in case.methods):
+            raise KeyProblem(("claims", i, "kind"), f"claim {claim.id!r} ({claim.kind}) is "
+                             "about one account, so it needs a [subject]",
+                             fix + (", or add \"before_after\" to methods to test it on "
+                                    "the panel as a whole"
+                                    if claim.kind == "declined_after" else ""))
+    if case.damages is not None:
+        raise KeyProblem(("damages",), "damages price one account's loss, so they need a "
+                         "[subject]", f"{fix}, or remove [damages]")
+
+
+def _design_can_be_fitted(case) -> None:
+    if ("before_after" in case.methods and case.before_after.comparison == "none"
+            and case.regression.time_effects):
+        raise KeyProblem(("regression", "time_effects"),
+                         "a before/after with every unit exposed on one date cannot have "
+                         "time fixed effects (they absorb the exposure exactly)",
+                         "set time_effects = false, or compare two groups with "
+                         "[before_after] comparison = \"groups\"")
+
+
+def _nearest(name: str, valid: list[str]) -> str:
+    near = difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
+    return f"; did you mean {near[0]!r}?" if near else f" ({', '.join(valid)})"

@@ -1,0 +1,119 @@
+"""The one pyfixest call every panel regression makes, with its preconditions checked first.
+
+pyfixest's demeaning runs in Rust; on some inputs it panics, and a Rust panic
+aborts the Python process (exit 134), past any ``except``. So the inputs that
+are known to reach it are refused here first, each with a sentence naming the
+design and the fix: no usable rows, a regressor that is all missing or never
+varies, a fixed effect or a cluster with a single level, values that are not
+finite. Anything pyfixest still raises becomes an :class:`EstimationError`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from butfor.errors import DataError, EstimationError
+
+
+@dataclass(frozen=True)
+class RawFit:
+    names: list[str]
+    beta: np.ndarray
+    vcov: np.ndarray
+    df_t: int
+    n_obs: int
+    n_clusters: int  # 0 without clustering
+    formula: str
+    vcov_kind: str
+
+
+def formula_for(regressors: Sequence[str], fixed_effects: Sequence[str]) -> str:
+    rhs = " + ".join(regressors)
+    return f"y ~ {rhs}" + (f" | {' + '.join(fixed_effects)}" if fixed_effects else "")
+
+
+def check_design(frame: pd.DataFrame, regressors: Sequence[str], fixed_effects: Sequence[str],
+                 cluster: str | None, design: str, must_vary: Sequence[str] | None = None
+                 ) -> None:
+    """Refuse, in one sentence, inputs the regression cannot fit (before pyfixest sees them).
+
+    ``must_vary`` are the regressors whose effect is the point (default: all); others
+    that never vary are left to pyfixest, which drops them and reports NaN.
+    """
+    cols = ["y", *regressors]
+    values = frame[cols].to_numpy(dtype=float)
+    if np.isinf(values).any():
+        bad = cols[int(np.argmax(np.isinf(values).any(axis=0)))]
+        raise DataError(f"the {design} has infinite values in {_what(bad)}; check the "
+                        "transform (a log of a count needs log1p) and the data")
+    ok = np.isfinite(values).all(axis=1)
+    if ok.sum() < 2:
+        raise DataError(f"the {design} has {int(ok.sum())} usable observation(s) (the outcome "
+                        "and every covariate present); check the window, the units and the "
+                        "covariates' coverage")
+    for name in regressors if must_vary is None else must_vary:
+        x = frame[name].to_numpy(dtype=float)[ok]
+        if np.nanmax(x) == np.nanmin(x):
+            raise DataError(f"the {design}: {_what(name)} never varies over the "
+                            f"{int(ok.sum())} usable observations, so its effect cannot be "
+                            "estimated; check the event date against the data's dates and "
+                            "the covariates")
+    for fe in {*fixed_effects, *([cluster] if cluster else [])}:
+        levels = pd.unique(frame[fe].to_numpy()[ok])
+        if len(levels) < 2:
+            raise DataError(f"the {design} has a single {_level(fe)} with usable data, so "
+                            f"{'it cannot be clustered' if fe == cluster else 'its fixed effects absorb everything'}; "
+                            "add units or periods with data")
+
+
+def fit_feols(frame: pd.DataFrame, regressors: Sequence[str], *, fixed_effects: Sequence[str],
+              cluster: str | None = "unit", design: str = "regression",
+              must_vary: Sequence[str] | None = None) -> RawFit:
+    """OLS of ``y`` on ``regressors`` absorbing ``fixed_effects``; CRV1 by ``cluster`` or HC1."""
+    import pyfixest as pf
+
+    check_design(frame, regressors, fixed_effects, cluster, design, must_vary)
+    formula = formula_for(regressors, fixed_effects)
+    vcov: dict | str = {"CRV1": cluster} if cluster else "hetero"
+    try:
+        with warnings.catch_warnings():
+            # a unit or a period with one observation says nothing within; pyfixest drops
+            # it (estimates unchanged, as fixest does) and says so: expected, not a problem
+            warnings.filterwarnings("ignore", message=r".*singleton fixed effect",
+                                    category=UserWarning)
+            # a column the fixed effects absorb is dropped; its coefficient is reported
+            # as missing (NaN)
+            warnings.filterwarnings("ignore", message=r"(?s).*dropped due to multicollinearity",
+                                    category=UserWarning)
+            fit = pf.feols(formula, frame, vcov=vcov, copy_data=False, store_data=False,
+                           lean=True)
+    except Exception as err:  # pyfixest raises many kinds; report one sentence
+        raise EstimationError(f"the {design} failed inside pyfixest ({err}); check its "
+                              "units, dates and covariates") from err
+    return RawFit(
+        names=[str(n) for n in fit._coefnames],
+        beta=np.asarray(fit._beta_hat, dtype=float),
+        vcov=np.asarray(fit._vcov, dtype=float),
+        df_t=int(fit._df_t),
+        n_obs=int(fit._N),
+        n_clusters=int(np.min(fit._G)) if cluster else 0,
+        formula=formula,
+        vcov_kind=f"CRV1 clustered by {cluster}" if cluster else "HC1 (heteroskedasticity-robust)",
+    )
+
+
+def _what(column: str) -> str:
+    if column == "y":
+        return "the outcome"
+    if column.startswith("cov"):
+        return f"covariate {int(column[3:]) + 1}"
+    return f"the term {column!r}"
+
+
+def _level(fe: str) -> str:
+    return {"unit": "unit", "time": "period"}.get(fe, fe)

@@ -1,0 +1,106 @@
+"""What the structural time series fits for a case: the subject's series, controls and settings.
+
+Shared by the pipeline's analysis (:func:`butfor.methods.sts.analyses_for_case`)
+and by ``butfor power`` (:mod:`butfor.power_command`), so both fit the very
+same series with the very same settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from butfor.errors import DataError
+
+
+@dataclass(frozen=True)
+class StsInputs:
+    subject: str
+    metric: str
+    label: str  # the series in words: "impressions", "impressions per posts"
+    y: np.ndarray
+    X: pd.DataFrame | None
+    dates: pd.DatetimeIndex
+    periods: list[tuple[int, int]]  # [start, stop) per event
+    names: list[str]  # the events, in the periods' order
+    settings: dict[str, Any]  # StructuralTimeSeries keyword arguments
+    pseudo_events: int  # for the known error rate (0: none)
+    relative_effects: bool  # a relative change of this series means something (power)
+
+
+def sts_inputs(case, panel, *, seed: int) -> StsInputs:
+    """The subject's outcome, its controls and the model settings, as the case asks.
+
+    Controls are ``[controls] units`` (default: the subject itself) on
+    ``[controls] metric`` (default: the outcome metric); the subject's own
+    outcome is never its own control. ``log1p`` applies to the outcome and
+    the controls alike; ``per_post`` divides the outcome by the posts metric;
+    ``pct_change`` models day-on-day growth. ``[sts]`` holds the settings.
+    """
+    from butfor.methods._case import event_windows
+
+    opts = getattr(case, "sts", None)
+    subject = case.subject.unit
+    metric = case.outcome.metric
+    transform = case.outcome.transform
+    windows = event_windows(case, panel)
+    if not windows:
+        raise DataError("the structural time series needs an event with a single date")
+    start = windows[0][1]
+    end = max(w[3] for w in windows)
+    y_series = panel.series(subject, metric).loc[start:end]
+    model_transform = "none"
+    label = metric
+    if transform == "per_post":
+        posts = panel.series(subject, case.outcome.posts_metric).loc[start:end]
+        y_series = y_series / posts.where(posts > 0)
+        label = f"{metric} per {case.outcome.posts_metric}"
+    elif transform == "pct_change":
+        full = panel.series(subject, metric)
+        y_series = (full / full.shift(1).where(full.shift(1) > 0) - 1).loc[start:end]
+        label = f"day-on-day change in {metric}"
+    elif transform == "log1p":
+        model_transform = "log1p"
+
+    control_metric = case.controls.metric or metric
+    control_units = list(case.controls.units)
+    if not control_units and control_metric != metric:
+        control_units = [subject]
+    controls = {}
+    for unit in control_units:
+        if unit == subject and control_metric == metric:
+            raise DataError(
+                f"the subject {subject!r} cannot be its own control on {metric!r}; list other "
+                "series in [controls] units, or set [controls] metric to an off-platform metric"
+            )
+        series = panel.series(unit, control_metric).loc[start:end]
+        if model_transform == "log1p" and (series.dropna() >= 0).all():
+            series = np.log1p(series)
+        controls[f"{unit}:{control_metric}"] = series.to_numpy(dtype=float)
+    X = pd.DataFrame(controls, index=y_series.index) if controls else None
+
+    dates = y_series.index
+    periods = []
+    names = []
+    for name, _lo, date, hi in windows:
+        a = int(dates.searchsorted(pd.Timestamp(date)))
+        b = int(dates.searchsorted(pd.Timestamp(hi), side="right"))
+        periods.append((a, b))
+        names.append(name)
+    period = 7 if panel.frequency == "D" else None
+    settings: dict[str, Any] = {"seasonal_period": period, "transform": model_transform,
+                                "seed": seed}
+    n_pseudo = 10
+    if opts is not None:
+        if opts.seasonal_period is not None:
+            settings["seasonal_period"] = opts.seasonal_period if opts.seasonal_period > 1 else None
+        settings |= {"trend": opts.trend, "n_draws": opts.n_draws,
+                     "prior_level_sd": opts.prior_level_sd,
+                     "check_controls": opts.check_controls}
+        n_pseudo = opts.pseudo_events
+    return StsInputs(subject, metric, label, y_series.to_numpy(dtype=float), X, dates,
+                     periods, names, settings, n_pseudo,
+                     relative_effects=transform != "pct_change")
