@@ -243,3 +243,23 @@ def test_finding_6_tie_at_zero_is_not_called_most_favourable():
         verdict.sentence
     # the highest median is named, whatever the order the case lists the scenarios in
     assert verdict.figures["scenario"] == "constant for 3 days"
+
+
+def test_finding_6_exhibit_states_dates_method_streams_and_zero_mitigation():
+    from butfor.report.damages_view import damages_view
+
+    result = price(amount_claimed=4e8)
+    doc = result.to_dict(amounts=(4e8,))
+    doc["sources"] = {"impressions": "sts"}
+    doc["method"] = "auto"
+    view = damages_view({"damages": doc, "case": {}}, "USD")
+    assert view["valuation_date"] == "3 Jan 2023" and "last date" in view["valuation_rule"]
+    assert view["data_end"] == "3 Jan 2023" and view["event_date"] == "1 Jan 2023"
+    assert "structural time series" in view["method"]
+    parts = {r["what"]: r["median"] for r in view["breakdown"]}
+    # mitigation is shown when it is zero, not left out
+    assert parts["less mitigation (income found elsewhere)"] == "$0.00"
+    assert parts["lost profit: cpm (impressions)"] == "$38"  # $37.50, money rounded to dollars
+    # P(≥ claim) with its resolution, and that it holds under the model
+    assert view["scenarios"][0]["p_reaching_claim"] == "0 of 4,000 (below 1 in 4,000)"
+    assert "resolution is 1 in 4,000" in view["reading"] and "under the model" in view["reading"]

@@ -76,6 +76,14 @@ def test_demo_damages_exhibit(demo_run):
     dmg = doc["damages"]
     assert "Valuation date" in html and "Headline scenario" in html
     assert dmg["headline"] == "fading, half-life 180 days, 2 years"  # the central one
+    assert not [a["name"] for a in dmg["assumptions"] if not a["source"]]  # all sourced
     assert "Each assumption and its source" in html
     assert "fictional: Ava&#39;s brand-content invoices, 2021-2022" in html
     assert "(below 1 in" in html and "under the model" in html
+    # the sensitivity table and figure, and the apportionment between the two events
+    assert "Sensitivity: the median of the headline scenario" in html
+    assert 'id="fig-damages-sensitivity"' in html
+    assert [e["name"] for e in dmg["apportionment"]["events"]] == [
+        "ownership change", "verification change"]
+    assert "Apportionment of the impressions lost" in html
+    assert str(dmg["data_end"]) == "2023-07-01"  # priced to the end of the data

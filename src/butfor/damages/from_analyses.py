@@ -22,6 +22,7 @@ import numpy as np
 from butfor.case_damages import COUNTERFACTUAL_METHODS
 from butfor.damages.pricing import damages_from_case
 from butfor.damages.profits import MitigationSeries
+from butfor.errors import ButforError
 from butfor.results import EffectPath, effect_from_dict
 
 RunMethod = Callable[[str, object, object, int, dict], list[dict]]
@@ -91,6 +92,7 @@ def run_damages(case, panel, analyses: list[dict], draws: dict, seed: int,
     metrics = sorted({p.metric for p in d.pricing if hasattr(p, "metric")})
     effects: dict[str, EffectPath] = {}
     sources: dict[str, str] = {}
+    notes: list[str] = []
     for metric in metrics:
         method = _source(case, metric, analyses, draws, date)
         if method is None:
@@ -99,12 +101,18 @@ def run_damages(case, panel, analyses: list[dict], draws: dict, seed: int,
         effect = _effect(analyses, draws, method, metric, case.subject.unit, date)
         cut = len([e for e in case.events if e.date is not None]) > 1
         if cut:  # the analyses' window stops at the next event: refit it alone
-            effect = _refit(case, panel, method, metric, first, seed, run_method) or effect
+            try:
+                effect = _refit(case, panel, method, metric, first, seed, run_method) or effect
+            except ButforError as err:
+                notes.append(f"The {metric} effect could not be refitted to the end of the "
+                             f"data ({err}); it is priced over its analysis' own window, "
+                             "which ends before the next event.")
         effects[metric] = effect
     series = mitigation_series(case, panel)
     result = damages_from_case(d, effects, seed=seed, series=series)
     amounts = tuple(c.amount for c in case.claims if c.amount is not None)
     out = result.to_dict(amounts=amounts)
+    out["notes"] = [*notes, *out["notes"]]
     out["sources"] = dict(sorted(sources.items()))
     out["method"] = d.method
     out["event"] = first.name

@@ -8,7 +8,7 @@ from butfor.case_damages import Damages
 from butfor.damages.result import ScenarioDamages
 
 HEADLINE_RULE = ("the central scenario: the one whose median is the median of the scenarios' "
-                 "medians (the lower of the two middle ones when their number is even)")
+                 "medians, the lower of the two middle ones when their number is even")
 
 
 def check_horizons(d: Damages, observed: int) -> list[str]:

@@ -231,7 +231,9 @@ def damages_view(results: dict, currency: str) -> dict | None:
                    "the data")
     subject = (case.get("subject") or {}).get("display_name") or \
         (case.get("subject") or {}).get("unit") or "the account"
-    event = damages.get("event") or next(
+    priced = [str(e.get("name")) for e in damages.get("events_priced") or []
+              if isinstance(e, dict)]
+    event = " and the ".join(priced) if len(priced) > 1 else damages.get("event") or next(
         (e.get("name") for e in case.get("events") or []
          if str(e.get("date")) == str(damages.get("event_date"))), None)
     reading = None
@@ -250,6 +252,7 @@ def damages_view(results: dict, currency: str) -> dict | None:
                      if damages.get("valuation_date") else None),
         "method": method or None,
         "event": event, "event_date": fmt.date(damages.get("event_date")),
+        "events_label": "Events priced" if len(priced) > 1 else "Event priced",
         "data_end": fmt.date(damages.get("data_end")),
         "valuation_date": fmt.date(damages.get("valuation_date")),
         "valuation_rule": damages.get("valuation_rule") or None,
