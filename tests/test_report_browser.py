@@ -194,3 +194,23 @@ def test_rerendering_the_demo_gives_the_same_bytes(demo_dir, tmp_path):
     second = render_report_file(alone / "results.json", out=tmp_path / "second").read_bytes()
     assert first == second
     assert b"none was found" in first
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_pdf_and_figure_files_repeat_byte_for_byte(fixture_dir, tmp_path):
+    """Two printings of the same results give the same PDF (Chromium's clock-time dates
+    are replaced by the results' last date) and the same SVG and PNG figure files."""
+    from butfor.report.pdf import results_date
+
+    results = json.loads((fixture_dir / "results.json").read_text(encoding="utf-8"))
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_report(results, first, pdf=True)
+    write_report(results, second, pdf=True)
+    assert (first / "report.pdf").read_bytes() == (second / "report.pdf").read_bytes()
+    stamp = results_date(results).replace("-", "")
+    assert f"/CreationDate (D:{stamp}000000".encode() in (first / "report.pdf").read_bytes()
+    names = sorted(p.name for p in (first / "figures").iterdir())
+    assert names and names == sorted(p.name for p in (second / "figures").iterdir())
+    for name in names:
+        assert (first / "figures" / name).read_bytes() == (second / "figures" / name).read_bytes()

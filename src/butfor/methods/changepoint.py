@@ -38,7 +38,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from butfor.display import Displayable
 from butfor.errors import DataError
+from butfor.settings import checked_settings
 
 Model = Literal["level", "slope"]
 
@@ -156,7 +158,7 @@ def segment_fit(y: np.ndarray, t: np.ndarray, breaks: list[int], model: Model) -
 # ---------------------------------------------------------------------------
 # result
 @dataclass(frozen=True)
-class ChangePointResult:
+class ChangePointResult(Displayable):
     """Detected changes and the dated onset of the one nearest the event.
 
     ``changes`` lists every detected change (date, interval, size and
@@ -258,6 +260,7 @@ class ChangePoint:
     Every detected change is listed in the result either way.
     """
 
+    @checked_settings
     def __init__(self, *, model: Model = "level", min_size: int = 7, level: float = 0.95,
                  penalty_scale: float = 1.0, weekly: bool = False,
                  select: Literal["largest", "nearest", "first"] = "largest") -> None:

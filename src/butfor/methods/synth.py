@@ -59,6 +59,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from butfor.display import Displayable
 from butfor.errors import DataError, EstimationError
 from butfor.inference.placebo import (
     PlaceboTest,
@@ -69,6 +70,7 @@ from butfor.inference.placebo import (
 )
 from butfor.methods._simplex import simplex_lsq_batch, simplex_lsq_eq
 from butfor.results import EffectPath, EffectSummary, summarise_draws
+from butfor.settings import checked_settings
 
 METHOD = "synthetic_control"
 VMode = Literal["search", "equal", "regression"]
@@ -146,6 +148,7 @@ class SyntheticControl:
     - ``level``: of the placebo intervals.
     """
 
+    @checked_settings
     def __init__(
         self,
         predictors: list[Predictor] | None = None,
@@ -218,7 +221,7 @@ class SyntheticControl:
 
 
 @dataclass(frozen=True)
-class SyntheticControlResult:
+class SyntheticControlResult(Displayable):
     """One treated unit's synthetic control."""
 
     unit: str

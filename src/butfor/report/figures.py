@@ -70,6 +70,23 @@ def _rc(salt: str) -> dict[str, Any]:
 
 def render_svg(plot: Plot) -> str:
     """The SVG text of one figure (no XML declaration, no creation date)."""
+    return render(plot, png=False)[0]
+
+
+def draw(plot: Plot):
+    """One figure as a matplotlib Figure, in the report's style (for notebooks)."""
+    import matplotlib
+
+    with matplotlib.rc_context(_rc(plot.id)):
+        return _DRAWERS[type(plot)](plot)
+
+
+def render(plot: Plot, *, png: bool = True) -> tuple[str, bytes | None]:
+    """One figure drawn once, saved as SVG text and (when asked) PNG bytes.
+
+    The PNG is for people who paste figures into a filing or a slide; it is
+    written at 150 dpi with no software tag or date, so its bytes repeat too.
+    """
     import matplotlib
 
     drawer = _DRAWERS[type(plot)]
@@ -78,10 +95,16 @@ def render_svg(plot: Plot) -> str:
         buffer = io.StringIO()
         fig.savefig(buffer, format="svg", bbox_inches="tight", pad_inches=0.08,
                     metadata={"Date": None, "Creator": "butfor (matplotlib)"})
+        raster = None
+        if png:
+            binary = io.BytesIO()
+            fig.savefig(binary, format="png", dpi=150, bbox_inches="tight", pad_inches=0.08,
+                        metadata={"Software": None})
+            raster = binary.getvalue()
     svg = buffer.getvalue()
     svg = re.sub(r"^<\?xml[^>]*>\s*", "", svg)
     svg = re.sub(r"<!DOCTYPE[^>]*>\s*", "", svg)
-    return svg
+    return svg, raster
 
 
 # ---------------------------------------------------------------------------

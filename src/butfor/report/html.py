@@ -164,18 +164,22 @@ def _svg_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
-def _figures(results: dict, draw: bool) -> list[dict]:
-    from butfor.report.figures import render_svg
+def _figures(results: dict, draw: bool, png: bool = False) -> list[dict]:
+    """Each figure's labels and picture: an SVG data URI for the page, and (when
+    ``png``) the SVG text and PNG bytes for the figure files beside the page."""
+    from butfor.report.figures import render
 
     titles = {a.get("id"): _analysis_label(a) for a in results.get("analyses") or []}
     titles["damages"] = "Damages"
     out = []
     for plot in figures_for(results):
+        svg, raster = render(plot, png=png) if draw else ("", None)
         out.append({
             "id": plot.id, "kind": plot.kind, "title": plot.title, "alt": plot.alt,
             "analysis_id": plot.analysis_id,
             "analysis": titles.get(plot.analysis_id, ""),
-            "src": _svg_uri(render_svg(plot)) if draw else "",
+            "src": _svg_uri(svg) if draw else "",
+            "svg": svg, "png": raster,
         })
     return out
 
@@ -371,13 +375,14 @@ def _run_view(run_info: dict | None) -> list[tuple[str, str]]:
     return rows
 
 
-def build_view(results: dict, run_info: dict | None = None, *, draw: bool = True) -> dict:
+def build_view(results: dict, run_info: dict | None = None, *, draw: bool = True,
+               png: bool = False) -> dict:
     """Everything the template shows, already in words and pictures."""
     case = results.get("case") or {}
     info = case.get("case") or {}
     report = case.get("report") or {}
     ctx = context(results)
-    figures = _figures(results, draw)
+    figures = _figures(results, draw, png)
     events = [{"name": e.get("name", ""), "date": fmt.date(e.get("date")),
                "date_end": fmt.date(e["registry_date_end"]) if e.get("registry_date_end")
                else None,
@@ -443,6 +448,13 @@ def _environment():
 
 def render_html(results: dict, run_info: dict | None = None) -> str:
     """The whole report page as one string (inline CSS and figures, no scripts)."""
+    return render_page(results, run_info)[0]
+
+
+def render_page(results: dict, run_info: dict | None = None, *,
+                png: bool = False) -> tuple[str, list[dict]]:
+    """The page and its figures (each with ``svg`` text and, when asked, ``png`` bytes)."""
     env = _environment()
     css = env.loader.get_source(env, "report.css")[0]  # type: ignore[union-attr]
-    return env.get_template("report.html.j2").render(css=css, **build_view(results, run_info))
+    view = build_view(results, run_info, png=png)
+    return env.get_template("report.html.j2").render(css=css, **view), view["figures"]
