@@ -66,11 +66,11 @@ def run_case(
     console: Console | None = None,
 ) -> RunOutput:
     """Every analysis the case asks for, then claims and damages, as Results."""
-    from threadpoolctl import threadpool_limits
+    from butfor.threads import single_threaded
 
-    # one BLAS thread: the matrices here are small, where multi-threaded BLAS is slower
-    # (by 50x on a loaded 2-core machine), and one thread gives the same bits every run
-    with threadpool_limits(limits=1):
+    # one thread in every backend (BLAS, the regression's demeaner): faster on these
+    # small matrices, and the same bits every run whatever else the machine is doing
+    with single_threaded():
         return _run_case(case, panel, report, inputs=inputs, case_toml=case_toml,
                          command=command, console=console)
 
