@@ -212,7 +212,9 @@ def field_of_data_error(message: str, form: dict) -> str:
 
 # -- TOML values -------------------------------------------------------------
 def _str(value: str) -> str:
-    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a TOML basic string
+    # a JSON string is a TOML basic string, once DEL (which JSON leaves as it is, TOML
+    # refuses) is escaped too
+    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _list(values: list[str]) -> str:
