@@ -67,7 +67,8 @@ def expected_figures(results: dict) -> int:
     (counterfactual, effect) per effect path, one per event when an analysis has
     several; one each for a placebo distribution, event-time coefficients (the
     report's ``event_time`` or an ``event_study`` result, also inside
-    ``group_disproportion``), a group comparison and a change point; one for damages.
+    ``group_disproportion``), a group comparison and a change point; one for damages, one for their sensitivity;
+    one power curve per analysis a verdict read its power from.
     """
     n = 0
     for a in results["analyses"]:
@@ -81,6 +82,13 @@ def expected_figures(results: dict) -> int:
         n += isinstance(a.get("changepoint"), dict)
     damages = results.get("damages") or {}
     n += any("histogram" in s for s in damages.get("scenarios") or [])
+    n += bool((damages.get("sensitivity") or {}).get("rows"))  # the tornado (issue 21)
+    # one power curve per analysis a verdict read its power (its "mde") from
+    read = {str(v["figures"]["analysis"]) for v in results["verdicts"]
+            if isinstance(v.get("figures"), dict) and v["figures"].get("analysis")
+            and "mde" in v["figures"]}
+    n += sum(1 for a in results["analyses"] if str(a.get("id")) in read
+             and isinstance(a.get("power"), dict) and (a["power"].get("effects") or []))
     return n
 
 

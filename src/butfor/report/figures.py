@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from butfor.report import fmt
+from butfor.report.damages_plots import SensitivityPlot
 from butfor.report.plotdata import (
     ChangepointPlot,
     CounterfactualPlot,
@@ -394,6 +395,24 @@ def _damages(p: DamagesPlot):
     return fig
 
 
+def _sensitivity(p: SensitivityPlot):
+    from matplotlib.ticker import FuncFormatter
+
+    fig, ax = _figure(0.8 + 0.32 * len(p.rows))
+    names = [r[0] for r in p.rows][::-1]
+    for i, (_name, at_low, at_high) in enumerate(p.rows[::-1]):
+        ax.barh(i, at_low - p.median, left=p.median, color=SCENARIO_COLOURS[0], height=0.6,
+                label="assumption at its low value" if i == 0 else None)
+        ax.barh(i, at_high - p.median, left=p.median, color=SCENARIO_COLOURS[1], height=0.6,
+                label="assumption at its high value" if i == 0 else None)
+    ax.axvline(p.median, color=GREY, lw=1.0)
+    ax.set_yticks(range(len(names)), names)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: fmt.money_short(x, p.currency)))
+    ax.set_xlabel(f"median damages, {p.currency}")
+    _legend_above(ax, ncol=2)
+    return fig
+
+
 _DRAWERS: dict[type, Any] = {
     CounterfactualPlot: _counterfactual,
     EffectPlot: _effect,
@@ -404,6 +423,7 @@ _DRAWERS: dict[type, Any] = {
     DamagesPlot: _damages,
     PowerPlot: lambda p: draw_power(p, _figure, {"blue": BLUE, "grey": GREY, "light": LIGHT,
                                                  "ink": INK}),
+    SensitivityPlot: _sensitivity,
 }
 
 __all__ = ["render_svg"]
