@@ -18,10 +18,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from butfor.errors import DataError, EstimationError
+from butfor.errors import DataError
 from butfor.methods.sdid import SyntheticDiD
 from butfor.methods.synth import SyntheticControl
 from butfor.results import to_jsonable
+from butfor.settings import SettingsError
 
 
 def additive_panel(seed: int, n_units: int = 12, T: int = 30) -> pd.DataFrame:
@@ -159,9 +160,9 @@ def test_bad_input_is_named():
     gappy.iloc[3, 4] = np.nan
     with pytest.raises(DataError, match="missing values"):
         SyntheticDiD().fit(gappy, "u00", data.index[20])
-    with pytest.raises(EstimationError, match="'estimator' setting"):
+    with pytest.raises(SettingsError, match="'estimator' setting"):
         SyntheticDiD("ols").fit(data, "u00", data.index[20])
-    with pytest.raises(EstimationError, match="'se' setting"):
+    with pytest.raises(SettingsError, match="'se' setting"):
         SyntheticDiD(se="delta").fit(data, "u00", data.index[20])
 
 

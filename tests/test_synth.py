@@ -36,6 +36,7 @@ from butfor.methods.synth import (
     search_v,
 )
 from butfor.results import to_jsonable
+from butfor.settings import SettingsError
 
 
 # ---------------------------------------------------------------------------
@@ -225,7 +226,7 @@ def test_bad_input_is_named():
         SyntheticControl(late).fit(data, "treated", data.index[30], metric="y")
     with pytest.raises(DataError, match="'z'"):
         SyntheticControl([Predictor("z", data.index[3])]).fit(data, "treated", data.index[30])
-    with pytest.raises(EstimationError, match="'v' setting"):
+    with pytest.raises(SettingsError, match="'v' setting"):
         SyntheticControl(None, v="best").fit(data, "treated", data.index[30])
     with pytest.raises(EstimationError, match="intercept"):
         SyntheticControl(late, intercept=True).fit(data, "treated", data.index[30])

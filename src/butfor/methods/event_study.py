@@ -51,8 +51,10 @@ from scipy import stats
 
 from butfor import frequency as freq
 from butfor import transforms
+from butfor.display import Displayable
 from butfor.errors import AssumptionWarning, DataError, EstimationError
 from butfor.results import EffectPath, EffectSummary, summarise_draws
+from butfor.settings import checked_settings
 from butfor.transforms import Transform
 
 #: one scale for every covariate, or one per covariate (unnamed ones: log1p)
@@ -112,7 +114,7 @@ class WaldTest:
 
 
 @dataclass(frozen=True)
-class PrePostResult:
+class PrePostResult(Displayable):
     """Two-way fixed effects pre/post: the treated × post coefficient."""
 
     outcome: str
@@ -141,7 +143,7 @@ class PrePostResult:
 
 
 @dataclass(frozen=True)
-class EventStudyResult:
+class EventStudyResult(Displayable):
     """Event-time coefficients, pre-trend test and average post-period effect.
 
     Arrays run over ``event_times`` (``window[0]`` .. ``window[1]``); the
@@ -216,7 +218,7 @@ class EventStudyResult:
 
 
 @dataclass(frozen=True)
-class GroupDisproportionResult:
+class GroupDisproportionResult(Displayable):
     """Group A against group B: A × post, its event study, and the raw group means."""
 
     group_a: str
@@ -244,7 +246,7 @@ class GroupDisproportionResult:
 
 
 @dataclass(frozen=True)
-class SunAbrahamResult:
+class SunAbrahamResult(Displayable):
     """Interaction-weighted event study (Sun & Abraham 2021) beside plain two-way FE.
 
     ``cohorts`` has one row per cohort × event time: ``cohort`` (adoption
@@ -643,6 +645,7 @@ class PrePost:
     as ``log1p`` unless ``covariate_transform="none"``.
     """
 
+    @checked_settings
     def __init__(self, *, covariates: Sequence[str] = (), covariate_transform:
                  CovariateTransform = "log1p", transform: Transform = "none",
                  posts_metric: str = "posts", level: float = 0.95) -> None:
@@ -716,6 +719,7 @@ class EventStudy:
     for one account's noisy daily series is far less noisy than one day).
     """
 
+    @checked_settings
     def __init__(self, *, window: tuple[int, int] = (-14, 14), reference: int = -1,
                  endpoints: Endpoints = "bin", covariates: Sequence[str] = (),
                  covariate_transform: CovariateTransform = "log1p",
@@ -957,6 +961,7 @@ class GroupDisproportion:
     group: a negative coefficient means A fell further than B).
     """
 
+    @checked_settings
     def __init__(self, *, window: tuple[int, int] = (-14, 14), reference: int = -1,
                  endpoints: Endpoints = "bin", covariates: Sequence[str] = (),
                  covariate_transform: CovariateTransform = "log1p",
@@ -1039,6 +1044,7 @@ class SunAbraham:
     as fixed (pyfixest's clustered covariance, delta method).
     """
 
+    @checked_settings
     def __init__(self, *, window: tuple[int, int] = (-14, 14), reference: int = -1,
                  covariates: Sequence[str] = (), covariate_transform:
                  CovariateTransform = "log1p", transform: Transform = "none",

@@ -56,9 +56,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from butfor.display import Displayable
 from butfor.errors import DataError, EstimationError
 from butfor.methods._simplex import frank_wolfe_batch, simplex_lsq_batch
 from butfor.results import EffectPath, EffectSummary
+from butfor.settings import checked_settings
 
 METHOD = "sdid"
 Estimator = Literal["sdid", "sc", "did"]
@@ -218,6 +220,7 @@ class SyntheticDiD:
     then apply them to every period); ``seed``; ``level``.
     """
 
+    @checked_settings
     def __init__(
         self,
         estimator: Estimator = "sdid",
@@ -630,7 +633,7 @@ def _block_rows(Y: np.ndarray, d: _Design, block: int) -> np.ndarray:
 # ---------------------------------------------------------------------------
 # result
 @dataclass(frozen=True)
-class SDIDResult:
+class SDIDResult(Displayable):
     """An SDID (or SC, or DiD) estimate with its weights and standard error."""
 
     estimator: str

@@ -54,11 +54,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from butfor.display import Displayable
 from butfor.errors import DataError, EstimationError
 from butfor.inference.placebo import (
     PlaceboTest,
@@ -69,6 +71,7 @@ from butfor.inference.placebo import (
 )
 from butfor.methods._simplex import simplex_lsq_batch, simplex_lsq_eq
 from butfor.results import EffectPath, summarise_draws
+from butfor.settings import checked_settings
 
 METHOD = "synthetic_control"
 VMode = Literal["search", "equal", "regression"]
@@ -145,6 +148,7 @@ class SyntheticControl:
     - ``level``: of the placebo intervals.
     """
 
+    @checked_settings
     def __init__(
         self,
         predictors: list[Predictor] | None = None,
@@ -217,7 +221,7 @@ class SyntheticControl:
 
 
 @dataclass(frozen=True)
-class SyntheticControlResult:
+class SyntheticControlResult(Displayable):
     """One treated unit's synthetic control."""
 
     unit: str
@@ -232,14 +236,18 @@ class SyntheticControlResult:
     search: dict[str, Any] = field(default_factory=dict)
     block: int = 1  # RMSPEs are taken over means of this many periods, as the fit
 
-    @property
+    # The statistics below are computed once per result (cached on the instance; the
+    # fields they read are frozen): a placebo test reads each placebo's ratio, RMSPEs
+    # and sign many times over, which recomputed them hundreds of thousands of times.
+    @cached_property
     def gaps(self) -> pd.Series:
         return self.observed - self.synthetic
 
-    @property
+    @cached_property
     def post(self) -> np.ndarray:
         return np.asarray(self.observed.index >= self.event)
 
+    @cached_property
     def _blocked_gaps(self) -> tuple[np.ndarray, np.ndarray]:
         """Gap means over blocks that end before the event and start at it."""
         g = self.gaps.to_numpy(dtype=float)
@@ -250,25 +258,25 @@ class SyntheticControlResult:
                            for a in range(0, post_part.size, self.block)])
         return pre_g, post_g
 
-    @property
+    @cached_property
     def pre_rmspe(self) -> float:
-        pre_g, _ = self._blocked_gaps()
+        pre_g, _ = self._blocked_gaps
         return float(rmspe(pre_g, np.ones(pre_g.size, bool)))
 
-    @property
+    @cached_property
     def post_rmspe(self) -> float:
-        _, post_g = self._blocked_gaps()
+        _, post_g = self._blocked_gaps
         return float(rmspe(post_g, np.ones(post_g.size, bool)))
 
-    @property
+    @cached_property
     def rmspe_ratio(self) -> float:
         return self.post_rmspe / self.pre_rmspe if self.pre_rmspe > 0 else math.inf
 
-    @property
+    @cached_property
     def average_effect(self) -> float:
         return float(np.nanmean(self.gaps.to_numpy()[self.post]))
 
-    @property
+    @cached_property
     def signed_ratio(self) -> float:
         """The post/pre RMSPE ratio with the sign of the average post-period gap."""
         return math.copysign(self.rmspe_ratio, self.average_effect)
@@ -328,8 +336,9 @@ class _Data:
         return np.array([self.position[u] for u in self.pool
                          if u != unit and u not in exclude], dtype=int)
 
-    @property
+    @cached_property
     def position(self) -> dict[str, int]:
+        # built once: donor_index looks every pool member up, for every placebo unit
         return {u: i for i, u in enumerate(self.units)}
 
 
@@ -801,25 +810,26 @@ class SpacePlacebo:
     placebos: tuple[SyntheticControlResult, ...]
     level: float
 
-    @property
+    # computed once per placebo test, as each placebo's statistics are
+    @cached_property
     def units(self) -> tuple[str, ...]:
         return tuple(p.unit for p in self.placebos)
 
-    @property
+    @cached_property
     def ratios(self) -> np.ndarray:
         return np.array([p.rmspe_ratio for p in self.placebos])
 
-    @property
+    @cached_property
     def p_value(self) -> float:
         """Permutation p-value of the post/pre RMSPE ratio (ADH 2010, section 4.2)."""
         return permutation_p_value(self.subject.rmspe_ratio, self.ratios)
 
-    @property
+    @cached_property
     def rank(self) -> int:
         """The subject's rank by post/pre RMSPE ratio among all units (1 = largest)."""
         return permutation_rank(self.subject.rmspe_ratio, self.ratios)
 
-    @property
+    @cached_property
     def gaps(self) -> pd.DataFrame:
         return pd.DataFrame({p.unit: p.gaps for p in self.placebos})
 
