@@ -246,3 +246,15 @@ def test_csv_cells_that_would_run_as_formulas_are_escaped():
         "claim": "c", "kind": "declined_after", "allegation": '=HYPERLINK("http://x")',
         "verdict": "supported", "sentence": "@s", "figures": {"relative_effect": -0.5}}]})
     assert "'=HYPERLINK" in text and ",'@s" in text and ",-0.5," in text
+
+
+def test_form_text_with_control_characters_makes_a_valid_case_file():
+    import tomllib
+
+    from butfor.web import casebuild
+
+    text = "a\x7fb\x00c\td\"e\\"  # found by schemathesis: DEL broke the case file (a 500)
+    form = {**casebuild.blank_form({"metrics": ["x"], "units": ["u"]}), "title": text,
+            "controls_metric": text}
+    raw = tomllib.loads(casebuild.case_toml(form, {"files": ["data/file-1.csv"]}))
+    assert raw["case"]["title"] == text and raw["controls"]["metric"] == text

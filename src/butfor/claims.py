@@ -436,13 +436,30 @@ def _disproportionate(claim: Claim, ctx: _Context) -> Verdict:
 # ---------------------------------------------------------------------------
 # money claims (the damages engineer's; they read the damages distribution)
 def _damages_scenario(ctx: _Context) -> dict | None:
+    """The headline scenario (the damages' stated rule chose it), else the first."""
     if not ctx.damages or not ctx.damages.get("scenarios"):
         return None
-    return ctx.damages["scenarios"][0]
+    named = ctx.damages.get("headline")
+    return next((s for s in ctx.damages["scenarios"] if s["name"] == named),
+                ctx.damages["scenarios"][0])
+
+
+def _event_part(claim: Claim, ctx: _Context) -> dict | None:
+    """The claim's own event's part of the headline damages, when several events are priced.
+
+    A money claim prices its own event: with one event priced the whole
+    damages are that event's; with several, the apportionment's share.
+    """
+    if not ctx.damages or claim.event is None:
+        return None
+    if len(ctx.damages.get("events_priced") or []) < 2:
+        return None
+    parts = (ctx.damages.get("apportionment") or {}).get("by_event") or {}
+    return parts.get(claim.event)
 
 
 def _income_loss(claim: Claim, ctx: _Context) -> Verdict:
-    sc = _damages_scenario(ctx)
+    sc = _event_part(claim, ctx) or _damages_scenario(ctx)
     if sc is None:
         return _missing(claim, "it needs a [damages] section")
     q = sc["quantiles"]
@@ -469,7 +486,8 @@ def _claimed_amount(claim: Claim, ctx: _Context) -> Verdict:
         return _missing(claim, "no amount is stated (claims.amount or damages.amount_claimed)")
     cur = ctx.damages.get("currency", "USD")
     results = []
-    for scenario in ctx.damages["scenarios"]:
+    part = _event_part(claim, ctx)
+    for scenario in [part] if part is not None else ctx.damages["scenarios"]:
         figures = next((f for f in scenario.get("amounts", []) if f["amount"] == amount), None)
         if figures is not None:
             p, percentile = figures["p_reaching_amount"], figures["amount_percentile"]
@@ -478,17 +496,36 @@ def _claimed_amount(claim: Claim, ctx: _Context) -> Verdict:
         else:
             return _missing(claim, f"the damages were not evaluated at {_num(amount)}")
         results.append((scenario["name"], p, percentile, scenario["quantiles"]["50"]))
-    best = max(results, key=lambda r: r[1])
+    # most favourable to the claim: the highest chance, then the highest median (so a
+    # tie at p = 0 is not settled by which scenario the case lists first)
+    best = max(results, key=lambda r: (r[1], r[3]))
     name, p, percentile, median = best
+    n_draws = ctx.damages.get("n_draws")
     figures = {"amount": amount, "currency": cur, "p_reaching_amount": p,
                "amount_percentile": percentile, "scenario": name, "median": median,
+               "n_draws": n_draws,
                "by_scenario": [{"scenario": n, "p_reaching_amount": pp, "median": m}
                                for n, pp, _, m in results]}
     where = (f"at the {percentile:.1f}th percentile of" if percentile is not None
              else "against")
-    tail = (f"{_num(amount)} {cur} sits {where} the damages distribution; even in the most "
-            f"favourable scenario ({name}) the probability that damages reach it is {p:.3f} "
-            f"(median {_num(median)} {cur}).")
+    resolution = (f" P(≥ claim) is a share of {n_draws:,} draws (its resolution is 1 in "
+                  f"{n_draws:,}) and holds under the model and its assumptions."
+                  if isinstance(n_draws, int) and n_draws > 0 else "")
+    shown = (f"below 1 in {n_draws:,}" if p == 0 and isinstance(n_draws, int)
+             else f"{p:.3f}")
+    if part is not None:
+        figures["event"] = claim.event
+        tail = (f"{_num(amount)} {cur} sits {where} the damages apportioned to the "
+                f"{claim.event} ({name}); the probability that they reach it is {shown} "
+                f"(median {_num(median)} {cur}).{resolution}")
+    elif all(r[1] == p for r in results) and len(results) > 1:
+        tail = (f"{_num(amount)} {cur} sits {where} the damages distribution; in every "
+                f"scenario the probability that damages reach it is {shown} (the highest "
+                f"median, {name}, is {_num(median)} {cur}).{resolution}")
+    else:
+        tail = (f"{_num(amount)} {cur} sits {where} the damages distribution; even in the "
+                f"most favourable scenario ({name}) the probability that damages reach it "
+                f"is {p:.3f} (median {_num(median)} {cur}).{resolution}")
     if p >= 0.5:
         verdict, sentence = SUPPORTED, f"More likely than not: {tail}"
     elif p < 0.05:

@@ -98,7 +98,8 @@ def fit_feols(frame: pd.DataFrame, regressors: Sequence[str], *, fixed_effects: 
               cluster: str | None = "unit", design: str = "regression",
               must_vary: Sequence[str] | None = None) -> RawFit:
     """OLS of ``y`` on ``regressors`` absorbing ``fixed_effects``; CRV1 by ``cluster`` or HC1."""
-    import pyfixest as pf
+    # pyfixest's feols with the fixed effects demeaned in the formula's order (issue 20)
+    from butfor.methods._fixest import feols
 
     check_design(frame, regressors, fixed_effects, cluster, design, must_vary)
     formula = formula_for(regressors, fixed_effects)
@@ -113,8 +114,8 @@ def fit_feols(frame: pd.DataFrame, regressors: Sequence[str], *, fixed_effects: 
             # as missing (NaN)
             warnings.filterwarnings("ignore", message=r"(?s).*dropped due to multicollinearity",
                                     category=UserWarning)
-            fit = pf.feols(formula, frame, vcov=vcov, copy_data=False, store_data=False,
-                           lean=True)
+            fit = feols(formula, frame, vcov=vcov, copy_data=False, store_data=False,
+                        lean=True)
     except Exception as err:  # pyfixest raises many kinds; report one sentence
         raise EstimationError(f"the {design} failed inside pyfixest ({err}); check its "
                               "units, dates and covariates") from err

@@ -868,6 +868,12 @@ def figures_for(results: dict) -> list[Plot]:
     dmg = damages_plot(results, ctx)
     if dmg is not None:
         plots.append(dmg)
+    from butfor.report.damages_plots import sensitivity_plot  # the tornado, its own module
+
+    tornado = sensitivity_plot(results, str((results.get("damages") or {}).get("currency")
+                                            or ctx.currency))
+    if tornado is not None:
+        plots.append(tornado)  # type: ignore[arg-type]
     return plots
 
 
