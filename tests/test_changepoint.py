@@ -55,6 +55,33 @@ def test_break_posterior_matches_brute_force(model):
                                rtol=1e-7, atol=1e-12)
 
 
+@pytest.mark.parametrize("model", ["level", "slope"])
+def test_breaks_are_ruptures_pelt_breaks(model):
+    # Reference: ruptures 1.1.x Pelt(jump=1) with its l2 / linear cost, run here on the
+    # same series (the search _pelt reimplements on prefix sums). Random walks with
+    # jumps, several penalties and minimum sizes, so the breaks are not all obvious.
+    import ruptures as rpt
+
+    from butfor.methods.changepoint import detect_breaks
+
+    rng = np.random.default_rng(11)
+    for rep in range(6):
+        n = int(rng.integers(40, 120))
+        t = np.arange(n, dtype=float)
+        y = 5 + np.cumsum(rng.normal(0, 0.05, n)) + rng.normal(0, 0.1, n)
+        for b in rng.integers(5, n - 5, size=rep % 4):
+            y[b:] += rng.normal(0, 0.5)
+        min_size = int(rng.integers(2, 9))
+        pen = bic_penalty(noise_sd(y, model), n, model) * (0.5, 1.0, 2.0)[rep % 3]
+        if model == "level":
+            algo, signal = rpt.Pelt(model="l2", min_size=min_size, jump=1), y.reshape(-1, 1)
+        else:
+            algo = rpt.Pelt(custom_cost=rpt.costs.CostLinear(), min_size=min_size, jump=1)
+            signal = np.column_stack([y, np.ones(n), t - t.mean()])
+        expected = algo.fit(signal).predict(pen=pen)[:-1]
+        assert detect_breaks(y, t, model, pen, min_size) == expected, (rep, n, min_size)
+
+
 def test_penalty_and_noise_scale():
     # hand: BIC charges (parameters per segment + 1 for the date) * log(n) * sigma^2
     assert bic_penalty(2.0, 100, "level") == pytest.approx(2 * math.log(100) * 4)

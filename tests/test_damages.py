@@ -463,8 +463,9 @@ def _noisy_case():
 def test_figures_for_claims():
     d, effects = _noisy_case()
     result = damages_from_case(d, effects, seed=4)
-    s = result.primary
-    assert s.name == "half-life 60 days, for 365 days"
+    # the headline is the central scenario, not the first listed: of two, the lower one
+    assert result.primary.name == "to the end of the data"
+    s = result.scenario("half-life 60 days, for 365 days")
     figs = s.amount_figures(1000.0)
     assert figs["p_reaching_amount"] + figs["amount_percentile"] / 100 == pytest.approx(1.0)
     assert figs["p_reaching_amount"] == np.mean(s.draws >= 1000.0)
@@ -488,11 +489,12 @@ def test_same_seed_same_json_and_draws_left_out_by_default():
     assert doc["valuation_date"] == "2023-03-01"
     qs = doc["scenarios"][0]["quantiles"]
     assert set(qs) == {"2.5", "5", "25", "50", "75", "95", "97.5"}
-    assert qs["5"] == pytest.approx(np.quantile(a.primary.draws, 0.05))
+    assert qs["5"] == pytest.approx(np.quantile(a.scenarios[0].draws, 0.05))
     hist = doc["scenarios"][0]["histogram"]
     assert sum(hist["counts"]) == a.n_draws and len(hist["edges"]) == 31
     full = to_jsonable(a.to_dict(include_draws=True))
     assert len(full["scenarios"][0]["draws"]) == a.n_draws == 4000
+    assert doc["headline"] == a.primary.name == "to the end of the data"
     json.dumps(full, allow_nan=False)
 
 

@@ -30,6 +30,7 @@ from butfor.methods.event_study import (
 )
 from butfor.panel import Panel
 from butfor.results import dumps, to_jsonable
+from butfor.settings import SettingsError
 
 START = pd.Timestamp("2022-01-01")
 
@@ -194,7 +195,7 @@ def test_bad_inputs_raise_one_sentence_errors():
         PrePost().fit(panel, "y", treated=["nobody"], event=event)
     with pytest.raises(DataError, match="same date"):
         PrePost().fit(panel, "y", treated=panel.unit_ids, event=event)
-    with pytest.raises(DataError, match="window"):
+    with pytest.raises(SettingsError, match="'window' setting"):  # refused before any data
         EventStudy(window=(0, 5)).fit(panel, "y", treated=treated, event=event)
     with pytest.raises(DataError, match="no metric"):
         PrePost().fit(panel, "nope", treated=treated, event=event)

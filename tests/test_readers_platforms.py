@@ -182,10 +182,12 @@ def test_trends_terms_are_units_and_below_one_is_half(tmp_path, preamble):
     assert any("weekly search interest" in r for r in result.report.remarks)
 
 
-def test_trends_weekly_panel_marks_other_days_missing(tmp_path):
+def test_trends_weekly_panel_stays_weekly(tmp_path):
     panel, report = ingest_files([fx.trends(tmp_path)])
-    # 3 weeks from Jan 7 to Jan 21 = 15 days x 2 terms, 6 values: 24 days explicit missing
-    assert len(panel.data) == 30 and report.cells_filled == 24
+    # 3 weeks from Jan 7 to Jan 21 x 2 terms: a weekly grid of 6 values, none filled (issue
+    # #12: the grid is the data's own frequency; it was 15 days x 2 terms, 24 filled)
+    assert panel.frequency == "W"
+    assert len(panel.data) == 6 and report.cells_filled == 0
 
 
 def test_two_trends_downloads_are_not_joined(tmp_path):

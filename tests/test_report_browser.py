@@ -67,7 +67,8 @@ def expected_figures(results: dict) -> int:
     (counterfactual, effect) per effect path, one per event when an analysis has
     several; one each for a placebo distribution, event-time coefficients (the
     report's ``event_time`` or an ``event_study`` result, also inside
-    ``group_disproportion``), a group comparison and a change point; one for damages.
+    ``group_disproportion``), a group comparison and a change point; one for damages, one for their sensitivity;
+    one power curve per analysis a verdict read its power from.
     """
     n = 0
     for a in results["analyses"]:
@@ -81,6 +82,13 @@ def expected_figures(results: dict) -> int:
         n += isinstance(a.get("changepoint"), dict)
     damages = results.get("damages") or {}
     n += any("histogram" in s for s in damages.get("scenarios") or [])
+    n += bool((damages.get("sensitivity") or {}).get("rows"))  # the tornado (issue 21)
+    # one power curve per analysis a verdict read its power (its "mde") from
+    read = {str(v["figures"]["analysis"]) for v in results["verdicts"]
+            if isinstance(v.get("figures"), dict) and v["figures"].get("analysis")
+            and "mde" in v["figures"]}
+    n += sum(1 for a in results["analyses"] if str(a.get("id")) in read
+             and isinstance(a.get("power"), dict) and (a["power"].get("effects") or []))
     return n
 
 
@@ -186,3 +194,23 @@ def test_rerendering_the_demo_gives_the_same_bytes(demo_dir, tmp_path):
     second = render_report_file(alone / "results.json", out=tmp_path / "second").read_bytes()
     assert first == second
     assert b"none was found" in first
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_pdf_and_figure_files_repeat_byte_for_byte(fixture_dir, tmp_path):
+    """Two printings of the same results give the same PDF (Chromium's clock-time dates
+    are replaced by the results' last date) and the same SVG and PNG figure files."""
+    from butfor.report.pdf import results_date
+
+    results = json.loads((fixture_dir / "results.json").read_text(encoding="utf-8"))
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_report(results, first, pdf=True)
+    write_report(results, second, pdf=True)
+    assert (first / "report.pdf").read_bytes() == (second / "report.pdf").read_bytes()
+    stamp = results_date(results).replace("-", "")
+    assert f"/CreationDate (D:{stamp}000000".encode() in (first / "report.pdf").read_bytes()
+    names = sorted(p.name for p in (first / "figures").iterdir())
+    assert names and names == sorted(p.name for p in (second / "figures").iterdir())
+    for name in names:
+        assert (first / "figures" / name).read_bytes() == (second / "figures" / name).read_bytes()

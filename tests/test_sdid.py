@@ -18,10 +18,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from butfor.errors import DataError, EstimationError
+from butfor.errors import DataError
 from butfor.methods.sdid import SyntheticDiD
 from butfor.methods.synth import SyntheticControl
 from butfor.results import to_jsonable
+from butfor.settings import SettingsError
 
 
 def additive_panel(seed: int, n_units: int = 12, T: int = 30) -> pd.DataFrame:
@@ -159,9 +160,9 @@ def test_bad_input_is_named():
     gappy.iloc[3, 4] = np.nan
     with pytest.raises(DataError, match="missing values"):
         SyntheticDiD().fit(gappy, "u00", data.index[20])
-    with pytest.raises(EstimationError, match="'estimator' setting"):
+    with pytest.raises(SettingsError, match="'estimator' setting"):
         SyntheticDiD("ols").fit(data, "u00", data.index[20])
-    with pytest.raises(EstimationError, match="'se' setting"):
+    with pytest.raises(SettingsError, match="'se' setting"):
         SyntheticDiD(se="delta").fit(data, "u00", data.index[20])
 
 
@@ -198,7 +199,7 @@ def demo_case():
 def test_case_analysis_recovers_the_targeted_effect():
     import jsonschema
 
-    from butfor.methods.sdid import analyses_for_case
+    from butfor.methods.sdid_case import analyses_for_case
     from butfor.results import load_schema
     from butfor.simulate import simulate_platform
 
@@ -219,7 +220,7 @@ def test_case_analysis_recovers_the_targeted_effect():
 
 def test_a_platform_wide_shock_alone_is_not_called_targeted():
     from butfor.claims import evaluate_claims
-    from butfor.methods.sdid import analyses_for_case
+    from butfor.methods.sdid_case import analyses_for_case
     from butfor.simulate import EventSpec, PlatformConfig, simulate_platform
 
     config = PlatformConfig(n_peers=80, events=(
@@ -240,7 +241,8 @@ def test_case_with_per_unit_event_dates():
 
     from butfor.case import parse_case
     from butfor.demo import demo_case_text
-    from butfor.methods import sdid, synth
+    from butfor.methods import sdid_case as sdid
+    from butfor.methods import synth_case as synth
     from butfor.panel import Panel
     from butfor.results import load_schema
     from butfor.simulate import EventSpec, PlatformConfig, simulate_platform

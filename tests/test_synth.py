@@ -36,6 +36,7 @@ from butfor.methods.synth import (
     search_v,
 )
 from butfor.results import to_jsonable
+from butfor.settings import SettingsError
 
 
 # ---------------------------------------------------------------------------
@@ -225,7 +226,7 @@ def test_bad_input_is_named():
         SyntheticControl(late).fit(data, "treated", data.index[30], metric="y")
     with pytest.raises(DataError, match="'z'"):
         SyntheticControl([Predictor("z", data.index[3])]).fit(data, "treated", data.index[30])
-    with pytest.raises(EstimationError, match="'v' setting"):
+    with pytest.raises(SettingsError, match="'v' setting"):
         SyntheticControl(None, v="best").fit(data, "treated", data.index[30])
     with pytest.raises(EstimationError, match="intercept"):
         SyntheticControl(late, intercept=True).fit(data, "treated", data.index[30])
@@ -324,7 +325,7 @@ def demo():
 
 
 def test_case_analysis_recovers_the_targeted_effect(demo):
-    from butfor.methods.synth import analyses_for_case
+    from butfor.methods.synth_case import analyses_for_case
 
     case = demo_case([{"name": "ownership change", "date": "2022-10-27"}])
     (analysis,) = analyses_for_case(case, demo.panel, seed=3)
@@ -343,7 +344,7 @@ def test_case_analysis_recovers_the_targeted_effect(demo):
 
 def test_a_platform_wide_shock_alone_is_not_called_targeted():
     from butfor.claims import evaluate_claims
-    from butfor.methods.synth import analyses_for_case
+    from butfor.methods.synth_case import analyses_for_case
     from butfor.simulate import EventSpec, PlatformConfig, simulate_platform
 
     config = PlatformConfig(n_peers=120, events=(

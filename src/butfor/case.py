@@ -30,12 +30,13 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from butfor.case_base import KeyProblem
 from butfor.case_base import Section as _Section
+from butfor.case_damages import Damages  # the [damages] section
 from butfor.case_data import DataSection
 from butfor.case_designs import BeforeAfterOptions, RegressionOptions, check_designs
 from butfor.case_methods import SdidOptions, SyntheticControlOptions
@@ -250,205 +251,6 @@ class Claim(_Section):
     smallest_effect: float | None = Field(default=None, gt=0, lt=10)
 
 
-RateDistribution = Literal["triangular", "uniform"]
-
-
-def _check_range(central: float, low: float | None, high: float | None, name: str) -> None:
-    """low and high come together and bracket the central value."""
-    if (low is None) != (high is None):
-        raise ValueError(f"give both '{name}_low' and '{name}_high', or neither")
-    if low is not None and high is not None and not (low <= central <= high):
-        raise ValueError(
-            f"'{name}_low' ({low:g}) <= '{name}' ({central:g}) <= '{name}_high' ({high:g}) "
-            "must hold"
-        )
-
-
-class CpmPricing(_Section):
-    """Cost per thousand impressions (or views): lost quantity × rate / 1000.
-
-    With ``rate_low`` and ``rate_high`` the rate is uncertain: each damages
-    draw takes one rate from ``distribution``, triangular(low, rate, high) or
-    uniform(low, high) (the stated ``rate`` is then only reported).
-    """
-
-    kind: Literal["cpm"]
-    name: str | None = None
-    metric: str = "impressions"
-    rate: float = Field(gt=0)  # dollars per thousand
-    rate_low: float | None = Field(default=None, gt=0)
-    rate_high: float | None = Field(default=None, gt=0)
-    distribution: RateDistribution = "triangular"
-
-    @model_validator(mode="after")
-    def _range(self) -> CpmPricing:
-        _check_range(self.rate, self.rate_low, self.rate_high, "rate")
-        return self
-
-    def label(self) -> str:
-        return self.name or f"cpm ({self.metric})"
-
-    def rate_range(self) -> tuple[float, float] | None:
-        if self.rate_low is None or self.rate_high is None:
-            return None
-        return (self.rate_low, self.rate_high)
-
-
-class RateCardPricing(_Section):
-    """Sponsored posts priced from the metric: dollars_per_thousand × metric / 1000 per post.
-
-    The metric is what the rate card quotes on (followers, a level; or
-    engagements per post), times ``posts_per_month`` sponsored posts (a month
-    is 365/12 days). Uncertainty in the rate: ``dollars_per_thousand_low`` and
-    ``_high``, or ``uncertainty`` = u as shorthand for (1 − u, 1 + u) × the
-    rate; each draw takes one rate from ``distribution`` as for CPM.
-    """
-
-    kind: Literal["rate_card"]
-    name: str | None = None
-    metric: str = "followers"
-    dollars_per_thousand: float = Field(gt=0)
-    dollars_per_thousand_low: float | None = Field(default=None, gt=0)
-    dollars_per_thousand_high: float | None = Field(default=None, gt=0)
-    posts_per_month: float = Field(gt=0)
-    uncertainty: float = Field(default=0.0, ge=0, lt=1)
-    distribution: RateDistribution = "triangular"
-
-    @model_validator(mode="after")
-    def _range(self) -> RateCardPricing:
-        if self.uncertainty > 0 and self.dollars_per_thousand_low is not None:
-            raise ValueError(
-                "give either 'uncertainty' or 'dollars_per_thousand_low' and "
-                "'dollars_per_thousand_high', not both"
-            )
-        _check_range(self.dollars_per_thousand, self.dollars_per_thousand_low,
-                     self.dollars_per_thousand_high, "dollars_per_thousand")
-        return self
-
-    def label(self) -> str:
-        return self.name or f"rate card ({self.metric})"
-
-    def rate_range(self) -> tuple[float, float] | None:
-        if self.dollars_per_thousand_low is not None and self.dollars_per_thousand_high is not None:
-            return (self.dollars_per_thousand_low, self.dollars_per_thousand_high)
-        if self.uncertainty > 0:
-            return (self.dollars_per_thousand * (1 - self.uncertainty),
-                    self.dollars_per_thousand * (1 + self.uncertainty))
-        return None
-
-
-class Contract(_Section):
-    """A lost contract: ``value`` per term, for up to ``terms`` terms of ``term_days``.
-
-    ``renewal_probability`` is the chance that each term would have gone
-    ahead but for the event (term k needs terms 1..k, so its chance is p^k).
-    ``schedule`` says when a term pays: evenly day by day over the term
-    ("spread") or in full on its first day ("start"). ``start`` defaults to
-    the event date.
-    """
-
-    name: str
-    value: float = Field(ge=0)
-    value_low: float | None = Field(default=None, ge=0)
-    value_high: float | None = Field(default=None, ge=0)
-    renewal_probability: float = Field(default=1.0, ge=0, le=1)
-    start: dt.date | None = None
-    terms: int = Field(default=1, ge=1)
-    term_days: int = Field(default=365, gt=0)
-    schedule: Literal["spread", "start"] = "spread"
-
-    @model_validator(mode="after")
-    def _range(self) -> Contract:
-        _check_range(self.value, self.value_low, self.value_high, "value")
-        return self
-
-
-class ContractPricing(_Section):
-    kind: Literal["contracts"]
-    name: str | None = None
-    contracts: list[Contract] = Field(min_length=1)
-    distribution: RateDistribution = "triangular"  # for contract values with a low/high
-
-    @model_validator(mode="after")
-    def _unique(self) -> ContractPricing:
-        names = [c.name for c in self.contracts]
-        if len(set(names)) != len(names):
-            raise ValueError("two contracts share a name; give each contract its own 'name'")
-        return self
-
-    def label(self) -> str:
-        return self.name or "contracts"
-
-
-Pricing = Annotated[CpmPricing | RateCardPricing | ContractPricing, Field(discriminator="kind")]
-
-
-class Persistence(_Section):
-    """How the loss continues past the data: not at all, constant, or halving every half-life."""
-
-    name: str | None = None
-    kind: Literal["none", "half_life", "constant"] = "none"
-    half_life_days: float | None = Field(default=None, gt=0)
-    horizon_days: int = Field(default=0, ge=0)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Persistence:
-        if self.kind == "half_life" and self.half_life_days is None:
-            raise ValueError("a 'half_life' persistence needs 'half_life_days'")
-        if self.kind != "half_life" and self.half_life_days is not None:
-            raise ValueError(
-                f"'half_life_days' has no effect when kind = {self.kind!r}; remove it or set "
-                "kind = 'half_life'"
-            )
-        if self.kind == "none" and self.horizon_days > 0:
-            raise ValueError(
-                "'horizon_days' has no effect when kind = 'none'; remove it or set kind = "
-                "'constant' or 'half_life'"
-            )
-        if self.kind != "none" and self.horizon_days == 0:
-            raise ValueError(f"a {self.kind!r} persistence needs 'horizon_days' above 0")
-        return self
-
-    def label(self) -> str:
-        if self.name:
-            return self.name
-        if self.kind == "none":
-            return "to the end of the data"
-        if self.kind == "constant":
-            return f"constant for {self.horizon_days} days"
-        return f"half-life {self.half_life_days:g} days, for {self.horizon_days} days"
-
-
-class Damages(_Section):
-    """The [damages] section. Conventions are stated in :mod:`butfor.damages`."""
-
-    pricing: list[Pricing] = Field(default_factory=list)
-    persistence: list[Persistence] = Field(default_factory=lambda: [Persistence()])
-    discount_rate: float = Field(default=0.0, ge=0, lt=1)
-    discounting: Literal["daily", "end_of_year", "mid_year"] = "daily"
-    past_losses: Literal["nominal", "compounded"] = "nominal"
-    valuation_date: dt.date | None = None  # default: the last date of the data
-    mitigation: float = Field(default=0.0, ge=0)  # dollars at the valuation date
-    amount_claimed: float | None = Field(default=None, ge=0)
-    currency: str = "USD"
-    anchor_days: int = Field(default=28, gt=0)  # days averaged for the projection's start
-    draws: int | None = Field(default=None, gt=0)  # default: as many as the effects carry
-
-    @model_validator(mode="after")
-    def _complete(self) -> Damages:
-        if not self.pricing:
-            raise ValueError("damages need at least one [[damages.pricing]] entry")
-        if not self.persistence:
-            raise ValueError("damages need at least one [[damages.persistence]] scenario")
-        labels = [p.label() for p in self.persistence]
-        if len(set(labels)) != len(labels):
-            raise ValueError("two persistence scenarios share a name; give each its own 'name'")
-        names = [p.label() for p in self.pricing]
-        if len(set(names)) != len(names):
-            raise ValueError("two pricing entries share a name; give each its own 'name'")
-        return self
-
-
 class ReportOptions(_Section):
     title: str | None = None
     pdf: bool = False
@@ -557,6 +359,11 @@ class Case(_Section):
                 raise KeyProblem(("claims", i, "event"),
                                  f"claim {claim.id!r} names event {claim.event!r}, which is not "
                                  f"one of the events{_nearest(claim.event, names)}")
+        for j, e in enumerate(self.damages.events if self.damages else []):
+            if e not in names:
+                raise KeyProblem(("damages", "events", j),
+                                 f"damages price event {e!r}, which is not one of the "
+                                 f"events{_nearest(e, names)}")
         return self
 
     def claim_metric(self, claim: Claim) -> str:

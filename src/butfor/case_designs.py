@@ -6,8 +6,8 @@
     covariates = ["posts"]
     covariate_transforms = { posts = "log" }   # each covariate's own scale
 
-    [regression]            # every panel regression (before_after, event_study)
-    time_effects = false    # default: on where a comparison group exists, off otherwise
+    [regression]            # the panel regressions (before_after; event_study keeps time
+    time_effects = false    # effects). Default: on where a comparison group exists, off otherwise
     cluster = "unit"        # CRV1 by unit; "none" gives heteroskedasticity-robust (HC1)
 
     [before_after]
@@ -32,13 +32,15 @@ from butfor.case_base import Section as _Section
 # for them (before_after and a group event study work on the panel as a whole)
 NEEDS_SUBJECT_METHODS = ("prepost", "sts", "synthetic_control", "sdid", "changepoint",
                          "peer_effects", "attribution")
+# the methods that fit the outcome on a plain log (the others take log1p)
+LOG_METHODS = ("before_after", "event_study")
 # the claim kinds about one subject's own series or money
 NEEDS_SUBJECT_CLAIMS = ("beyond_platform_trend", "targeted", "not_preexisting", "income_loss",
                         "claimed_amount", "attributed_to")
 
 
 class RegressionOptions(_Section):
-    """Settings every panel regression shares (``before_after``, ``event_study``)."""
+    """Settings of the panel regressions (``before_after``; ``event_study`` needs time effects)."""
 
     # None: time fixed effects wherever comparison units exist; a before/after with every
     # unit exposed at one date cannot have them (they absorb the exposure)
@@ -66,6 +68,7 @@ def check_designs(case) -> None:
     _covariate_transforms_named(case)
     _subject_where_needed(case)
     _design_can_be_fitted(case)
+    _log_where_fitted(case)
 
 
 def _covariate_transforms_named(case) -> None:
@@ -108,6 +111,28 @@ def _design_can_be_fitted(case) -> None:
                          "time fixed effects (they absorb the exposure exactly)",
                          "set time_effects = false, or compare two groups with "
                          "[before_after] comparison = \"groups\"")
+    reg = case.regression
+    fixed = {"time_effects": reg.time_effects is not False, "unit_effects": reg.unit_effects,
+             "cluster": reg.cluster == "unit"}
+    changed = [k for k, ok in fixed.items() if not ok]
+    if "event_study" in case.methods and changed:
+        raise KeyProblem(("regression", changed[0]),
+                         "event_study compares accounts period by period against others on the "
+                         "same days, with unit and time fixed effects and errors clustered by "
+                         f"account, so it cannot take [regression] {changed[0]} = "
+                         f"{getattr(reg, changed[0])!r}",
+                         f"leave {changed[0]} out, or run the panel with methods = "
+                         "[\"before_after\"] alone")
+
+def _log_where_fitted(case) -> None:
+    if case.outcome.transform != "log":
+        return
+    for i, method in enumerate(case.methods):
+        if method not in LOG_METHODS:
+            raise KeyProblem(("outcome", "transform"), f"transform \"log\" is fitted by "
+                             f"{' and '.join(LOG_METHODS)} only, and methods lists {method!r} "
+                             f"(entry {i + 1})", "set transform = \"log1p\", or list only "
+                             f"{' and '.join(LOG_METHODS)} in methods")
 
 
 def _nearest(name: str, valid: list[str]) -> str:

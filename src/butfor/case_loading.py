@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from butfor.case import Case, KeyProblem, Pricing
+from butfor.case import Case, KeyProblem
+from butfor.case_damages import Pricing
 from butfor.case_lines import find_line
 from butfor.errors import CaseError
 
@@ -76,10 +77,22 @@ def _case_error(err: ValidationError, raw: dict, text: str, path: str | Path) ->
                          "add it (see examples/ for a complete case file)", line=line,
                          column=key)
     message = first["msg"].removeprefix("Value error, ")
+    named = re.match(r"'([a-z_]+)'", message)
+    if named and isinstance(first.get("input"), dict) and named.group(1) in first["input"]:
+        # a section's own check names the key at fault: point at that key's line (the
+        # pricing tag, 'cpm', is in pydantic's path but not in the file)
+        where = [p for p in first["loc"] if p not in _PRICING_TAGS]
+        found = find_line(text, (*where, named.group(1)), exact=True)
+        if found is not None:
+            line, key = found, named.group(1)
+            dotted = ".".join(str(p) for p in where)
     value = first.get("input")
     shown = f" (got {value!r})" if not isinstance(value, dict | list) and value is not None else ""
     return CaseError(path, f"'{dotted}' is invalid: {message}{shown}",
                      "correct the value", line=line, column=key)
+
+
+_PRICING_TAGS = ("cpm", "rate_card", "contracts")
 
 
 def _valid_keys(loc: list[str]) -> list[str]:

@@ -169,7 +169,9 @@ def _what(metric: str | None) -> str:
 
 # ---------------------------------------------------------------------------
 def _declined_after(claim: Claim, ctx: _Context) -> Verdict:
-    """The subject's metric moved in the claimed direction after the event."""
+    """The subject's metric (or, with no subject, the panel's) moved in the claimed direction."""
+    if ctx.case.subject is None:
+        return _declined_after_panel(claim, ctx)
     a = ctx.find("declined_after", claim, need="effect")
     if a is None:
         return _missing(claim, f"it needs a counterfactual estimate for the subject's "
@@ -201,6 +203,35 @@ def _declined_after(claim: Claim, ctx: _Context) -> Verdict:
     evidence = ok and _shows(claim, cum_lo, cum_hi) and (p is None or p <= claim.alpha)
     d = decide(direction=claim.direction, gates=[g for g in gates if g], evidence=evidence,
                finding=finding, lower=lo, upper=hi,
+               smallest=ctx.case.smallest_effect(claim), power=a.get("power"))
+    return _verdict(claim, d.verdict, d.reason[0].upper() + d.reason[1:], figures, gates)
+
+
+def _declined_after_panel(claim: Claim, ctx: _Context) -> Verdict:
+    """A case with no subject: the before/after coefficient over every unit exposed."""
+    a = next((x for x in ctx.analyses if x["method"] == "before_after"
+              and x.get("metric") == ctx.case.claim_metric(claim)
+              and x.get("event") == _event_name(claim, ctx.case)), None)
+    if a is None:
+        return _missing(claim, "it needs a before/after on "
+                               f"{ctx.case.claim_metric(claim)} (methods = [\"before_after\"])")
+    c = a["estimate"]
+    est, lo, hi, p = c.get("estimate"), c.get("lower"), c.get("upper"), c.get("p_value")
+    rel, rel_lo, rel_hi = c.get("relative"), c.get("relative_lower"), c.get("relative_upper")
+    figures = {**_base_figures(claim, ctx, a), "coefficient": est, "lower": lo, "upper": hi,
+               "p_value": p, "relative_effect": rel, "relative_lower": rel_lo,
+               "relative_upper": rel_hi}
+    gates: list[Gate | None] = [degenerate_gate(a, [est, lo, hi, p])]
+    where = f"After the {_event_name(claim, ctx.case)}, {_what(a.get('metric'))}"
+    if rel is not None:
+        finding = f"{where} ran {band_words(rel, rel_lo, rel_hi, p, c.get('level', 0.95))}"
+    else:
+        finding = (f"{where} moved by {_signed(est)} ({c.get('level', 0.95):.0%} interval "
+                   f"{_signed(lo)} to {_signed(hi)}; {p_words(p)}; in its own units)")
+    finding += f" ({a['title'][0].lower()}{a['title'][1:]})"
+    evidence = None not in (lo, hi, p) and _shows(claim, lo, hi) and p <= claim.alpha
+    d = decide(direction=claim.direction, gates=[g for g in gates if g], evidence=evidence,
+               finding=finding, lower=rel_lo, upper=rel_hi,
                smallest=ctx.case.smallest_effect(claim), power=a.get("power"))
     return _verdict(claim, d.verdict, d.reason[0].upper() + d.reason[1:], figures, gates)
 
@@ -384,7 +415,7 @@ def _disproportionate(claim: Claim, ctx: _Context) -> Verdict:
                "p_value": p, "group_a": group_a, "group_b": group_b}
     rel = rel_lo = rel_hi = None
     where = f"After the {_event_name(claim, ctx.case)}, {_what(a.get('metric'))} in group {group_a}"
-    if ctx.case.outcome.transform == "log1p":  # a difference in log points: a percentage
+    if ctx.case.outcome.transform in ("log", "log1p"):  # log points: a percentage
         rel, rel_lo, rel_hi = (log_to_relative(x) for x in (est, lo, hi))
         figures.update(relative_effect=rel, relative_lower=rel_lo, relative_upper=rel_hi)
         finding = (f"{where} moved {band_words(rel, rel_lo, rel_hi, p, c.get('level', 0.95))} "
@@ -405,13 +436,30 @@ def _disproportionate(claim: Claim, ctx: _Context) -> Verdict:
 # ---------------------------------------------------------------------------
 # money claims (the damages engineer's; they read the damages distribution)
 def _damages_scenario(ctx: _Context) -> dict | None:
+    """The headline scenario (the damages' stated rule chose it), else the first."""
     if not ctx.damages or not ctx.damages.get("scenarios"):
         return None
-    return ctx.damages["scenarios"][0]
+    named = ctx.damages.get("headline")
+    return next((s for s in ctx.damages["scenarios"] if s["name"] == named),
+                ctx.damages["scenarios"][0])
+
+
+def _event_part(claim: Claim, ctx: _Context) -> dict | None:
+    """The claim's own event's part of the headline damages, when several events are priced.
+
+    A money claim prices its own event: with one event priced the whole
+    damages are that event's; with several, the apportionment's share.
+    """
+    if not ctx.damages or claim.event is None:
+        return None
+    if len(ctx.damages.get("events_priced") or []) < 2:
+        return None
+    parts = (ctx.damages.get("apportionment") or {}).get("by_event") or {}
+    return parts.get(claim.event)
 
 
 def _income_loss(claim: Claim, ctx: _Context) -> Verdict:
-    sc = _damages_scenario(ctx)
+    sc = _event_part(claim, ctx) or _damages_scenario(ctx)
     if sc is None:
         return _missing(claim, "it needs a [damages] section")
     q = sc["quantiles"]
@@ -438,7 +486,8 @@ def _claimed_amount(claim: Claim, ctx: _Context) -> Verdict:
         return _missing(claim, "no amount is stated (claims.amount or damages.amount_claimed)")
     cur = ctx.damages.get("currency", "USD")
     results = []
-    for scenario in ctx.damages["scenarios"]:
+    part = _event_part(claim, ctx)
+    for scenario in [part] if part is not None else ctx.damages["scenarios"]:
         figures = next((f for f in scenario.get("amounts", []) if f["amount"] == amount), None)
         if figures is not None:
             p, percentile = figures["p_reaching_amount"], figures["amount_percentile"]
@@ -447,17 +496,36 @@ def _claimed_amount(claim: Claim, ctx: _Context) -> Verdict:
         else:
             return _missing(claim, f"the damages were not evaluated at {_num(amount)}")
         results.append((scenario["name"], p, percentile, scenario["quantiles"]["50"]))
-    best = max(results, key=lambda r: r[1])
+    # most favourable to the claim: the highest chance, then the highest median (so a
+    # tie at p = 0 is not settled by which scenario the case lists first)
+    best = max(results, key=lambda r: (r[1], r[3]))
     name, p, percentile, median = best
+    n_draws = ctx.damages.get("n_draws")
     figures = {"amount": amount, "currency": cur, "p_reaching_amount": p,
                "amount_percentile": percentile, "scenario": name, "median": median,
+               "n_draws": n_draws,
                "by_scenario": [{"scenario": n, "p_reaching_amount": pp, "median": m}
                                for n, pp, _, m in results]}
     where = (f"at the {percentile:.1f}th percentile of" if percentile is not None
              else "against")
-    tail = (f"{_num(amount)} {cur} sits {where} the damages distribution; even in the most "
-            f"favourable scenario ({name}) the probability that damages reach it is {p:.3f} "
-            f"(median {_num(median)} {cur}).")
+    resolution = (f" P(≥ claim) is a share of {n_draws:,} draws (its resolution is 1 in "
+                  f"{n_draws:,}) and holds under the model and its assumptions."
+                  if isinstance(n_draws, int) and n_draws > 0 else "")
+    shown = (f"below 1 in {n_draws:,}" if p == 0 and isinstance(n_draws, int)
+             else f"{p:.3f}")
+    if part is not None:
+        figures["event"] = claim.event
+        tail = (f"{_num(amount)} {cur} sits {where} the damages apportioned to the "
+                f"{claim.event} ({name}); the probability that they reach it is {shown} "
+                f"(median {_num(median)} {cur}).{resolution}")
+    elif all(r[1] == p for r in results) and len(results) > 1:
+        tail = (f"{_num(amount)} {cur} sits {where} the damages distribution; in every "
+                f"scenario the probability that damages reach it is {shown} (the highest "
+                f"median, {name}, is {_num(median)} {cur}).{resolution}")
+    else:
+        tail = (f"{_num(amount)} {cur} sits {where} the damages distribution; even in the "
+                f"most favourable scenario ({name}) the probability that damages reach it "
+                f"is {p:.3f} (median {_num(median)} {cur}).{resolution}")
     if p >= 0.5:
         verdict, sentence = SUPPORTED, f"More likely than not: {tail}"
     elif p < 0.05:

@@ -365,6 +365,11 @@ register_fetch(app, _friendly, console, DEFAULT_STORE)
 
 
 def main() -> None:
+    from butfor.threads import pin_environment
+
+    # before any library starts a thread pool; `serve`'s and the audit's worker
+    # processes inherit it
+    pin_environment()
     try:
         app()
     except KeyboardInterrupt:

@@ -9,6 +9,7 @@ table next to the ground truth the simulator injected.
 
 from __future__ import annotations
 
+import re
 import time
 from importlib import resources
 from pathlib import Path
@@ -33,6 +34,22 @@ def demo_case_text() -> str:
     return resources.files("butfor").joinpath("demo_case.toml").read_text(encoding="utf-8")
 
 
+DEMO_DATASET = "demo"  # the name the demo stores its panel under
+RERUN_COMMAND = "butfor run case.toml --out ."
+
+
+def written_case_text(seed: int) -> str:
+    """The demo case as the demo writes it out: its seed, and the stored panel to read.
+
+    ``butfor run case.toml --out .`` in the output folder (with the demo's
+    ``--store``) reruns it to the same results.json, byte for byte; that is
+    the command its provenance records.
+    """
+    text = re.sub(r"(?m)^seed = \d+$", f"seed = {seed}", demo_case_text(), count=1)
+    data = (f'[data]\ndataset = "{DEMO_DATASET}"  # the panel `butfor demo` stored\n\n')
+    return text.replace("[subject]\n", data + "[subject]\n", 1)
+
+
 def run_demo(*, out: Path, seed: int, store_path: Path, console: Console) -> dict[str, Path]:
     import tomllib
 
@@ -47,15 +64,17 @@ def run_demo(*, out: Path, seed: int, store_path: Path, console: Console) -> dic
 
     from butfor.store import Store
 
-    Store(store_path).write_panel(panel, report, name="demo", mode="replace")
+    Store(store_path).write_panel(panel, report, name=DEMO_DATASET, mode="replace")
+    # read back as `butfor run` will, so that the rerun sees the very same panel
+    panel = Store(store_path).read_panel(DEMO_DATASET)
+    report = Store(store_path).read_report(DEMO_DATASET)
 
-    text = demo_case_text()
-    raw = tomllib.loads(text)
-    raw["case"]["seed"] = seed
-    case = parse_case(raw, text, "demo_case.toml")
-    inputs = [InputFile(source.file, source.sha256), InputFile("demo_case.toml", sha256_text(text))]
+    text = written_case_text(seed)
+    case = parse_case(tomllib.loads(text), text, "case.toml")
+    inputs = [InputFile(s.file, s.sha256) for s in report.sources]
+    inputs.append(InputFile("case.toml", sha256_text(text)))
     output = run_case(case, panel, report, inputs=inputs, case_toml=text,
-                      command=f"butfor demo --seed {seed} --out {out}", console=console)
+                      command=RERUN_COMMAND, console=console)
     written = write_outputs(output, out)
     (out / "case.toml").write_text(text, encoding="utf-8")
 
@@ -64,6 +83,8 @@ def run_demo(*, out: Path, seed: int, store_path: Path, console: Console) -> dic
     console.print(f"\nDone in {time.perf_counter() - started:.1f} s. Output in {out}/:")
     for label, path in written.items():
         console.print(f"  {label:<8} {path}")
+    console.print(f"  {'case':<8} {out / 'case.toml'} (in {out}/, `{RERUN_COMMAND} "
+                  f"--store {store_path.resolve()}` reruns it to the same results.json)")
     return written
 
 

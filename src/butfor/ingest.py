@@ -29,6 +29,9 @@ from butfor.readers import read_files
 from butfor.readers._parse import Table, load_table
 
 DATASET = "default"
+# formats whose rows may be weeks, months, quarters or years (the others are daily exports),
+# so the panel's frequency is detected from their dates
+PERIODIC_FORMATS = frozenset({"long", "wide", "trends", "wikimedia"})
 
 
 def ingest_files(
@@ -65,6 +68,9 @@ def ingest_files(
         units["group"] = group
     if lists:
         units = _attach_groups(units, lists, report)
+    formats = {s.format for s in report.sources if s.format != "group_list"}
+    if stated is None and not formats <= PERIODIC_FORMATS:
+        stated = "D"  # a platform's daily export is daily, however sparse its days
     frame, frequency_code = _on_own_grid(result.frame, stated, report)
     panel = Panel.from_frame(frame, units, frequency=frequency_code, report=report)
     report.check()
@@ -261,11 +267,12 @@ def data_command(*, store_path: Path, export: Path | None, console: Console) -> 
         console.print(f"Nothing stored at {store.path} yet; add data with 'butfor ingest FILE...'.")
         return
     table = RichTable(title=f"Datasets in {store.path}", header_style="bold")
-    for col in ("dataset", "units", "rows", "first", "last", "metrics", "groups"):
+    for col in ("dataset", "frequency", "units", "rows", "first", "last", "metrics", "groups"):
         table.add_column(col, overflow="fold")
     for d in datasets:
         groups = ", ".join(f"{g} ({n})" for g, n in d["groups"].items()) or "-"
-        table.add_row(d["name"], f"{d['units']:,}", f"{d['rows']:,}", str(d["first"]),
+        table.add_row(d["name"], str(d["frequency"]), f"{d['units']:,}", f"{d['rows']:,}",
+                      str(d["first"]),
                       str(d["last"]), ", ".join(d["metrics"]), groups)
     console.print(table)
     results = store.list_results()

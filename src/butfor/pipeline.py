@@ -32,8 +32,8 @@ from butfor.results import Results, dumps, to_jsonable
 METHODS = {
     "prepost": "butfor.methods.prepost",
     "sts": "butfor.methods.sts",
-    "synthetic_control": "butfor.methods.synth",
-    "sdid": "butfor.methods.sdid",
+    "synthetic_control": "butfor.methods.synth_case",
+    "sdid": "butfor.methods.sdid_case",
     "event_study": "butfor.methods.event_study",
     "changepoint": "butfor.methods.changepoint",
     "peer_effects": "butfor.methods.peer_effects",
@@ -66,11 +66,11 @@ def run_case(
     console: Console | None = None,
 ) -> RunOutput:
     """Every analysis the case asks for, then claims and damages, as Results."""
-    from threadpoolctl import threadpool_limits
+    from butfor.threads import single_threaded
 
-    # one BLAS thread: the matrices here are small, where multi-threaded BLAS is slower
-    # (by 50x on a loaded 2-core machine), and one thread gives the same bits every run
-    with threadpool_limits(limits=1):
+    # one thread in every backend (BLAS, the regression's demeaner): faster on these
+    # small matrices, and the same bits every run whatever else the machine is doing
+    with single_threaded():
         return _run_case(case, panel, report, inputs=inputs, case_toml=case_toml,
                          command=command, console=console)
 
@@ -116,7 +116,7 @@ def _run_case(case: Case, panel: Panel, report: IngestReport, *, inputs: list[In
             _attach_power(a, case)
         progress.update(task, description="damages")
         start = time.perf_counter()
-        damages = _damages(case, analyses, draws, seed)
+        damages = _damages(case, panel, analyses, draws, seed)
         timings["damages"] = round(time.perf_counter() - start, 3)
         progress.advance(task)
 
@@ -199,35 +199,14 @@ def _damages_metrics(case: Case) -> list[str]:
     return sorted(metrics - {case.outcome.metric})
 
 
-# methods whose counterfactual draws price damages, best first
-_DAMAGES_SOURCES = ["sts", "prepost", "sdid", "synthetic_control"]
-
-
-def _damages(case: Case, analyses: list[dict], draws: dict, seed: int) -> dict | None:
-    """Price the subject's effect for the first event, draw by draw."""
+def _damages(case: Case, panel: Panel, analyses: list[dict], draws: dict,
+             seed: int) -> dict | None:
+    """Price, apportion and test the subject's loss (:mod:`butfor.damages.from_analyses`)."""
     if case.damages is None:
         return None
-    from butfor.damages import damages_from_case
-    from butfor.results import effect_from_dict
+    from butfor.damages.from_analyses import run_damages
 
-    event = case.events[0]
-    effects = {}
-    for method in _DAMAGES_SOURCES:
-        for a in analyses:
-            metric = a.get("metric")
-            if a["method"] != method or "effect" not in a or metric in effects:
-                continue
-            for effect in [a["effect"], *a.get("effects", [])]:
-                key = (a["id"], effect["event_date"])
-                if (effect["event_date"] == str(event.date) and key in draws
-                        and effect["unit"] == case.subject.unit):
-                    effects[metric] = effect_from_dict(effect, draws[key])
-                    break
-    result = damages_from_case(case.damages, effects, seed=seed)
-    amounts = tuple(c.amount for c in case.claims if c.amount is not None)
-    out = result.to_dict(amounts=amounts)
-    out["sources"] = {m: e.method for m, e in sorted(effects.items())}
-    return out
+    return run_damages(case, panel, analyses, draws, seed, _run_method)
 
 
 def _name_event(analysis: dict, case: Case) -> None:
@@ -366,7 +345,10 @@ def print_summary(results: Results, console: Console) -> None:
         else:
             effect = _pct(row["relative"])
             interval = f"{_pct(row['relative_lower'])} to {_pct(row['relative_upper'])}"
-        table.add_row(row["method"], row["metric"], row["event_date"] or "", effect, interval,
+        # the SDID family's SC and DiD estimators are named beside the method
+        method = row["method"] + (f" ({row['estimator']})" if row.get("estimator") not in
+                                  (None, "sdid") else "")
+        table.add_row(method, row["metric"], row["event_date"] or "", effect, interval,
                       _fmt(row["p_value"], 3))
     if results.summary_table:  # a run of timing analyses only has no effect to tabulate
         console.print(table)
@@ -383,11 +365,16 @@ def print_summary(results: Results, console: Console) -> None:
                              Text(v["verdict"], style=colour[v["verdict"]]))
         console.print(verdicts)
     if results.damages:
-        head = results.damages["scenarios"][0]
+        dmg = results.damages
+        head = next((s for s in dmg["scenarios"] if s["name"] == dmg.get("headline")),
+                    dmg["scenarios"][0])
         q = head["quantiles"]
-        cur = results.damages.get("currency", "USD")
-        console.print(f"Damages ({head['name']}): median {_fmt(q['50'])} {cur}, "
-                      f"90% interval {_fmt(q['5'])} to {_fmt(q['95'])} {cur}.")
+        cur = dmg.get("currency", "USD")
+        console.print(Text(f"Damages ({head['name']}, valued at {dmg.get('valuation_date')}): "
+                           f"median {_fmt(q['50'])} {cur}, 90% interval {_fmt(q['5'])} to "
+                           f"{_fmt(q['95'])} {cur}."))
+        for warning in dmg.get("warnings") or []:
+            console.print(Text(f"Damages warning: {warning}", style="yellow"))
 
 
 def _summary_table(analyses: list[dict], case: Case) -> list[dict]:
@@ -409,6 +396,7 @@ def _summary_table(analyses: list[dict], case: Case) -> list[dict]:
             s = e["summary"]
             rows.append({
                 "analysis": a["title"], "id": a["id"], "method": a["method"],
+                **({"estimator": a["estimator"]} if "estimator" in a else {}),
                 "metric": e["metric"], "unit": e["unit"], "kind": "effect",
                 "event_date": e["event_date"],
                 **{k: s[k] for k in ("average", "average_lower", "average_upper",

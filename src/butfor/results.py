@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from butfor.display import Displayable
+
 SCHEMA_VERSION = "1.0.0"
 
 
@@ -103,7 +105,7 @@ def summarise_draws(
 
 
 @dataclass(frozen=True)
-class EffectPath:
+class EffectPath(Displayable):
     """The effect of an event on one unit's series, in the shape every method shares.
 
     Arrays cover the whole analysed window (pre and post); ``event_index`` is

@@ -152,25 +152,26 @@ class Store:
         return IngestReport.from_dict(json.loads(meta[2]))
 
     def list_datasets(self) -> list[dict]:
-        """One dict per stored panel: name, units, rows, first, last, metrics, groups."""
+        """One dict per stored panel: name, frequency, units, rows, first, last, metrics, groups."""
         if not self.exists:
             return []
         con = self._connect(write=False)
         try:
             rows = con.execute(
                 "SELECT d.name, d.metrics, d.updated, count(DISTINCT o.unit), min(o.date), "
-                "max(o.date), count(DISTINCT (o.unit, o.date)) FROM datasets d "
+                "max(o.date), count(DISTINCT (o.unit, o.date)), d.frequency FROM datasets d "
                 "LEFT JOIN observations o ON o.dataset = d.name "
-                "GROUP BY d.name, d.metrics, d.updated ORDER BY d.name").fetchall()
+                "GROUP BY d.name, d.metrics, d.updated, d.frequency ORDER BY d.name").fetchall()
             groups = con.execute(
                 "SELECT dataset, \"group\", count(*) FROM units WHERE \"group\" IS NOT NULL "
                 "GROUP BY dataset, \"group\" ORDER BY dataset, \"group\"").fetchall()
         finally:
             con.close()
         out = []
-        for name, metrics, updated, n_units, first, last, n_rows in rows:
+        for name, metrics, updated, n_units, first, last, n_rows, frequency in rows:
             out.append({
                 "name": name,
+                "frequency": NAMES.get(frequency, frequency),
                 "units": int(n_units),
                 "rows": int(n_rows),
                 "first": first,

@@ -151,9 +151,9 @@ def task(stage: int, part: Partition, plan: dict, out: str, shared: dict | None)
 
 
 def single_thread():
-    from threadpoolctl import threadpool_limits
+    from butfor.threads import single_threaded
 
-    return threadpool_limits(limits=1)
+    return single_threaded()
 
 
 def combine_stage1(out: Path, parts: list[Partition], plan: dict) -> dict:

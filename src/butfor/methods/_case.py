@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from butfor import frequency as freq
 from butfor.errors import DataError
 
 
@@ -59,6 +60,12 @@ def event_windows(case, panel, method: str | None = None
             lo = max(lo, date - pd.Timedelta(days=case.window.pre_days))
         if case.window.post_days is not None:
             hi = min(hi, date + pd.Timedelta(days=case.window.post_days - 1))
+        # in the panel's own periods: pre_periods before the event, post_periods from it on
+        if case.window.pre_periods is not None:
+            lo = max(lo, freq.shift(date, -case.window.pre_periods, panel.frequency))
+        if case.window.post_periods is not None:
+            hi = min(hi, freq.shift(date, case.window.post_periods, panel.frequency)
+                     - pd.Timedelta(days=1))
         out.append((name, lo, date, hi))
     chosen = case.method_events.get(method) if method is not None else None
     if chosen:

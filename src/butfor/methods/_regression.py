@@ -63,19 +63,43 @@ def check_design(frame: pd.DataFrame, regressors: Sequence[str], fixed_effects: 
                             f"{int(ok.sum())} usable observations, so its effect cannot be "
                             "estimated; check the event date against the data's dates and "
                             "the covariates")
-    for fe in {*fixed_effects, *([cluster] if cluster else [])}:
+    ok = _without_singletons(frame, fixed_effects, ok)
+    if ok.sum() < 2:
+        raise DataError(f"the {design} has no unit and period with more than one usable "
+                        "observation (each is alone in its fixed effect), so nothing is left "
+                        "to compare within; check that the data fall inside the window (data "
+                        "observed less often than the grid need [data] frequency) and the "
+                        "covariates' coverage")
+    for fe in sorted({*fixed_effects, *([cluster] if cluster else [])}):
         levels = pd.unique(frame[fe].to_numpy()[ok])
         if len(levels) < 2:
             raise DataError(f"the {design} has a single {_level(fe)} with usable data, so "
                             f"{'it cannot be clustered' if fe == cluster else 'its fixed effects absorb everything'}; "
-                            "add units or periods with data")
+                            "add units or periods with data (data observed less often than the "
+                            "grid need [data] frequency)")
+
+
+def _without_singletons(frame: pd.DataFrame, fixed_effects: Sequence[str], ok: np.ndarray
+                        ) -> np.ndarray:
+    """``ok`` less the rows alone in a fixed effect, repeated until none is (as fixest drops)."""
+    ok = ok.copy()
+    codes = [pd.factorize(frame[fe].to_numpy())[0] for fe in fixed_effects]
+    while True:
+        alone = np.zeros(len(ok), dtype=bool)
+        for c in codes:
+            counts = np.bincount(c[ok], minlength=int(c.max()) + 1 if len(c) else 0)
+            alone |= ok & (counts[c] == 1)
+        if not alone.any():
+            return ok
+        ok &= ~alone
 
 
 def fit_feols(frame: pd.DataFrame, regressors: Sequence[str], *, fixed_effects: Sequence[str],
               cluster: str | None = "unit", design: str = "regression",
               must_vary: Sequence[str] | None = None) -> RawFit:
     """OLS of ``y`` on ``regressors`` absorbing ``fixed_effects``; CRV1 by ``cluster`` or HC1."""
-    import pyfixest as pf
+    # pyfixest's feols with the fixed effects demeaned in the formula's order (issue 20)
+    from butfor.methods._fixest import feols
 
     check_design(frame, regressors, fixed_effects, cluster, design, must_vary)
     formula = formula_for(regressors, fixed_effects)
@@ -90,8 +114,8 @@ def fit_feols(frame: pd.DataFrame, regressors: Sequence[str], *, fixed_effects: 
             # as missing (NaN)
             warnings.filterwarnings("ignore", message=r"(?s).*dropped due to multicollinearity",
                                     category=UserWarning)
-            fit = pf.feols(formula, frame, vcov=vcov, copy_data=False, store_data=False,
-                           lean=True)
+            fit = feols(formula, frame, vcov=vcov, copy_data=False, store_data=False,
+                        lean=True)
     except Exception as err:  # pyfixest raises many kinds; report one sentence
         raise EstimationError(f"the {design} failed inside pyfixest ({err}); check its "
                               "units, dates and covariates") from err

@@ -48,8 +48,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from butfor.display import Displayable
 from butfor.errors import DataError
 from butfor.methods.changepoint import remove_weekly
+from butfor.settings import checked_settings
 
 
 # ---------------------------------------------------------------------------
@@ -130,7 +132,7 @@ class CandidateScore:
 
 
 @dataclass(frozen=True)
-class AttributionResult:
+class AttributionResult(Displayable):
     """Candidates ranked by the share of the break they own, with their placebo p-values."""
 
     candidates: tuple[CandidateScore, ...]  # ranked, best first
@@ -227,6 +229,7 @@ class ChangeAttribution:
     day-of-week cycle first (daily series).
     """
 
+    @checked_settings
     def __init__(self, *, lag_days: int = 14, half_window_days: int = 90,
                  share_needed: float = 0.95, level: float = 0.95,
                  placebo_step_days: int = 1, weekly: bool = False) -> None:

@@ -6,10 +6,10 @@ of a change in one series, with an interval on the date, so a report can say
 
 Two steps:
 
-1. **How many changes, roughly where**: penalised segmentation with ruptures
-   (PELT, exact under the penalty). ``model="level"`` fits a constant per
-   segment (cost ``l2``); ``model="slope"`` a straight line per segment (cost
-   ``linear``). The penalty follows the Bayesian information criterion: each
+1. **How many changes, roughly where**: penalised segmentation by PELT (exact
+   under the penalty; ruptures' search, run on prefix sums in ``_pelt``).
+   ``model="level"`` fits a constant per segment (cost ``l2``); ``model="slope"``
+   a straight line per segment (cost ``linear``). The penalty follows the Bayesian information criterion: each
    extra segment costs ``(p + 1) * log(n) * sigma^2`` in residual sum of squares
    (``p`` parameters per segment, plus its start date), with ``sigma``
    estimated robustly from differences of the series (median absolute
@@ -38,7 +38,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from butfor.display import Displayable
 from butfor.errors import DataError
+from butfor.settings import checked_settings
 
 Model = Literal["level", "slope"]
 
@@ -70,19 +72,16 @@ def bic_penalty(sigma: float, n: int, model: Model) -> float:
 
 def detect_breaks(y: np.ndarray, t: np.ndarray, model: Model, penalty: float,
                   min_size: int) -> list[int]:
-    """Positions where a new segment starts (ruptures PELT, every position allowed)."""
-    import ruptures as rpt
+    """Positions where a new segment starts (PELT, every position allowed).
+
+    The search is ruptures' ``Pelt(jump=1)`` with its ``l2`` (level) or
+    ``linear`` on ``[y, 1, t]`` (slope) cost, run on prefix sums (``_pelt``).
+    """
+    from butfor.methods._pelt import pelt
 
     y = np.asarray(y, dtype=float)
-    if model == "level":
-        algo = rpt.Pelt(model="l2", min_size=min_size, jump=1)
-        signal = y.reshape(-1, 1)
-    else:
-        algo = rpt.Pelt(custom_cost=rpt.costs.CostLinear(), min_size=min_size, jump=1)
-        tc = np.asarray(t, dtype=float)
-        signal = np.column_stack([y, np.ones_like(y), tc - tc.mean()])
-    ends = algo.fit(signal).predict(pen=max(penalty, 1e-12))
-    return [int(b) for b in ends[:-1]]  # the last "end" is the series length
+    return pelt(y, None if model == "level" else np.asarray(t, dtype=float),
+                max(penalty, 1e-12), min_size)
 
 
 def break_posterior(y: np.ndarray, t: np.ndarray, model: Model, min_size: int) -> np.ndarray:
@@ -156,7 +155,7 @@ def segment_fit(y: np.ndarray, t: np.ndarray, breaks: list[int], model: Model) -
 # ---------------------------------------------------------------------------
 # result
 @dataclass(frozen=True)
-class ChangePointResult:
+class ChangePointResult(Displayable):
     """Detected changes and the dated onset of the one nearest the event.
 
     ``changes`` lists every detected change (date, interval, size and
@@ -258,6 +257,7 @@ class ChangePoint:
     Every detected change is listed in the result either way.
     """
 
+    @checked_settings
     def __init__(self, *, model: Model = "level", min_size: int = 7, level: float = 0.95,
                  penalty_scale: float = 1.0, weekly: bool = False,
                  select: Literal["largest", "nearest", "first"] = "largest") -> None:

@@ -49,9 +49,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from butfor import frequency as freq
 from butfor import transforms
+from butfor.display import Displayable
 from butfor.errors import AssumptionWarning, DataError, EstimationError
 from butfor.results import EffectPath, EffectSummary, summarise_draws
+from butfor.settings import checked_settings
 from butfor.transforms import Transform
 
 #: one scale for every covariate, or one per covariate (unnamed ones: log1p)
@@ -111,7 +114,7 @@ class WaldTest:
 
 
 @dataclass(frozen=True)
-class PrePostResult:
+class PrePostResult(Displayable):
     """Two-way fixed effects pre/post: the treated × post coefficient."""
 
     outcome: str
@@ -140,7 +143,7 @@ class PrePostResult:
 
 
 @dataclass(frozen=True)
-class EventStudyResult:
+class EventStudyResult(Displayable):
     """Event-time coefficients, pre-trend test and average post-period effect.
 
     Arrays run over ``event_times`` (``window[0]`` .. ``window[1]``); the
@@ -215,7 +218,7 @@ class EventStudyResult:
 
 
 @dataclass(frozen=True)
-class GroupDisproportionResult:
+class GroupDisproportionResult(Displayable):
     """Group A against group B: A × post, its event study, and the raw group means."""
 
     group_a: str
@@ -243,7 +246,7 @@ class GroupDisproportionResult:
 
 
 @dataclass(frozen=True)
-class SunAbrahamResult:
+class SunAbrahamResult(Displayable):
     """Interaction-weighted event study (Sun & Abraham 2021) beside plain two-way FE.
 
     ``cohorts`` has one row per cohort × event time: ``cohort`` (adoption
@@ -642,6 +645,7 @@ class PrePost:
     as ``log1p`` unless ``covariate_transform="none"``.
     """
 
+    @checked_settings
     def __init__(self, *, covariates: Sequence[str] = (), covariate_transform:
                  CovariateTransform = "log1p", transform: Transform = "none",
                  posts_metric: str = "posts", level: float = 0.95) -> None:
@@ -715,6 +719,7 @@ class EventStudy:
     for one account's noisy daily series is far less noisy than one day).
     """
 
+    @checked_settings
     def __init__(self, *, window: tuple[int, int] = (-14, 14), reference: int = -1,
                  endpoints: Endpoints = "bin", covariates: Sequence[str] = (),
                  covariate_transform: CovariateTransform = "log1p",
@@ -956,6 +961,7 @@ class GroupDisproportion:
     group: a negative coefficient means A fell further than B).
     """
 
+    @checked_settings
     def __init__(self, *, window: tuple[int, int] = (-14, 14), reference: int = -1,
                  endpoints: Endpoints = "bin", covariates: Sequence[str] = (),
                  covariate_transform: CovariateTransform = "log1p",
@@ -1038,6 +1044,7 @@ class SunAbraham:
     as fixed (pyfixest's clustered covariance, delta method).
     """
 
+    @checked_settings
     def __init__(self, *, window: tuple[int, int] = (-14, 14), reference: int = -1,
                  covariates: Sequence[str] = (), covariate_transform:
                  CovariateTransform = "log1p", transform: Transform = "none",
@@ -1295,7 +1302,13 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     transform = case.outcome.transform
     posts_metric = case.outcome.posts_metric
     covariates = list(case.covariates)
-    subject = case.subject.unit
+    covariate_transform = {c: case.covariate_transform(c) for c in covariates}
+    subject = case.subject.unit if case.subject is not None else None  # None: groups only
+    if subject is None and resolve_groups(case, panel) is None and not any(
+            e.dates for e in case.events):
+        raise DataError("event_study without a [subject] compares two groups: set [groups] "
+                        "compare = [\"a\", \"b\"] (or give the panel two group labels), or "
+                        "add [subject] unit")
     out: list[dict] = []
     dates = panel.dates
     options = case.event_study
@@ -1307,12 +1320,14 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
         window = _window_for(n_pre, n_post)
         # 1. the subject against its peers, on the days of the event window only (one
         #    regression per placebo account: keep each small)
-        peers = peer_units(case, panel)
+        peers = peer_units(case, panel) if subject is not None else []
         if len(peers) >= 3:
             lo_k, hi_k = window
-            start_s = max(start, event_date + pd.Timedelta(days=lo_k))
-            end_s = min(end, event_date + pd.Timedelta(days=hi_k))
+            # event time counts the panel's periods (years of annual data), not days
+            start_s = max(start, freq.shift(event_date, lo_k, panel.frequency))
+            end_s = min(end, freq.shift(event_date, hi_k, panel.frequency))
             est = EventStudy(window=window, covariates=covariates, transform=transform,
+                             covariate_transform=covariate_transform,
                              posts_metric=posts_metric, inference="placebo",
                              n_placebo=options.n_placebo, baseline="pre_mean", seed=seed)
             res = est.fit(panel, metric, treated=[subject], event=event_date,
@@ -1346,6 +1361,7 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
             units_a = [u for u in units_a if u != subject]
             units_b = [u for u in units_b if u != subject]
             gd = GroupDisproportion(window=window, covariates=covariates, transform=transform,
+                                    covariate_transform=covariate_transform,
                                     posts_metric=posts_metric)
             res_g = gd.fit(panel, metric, group_a=units_a, group_b=units_b, event=event_date,
                            labels=(a, b), start=start, end=end)
@@ -1356,6 +1372,7 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
             continue
         n_pre = n_post = len(dates)
         sa = SunAbraham(window=_window_for(n_pre, n_post), covariates=covariates,
+                        covariate_transform=covariate_transform,
                         transform=transform, posts_metric=posts_metric)
         res_s = sa.fit(panel, metric, adoption=dict(ev.dates), start=case.window.start,
                        end=case.window.end)

@@ -19,12 +19,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from butfor.display import Displayable
 from butfor.errors import DataError
 from butfor.results import EffectPath, EffectSummary, summarise_draws
+from butfor.settings import checked_settings
 
 
 @dataclass(frozen=True)
-class PrePostResult:
+class PrePostResult(Displayable):
     effect: EffectPath
     placebo_effects: np.ndarray  # each peer's average log-scale effect, as if treated
     subject_log_effect: float  # the subject's average log-scale effect
@@ -47,6 +49,7 @@ class PrePostResult:
 class PrePostComparison:
     """Difference in means of log1p(outcome), subject against the peers' mean path."""
 
+    @checked_settings
     def __init__(self, level: float = 0.95) -> None:
         self.level = level
 

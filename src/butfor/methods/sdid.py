@@ -56,18 +56,18 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from butfor.display import Displayable
 from butfor.errors import DataError, EstimationError
-from butfor.inference.placebo import PlaceboTest
 from butfor.methods._simplex import frank_wolfe_batch, simplex_lsq_batch
 from butfor.results import EffectPath, EffectSummary
+from butfor.settings import checked_settings
 
 METHOD = "sdid"
-PLACEBO_UNITS = 100  # placebo units in a case analysis: each peer, or a sample of this many
 Estimator = Literal["sdid", "sc", "did"]
 SEMethod = Literal["auto", "placebo", "bootstrap", "jackknife", "none"]
 Solver = Literal["frank_wolfe", "exact"]
 
-__all__ = ["SDIDResult", "SyntheticDiD", "analyses_for_case"]
+__all__ = ["SDIDResult", "SyntheticDiD"]
 
 
 # ---------------------------------------------------------------------------
@@ -220,6 +220,7 @@ class SyntheticDiD:
     then apply them to every period); ``seed``; ``level``.
     """
 
+    @checked_settings
     def __init__(
         self,
         estimator: Estimator = "sdid",
@@ -632,7 +633,7 @@ def _block_rows(Y: np.ndarray, d: _Design, block: int) -> np.ndarray:
 # ---------------------------------------------------------------------------
 # result
 @dataclass(frozen=True)
-class SDIDResult:
+class SDIDResult(Displayable):
     """An SDID (or SC, or DiD) estimate with its weights and standard error."""
 
     estimator: str
@@ -736,89 +737,3 @@ class SDIDResult:
             "zeta_lambda": self.zeta_lambda,
             "cohorts": self.cohorts,
         }
-
-
-# ---------------------------------------------------------------------------
-# the case file
-def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
-    """SDID of the subject against the peers, per event, with placebo standard errors.
-
-    Daily data: the weights are fitted on weekly means and applied to every
-    day. ``log1p`` fits on the log scale and reports on the original scale.
-    The placebo record (for the claims) is every peer in turn as if treated
-    (a seeded sample of ``PLACEBO_UNITS`` of them when there are more); the
-    placebo standard error comes from the same replications.
-    """
-    from butfor.methods._case import event_windows, outcome_table, peer_units
-    from butfor.methods.synth import _expm1_path
-
-    subject = case.subject.unit
-    metric = case.outcome.metric
-    peers = peer_units(case, panel)
-    table, label, log = outcome_table(case, panel)
-    staggered = {u: pd.Timestamp(d) for e in case.events for u, d in e.dates.items()}
-    peers = [p for p in peers if p not in staggered]
-    from butfor.case_methods import block_length
-
-    block = block_length(case.sdid.block, panel.frequency)  # a week of daily data
-    est = SyntheticDiD("sdid", se="placebo", placebo="each", replications=PLACEBO_UNITS,
-                       block=block, seed=seed)
-    out = []
-    for event_name, start, event_date, end in event_windows(case, panel, METHOD):
-        window = table.loc[start:end, [subject, *peers]].dropna(axis=1)
-        usable = [p for p in peers if p in window.columns]
-        if subject not in window.columns:
-            raise DataError(f"{subject!r} has missing {label} around the {event_name}; "
-                            "SDID needs every day observed")
-        result = est.fit(window, subject, event_date, donors=usable, metric=label)
-        effect = result.effect()
-        if log:
-            effect = _expm1_path(effect)
-        test = PlaceboTest(result.replicate_units or (), "SDID estimate with the peer as if "
-                           "treated", result.replicates, result.estimate)
-        out.append({
-            "id": f"sdid:{metric}:{event_name}",
-            "method": METHOD,
-            "title": f"Synthetic difference-in-differences with {len(usable)} peers around the "
-                     f"{event_name}",
-            "metric": metric,
-            "event": event_name,
-            "description": (
-                f"Weights the peers and the pre-event weeks so that the weighted peers move in "
-                f"parallel with {subject} before the {event_name}, then compares the change "
-                "after it; every peer treated the same way shows how large such an estimate "
-                "gets by chance. It is fooled by peers the event also moved (the effect is "
-                "then relative to them) and by a gap to the peers that was changing anyway."
-            ),
-            "effect": effect.to_dict(include_draws=True),
-            "placebo": test.to_dict(),
-            "estimate": {"value": result.estimate, "standard_error": result.se,
-                         "method": result.se_method, "interval": result.interval,
-                         "scale": f"log1p({label})" if log else label},
-        })
-    treated = {u: d for u, d in staggered.items() if u in table.columns}
-    if treated:
-        staggered_est = SyntheticDiD("sdid", se="placebo", replications=PLACEBO_UNITS,
-                                     block=block, seed=seed)
-        usable = [p for p in peers if not table[p].isna().any()]
-        result = staggered_est.fit(table[[*treated, *usable]], treated, donors=usable,
-                                   metric=label)
-        out.append({
-            "id": f"sdid:{metric}:staggered",
-            "method": METHOD,
-            "title": f"Synthetic difference-in-differences for {len(treated)} units with "
-                     "their own event dates",
-            "metric": metric,
-            "description": (
-                "Estimates each group of units that share an event date against the peers "
-                "never treated, each on its own pre-period, and averages the estimates "
-                "weighted by units × post-event periods; the placebo standard error gives "
-                "the same dates to random peers. It is fooled by peers the events also moved "
-                "and by gaps to the peers that were changing anyway."
-            ),
-            "estimate": {"value": result.estimate, "standard_error": result.se,
-                         "method": result.se_method, "interval": result.interval,
-                         "p_value": result.p_value, "cohorts": result.cohorts,
-                         "scale": f"log1p({label})" if log else label},
-        })
-    return out

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from butfor.display import Displayable
 from butfor.errors import AssumptionWarning, DataError, InputError
 from butfor.inference.false_positive import FalsePositiveResult
 from butfor.methods._sts_gibbs import (
@@ -51,6 +52,7 @@ from butfor.methods._sts_gibbs import (
     split_rhat,
 )
 from butfor.results import EffectPath, summarise_draws
+from butfor.settings import checked_settings
 
 Trend = Literal["local_level", "local_linear_trend"]
 Transform = Literal["none", "log1p"]
@@ -125,7 +127,7 @@ class ControlCheckResult:
 
 
 @dataclass(frozen=True)
-class StsResult:
+class StsResult(Displayable):
     """A fitted structural time series: one effect path per post-period, and its posterior."""
 
     paths: tuple[EffectPath, ...]
@@ -178,6 +180,7 @@ class StructuralTimeSeries:
     Settings are stored as given and checked when ``fit`` is called.
     """
 
+    @checked_settings
     def __init__(
         self,
         trend: Trend = "local_level",

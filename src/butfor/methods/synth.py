@@ -54,11 +54,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from butfor.display import Displayable
 from butfor.errors import DataError, EstimationError
 from butfor.inference.placebo import (
     PlaceboTest,
@@ -68,7 +70,8 @@ from butfor.inference.placebo import (
     rmspe,
 )
 from butfor.methods._simplex import simplex_lsq_batch, simplex_lsq_eq
-from butfor.results import EffectPath, EffectSummary, summarise_draws
+from butfor.results import EffectPath, summarise_draws
+from butfor.settings import checked_settings
 
 METHOD = "synthetic_control"
 VMode = Literal["search", "equal", "regression"]
@@ -80,7 +83,6 @@ __all__ = [
     "SyntheticControl",
     "SyntheticControlResult",
     "TimePlacebo",
-    "analyses_for_case",
     "leave_one_out",
     "placebo_in_space",
     "placebo_in_time",
@@ -146,6 +148,7 @@ class SyntheticControl:
     - ``level``: of the placebo intervals.
     """
 
+    @checked_settings
     def __init__(
         self,
         predictors: list[Predictor] | None = None,
@@ -218,7 +221,7 @@ class SyntheticControl:
 
 
 @dataclass(frozen=True)
-class SyntheticControlResult:
+class SyntheticControlResult(Displayable):
     """One treated unit's synthetic control."""
 
     unit: str
@@ -233,14 +236,18 @@ class SyntheticControlResult:
     search: dict[str, Any] = field(default_factory=dict)
     block: int = 1  # RMSPEs are taken over means of this many periods, as the fit
 
-    @property
+    # The statistics below are computed once per result (cached on the instance; the
+    # fields they read are frozen): a placebo test reads each placebo's ratio, RMSPEs
+    # and sign many times over, which recomputed them hundreds of thousands of times.
+    @cached_property
     def gaps(self) -> pd.Series:
         return self.observed - self.synthetic
 
-    @property
+    @cached_property
     def post(self) -> np.ndarray:
         return np.asarray(self.observed.index >= self.event)
 
+    @cached_property
     def _blocked_gaps(self) -> tuple[np.ndarray, np.ndarray]:
         """Gap means over blocks that end before the event and start at it."""
         g = self.gaps.to_numpy(dtype=float)
@@ -251,25 +258,25 @@ class SyntheticControlResult:
                            for a in range(0, post_part.size, self.block)])
         return pre_g, post_g
 
-    @property
+    @cached_property
     def pre_rmspe(self) -> float:
-        pre_g, _ = self._blocked_gaps()
+        pre_g, _ = self._blocked_gaps
         return float(rmspe(pre_g, np.ones(pre_g.size, bool)))
 
-    @property
+    @cached_property
     def post_rmspe(self) -> float:
-        _, post_g = self._blocked_gaps()
+        _, post_g = self._blocked_gaps
         return float(rmspe(post_g, np.ones(post_g.size, bool)))
 
-    @property
+    @cached_property
     def rmspe_ratio(self) -> float:
         return self.post_rmspe / self.pre_rmspe if self.pre_rmspe > 0 else math.inf
 
-    @property
+    @cached_property
     def average_effect(self) -> float:
         return float(np.nanmean(self.gaps.to_numpy()[self.post]))
 
-    @property
+    @cached_property
     def signed_ratio(self) -> float:
         """The post/pre RMSPE ratio with the sign of the average post-period gap."""
         return math.copysign(self.rmspe_ratio, self.average_effect)
@@ -329,8 +336,9 @@ class _Data:
         return np.array([self.position[u] for u in self.pool
                          if u != unit and u not in exclude], dtype=int)
 
-    @property
+    @cached_property
     def position(self) -> dict[str, int]:
+        # built once: donor_index looks every pool member up, for every placebo unit
         return {u: i for i, u in enumerate(self.units)}
 
 
@@ -802,25 +810,26 @@ class SpacePlacebo:
     placebos: tuple[SyntheticControlResult, ...]
     level: float
 
-    @property
+    # computed once per placebo test, as each placebo's statistics are
+    @cached_property
     def units(self) -> tuple[str, ...]:
         return tuple(p.unit for p in self.placebos)
 
-    @property
+    @cached_property
     def ratios(self) -> np.ndarray:
         return np.array([p.rmspe_ratio for p in self.placebos])
 
-    @property
+    @cached_property
     def p_value(self) -> float:
         """Permutation p-value of the post/pre RMSPE ratio (ADH 2010, section 4.2)."""
         return permutation_p_value(self.subject.rmspe_ratio, self.ratios)
 
-    @property
+    @cached_property
     def rank(self) -> int:
         """The subject's rank by post/pre RMSPE ratio among all units (1 = largest)."""
         return permutation_rank(self.subject.rmspe_ratio, self.ratios)
 
-    @property
+    @cached_property
     def gaps(self) -> pd.DataFrame:
         return pd.DataFrame({p.unit: p.gaps for p in self.placebos})
 
@@ -1034,100 +1043,3 @@ def _align(fits: dict[str, SyntheticControlResult]) -> StaggeredResult:
     with np.errstate(invalid="ignore", divide="ignore"):
         average = np.where(count > 0, total / np.where(count > 0, count, 1), np.nan)
     return StaggeredResult(fits, event_time, average, count)
-
-
-# ---------------------------------------------------------------------------
-# the case file
-def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
-    """Synthetic control of the subject from the peers, with placebo in space, per event.
-
-    Outcome-only and demeaned (accounts differ in size far more than states
-    do, so the synthetic peer matches the subject's pre-event path up to a
-    constant), fitted on weekly means for daily data, with the placebo
-    statistics on weekly means too; ``log1p`` fits on the log scale and
-    reports on the original one. An event with per-unit dates treats those
-    units; the subject's own synthetic control uses the peers never treated.
-    """
-    from butfor.methods._case import event_windows, outcome_table, peer_units
-
-    subject = case.subject.unit
-    metric = case.outcome.metric
-    peers = peer_units(case, panel)
-    table, label, log = outcome_table(case, panel)
-    staggered = {u: pd.Timestamp(d) for e in case.events for u, d in e.dates.items()}
-    peers = [p for p in peers if p not in staggered or p == subject]
-    from butfor.case_methods import block_length
-
-    block = block_length(case.synthetic_control.block, panel.frequency)  # a week of daily data
-    est = SyntheticControl(None, block=block, intercept=True, seed=seed)
-    out = []
-    for event_name, start, event_date, end in event_windows(case, panel, METHOD):
-        window = table.loc[start:end, [subject, *peers]]
-        result = placebo_in_space(est, window, subject, event_date, donors=peers, metric=label)
-        effect = result.effect()
-        if log:
-            effect = _expm1_path(effect)
-        out.append({
-            "id": f"synthetic_control:{metric}:{event_name}",
-            "method": METHOD,
-            "title": f"Synthetic control from {len(peers)} peers around the {event_name}",
-            "metric": metric,
-            "event": event_name,
-            "description": (
-                f"Builds a weighted average of the peers whose {'log ' if log else ''}{label} "
-                f"moved like {subject}'s before the {event_name} (up to a constant) and "
-                "compares the two after it; every peer treated the same way shows how large "
-                "such a gap gets when nothing singled it out. It is fooled by peers the event "
-                "also moved (the effect is then relative to them) and by peers whose path "
-                "would have drifted from the subject's anyway."
-            ),
-            "effect": effect.to_dict(include_draws=True),
-            "placebo": result.to_dict(),
-        })
-    if staggered:
-        out.extend(_staggered_analysis(case, table, staggered, peers, est, label))
-    return out
-
-
-def _staggered_analysis(case, table: pd.DataFrame, staggered: dict[str, pd.Timestamp],
-                        peers: list[str], est: SyntheticControl, label: str) -> list[dict]:
-    treated = {u: d for u, d in staggered.items() if u in table.columns}
-    pool = [p for p in peers if p not in treated]
-    result = StaggeredSyntheticControl(est).fit(table, treated, donors=pool, metric=label)
-    return [{
-        "id": f"synthetic_control:{case.outcome.metric}:staggered",
-        "method": METHOD,
-        "title": f"Synthetic controls for {len(treated)} units with their own event dates",
-        "metric": case.outcome.metric,
-        "description": (
-            "Fits one synthetic control per treated unit from the never-treated peers, each on "
-            "its own pre-period, and averages the gaps by time since each unit's event. It is "
-            "fooled by peers the events also moved and by units the peers cannot match."
-        ),
-        "staggered": {
-            "units": list(treated),
-            "event_time": result.event_time,
-            "average_gap": result.average_gap,
-            "units_at": result.units_at,
-            "average_effect": result.average_effect,
-        },
-    }]
-
-
-def _expm1_path(e: EffectPath) -> EffectPath:
-    """An effect path fitted on log1p, reported on the original scale."""
-    def back(x: np.ndarray) -> np.ndarray:
-        return np.expm1(np.asarray(x, dtype=float)).clip(min=0)
-
-    obs, cf = back(e.observed), back(e.counterfactual)
-    post = np.arange(len(obs)) >= e.event_index
-    draws = None if e.draws is None else back(e.draws)
-    if draws is not None:
-        summary = summarise_draws(obs[post], draws, e.summary.level)
-        summary = EffectSummary(**{**summary.to_dict(), "p_value": e.summary.p_value})
-    else:
-        summary = e.summary
-    return replace(e, observed=obs, counterfactual=cf, lower=back(e.lower), upper=back(e.upper),
-                   summary=summary, draws=draws,
-                   diagnostics={**e.diagnostics, "scale": "fitted on log1p, shown on the "
-                                "original scale"})

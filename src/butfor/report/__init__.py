@@ -6,7 +6,8 @@
                  └─────────────html (Jinja2 templates)──────┴▶ report.html ──pdf──▶ report.pdf
 
 The page has no scripts and fetches nothing: CSS is inline and figures are SVG
-data URIs. The same results give the same HTML, byte for byte; run timings,
+data URIs. Each figure is also written as an SVG and a PNG file under
+``figures/`` beside the page, for filings and slides. The same results give the same HTML, byte for byte; run timings,
 which differ between runs, come from ``run.json`` beside ``results.json`` and
 are shown only when it is there.
 """
@@ -17,11 +18,12 @@ import json
 from pathlib import Path
 
 from butfor.errors import ButforError, InputError
-from butfor.report.html import render_html
+from butfor.report.html import render_html, render_page
 
 REPORT_HTML = "report.html"
 REPORT_PDF = "report.pdf"
 RUN_JSON = "run.json"
+FIGURES_DIR = "figures"
 
 
 def _read_run_info(folder: Path) -> dict | None:
@@ -49,12 +51,43 @@ def write_report(results: dict, out_dir: Path, pdf: bool = False, *,
     if run_info is None:
         run_info = _read_run_info(out_dir)
     html_path = out_dir / REPORT_HTML
-    html_path.write_text(render_html(results, run_info), encoding="utf-8")
+    page, figures = render_page(results, run_info, png=True)
+    html_path.write_text(page, encoding="utf-8")
+    write_figure_files(figures, out_dir / FIGURES_DIR)
     if pdf:
-        from butfor.report.pdf import print_pdf
+        from butfor.report.pdf import print_pdf, results_date
 
-        print_pdf(html_path, out_dir / REPORT_PDF)
+        print_pdf(html_path, out_dir / REPORT_PDF, creation_date=results_date(results))
     return html_path
+
+
+def write_figure_files(figures: list[dict], folder: Path) -> list[Path]:
+    """``NN-<figure id>.svg`` and ``.png`` for each figure, in the page's order.
+
+    Files left from an earlier run in the same folder are removed first, so the
+    folder holds exactly this report's figures.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in [*folder.glob("*.svg"), *folder.glob("*.png")]:
+        old.unlink()
+    written = []
+    for number, figure in enumerate(figures, start=1):
+        stem = f"{number:02d}-{_safe_name(figure['id'])}"
+        svg = folder / f"{stem}.svg"
+        svg.write_text('<?xml version="1.0" encoding="utf-8" standalone="no"?>\n'
+                       + figure["svg"], encoding="utf-8")
+        written.append(svg)
+        if figure.get("png") is not None:
+            png = folder / f"{stem}.png"
+            png.write_bytes(figure["png"])
+            written.append(png)
+    return written
+
+
+def _safe_name(text: str) -> str:
+    # figure ids come from analysis ids in the case file: keep them to a safe alphabet
+    kept = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in str(text))
+    return kept.strip("-")[:80] or "figure"
 
 
 def load_results(path: Path) -> dict:
@@ -101,4 +134,5 @@ def render_report_file(results_json_path: Path, out: Path | None = None,
                         pdf=pdf, run_info=run_info)
 
 
-__all__ = ["ButforError", "load_results", "render_html", "render_report_file", "write_report"]
+__all__ = ["ButforError", "load_results", "render_html", "render_page", "render_report_file",
+           "write_figure_files", "write_report"]

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from butfor.report import fmt
+from butfor.report.damages_plots import SensitivityPlot
 from butfor.report.plotdata import (
     ChangepointPlot,
     CounterfactualPlot,
@@ -69,6 +70,23 @@ def _rc(salt: str) -> dict[str, Any]:
 
 def render_svg(plot: Plot) -> str:
     """The SVG text of one figure (no XML declaration, no creation date)."""
+    return render(plot, png=False)[0]
+
+
+def draw(plot: Plot):
+    """One figure as a matplotlib Figure, in the report's style (for notebooks)."""
+    import matplotlib
+
+    with matplotlib.rc_context(_rc(plot.id)):
+        return _DRAWERS[type(plot)](plot)
+
+
+def render(plot: Plot, *, png: bool = True) -> tuple[str, bytes | None]:
+    """One figure drawn once, saved as SVG text and (when asked) PNG bytes.
+
+    The PNG is for people who paste figures into a filing or a slide; it is
+    written at 150 dpi with no software tag or date, so its bytes repeat too.
+    """
     import matplotlib
 
     drawer = _DRAWERS[type(plot)]
@@ -77,10 +95,16 @@ def render_svg(plot: Plot) -> str:
         buffer = io.StringIO()
         fig.savefig(buffer, format="svg", bbox_inches="tight", pad_inches=0.08,
                     metadata={"Date": None, "Creator": "butfor (matplotlib)"})
+        raster = None
+        if png:
+            binary = io.BytesIO()
+            fig.savefig(binary, format="png", dpi=150, bbox_inches="tight", pad_inches=0.08,
+                        metadata={"Software": None})
+            raster = binary.getvalue()
     svg = buffer.getvalue()
     svg = re.sub(r"^<\?xml[^>]*>\s*", "", svg)
     svg = re.sub(r"<!DOCTYPE[^>]*>\s*", "", svg)
-    return svg
+    return svg, raster
 
 
 # ---------------------------------------------------------------------------
@@ -371,6 +395,24 @@ def _damages(p: DamagesPlot):
     return fig
 
 
+def _sensitivity(p: SensitivityPlot):
+    from matplotlib.ticker import FuncFormatter
+
+    fig, ax = _figure(0.8 + 0.32 * len(p.rows))
+    names = [r[0] for r in p.rows][::-1]
+    for i, (_name, at_low, at_high) in enumerate(p.rows[::-1]):
+        ax.barh(i, at_low - p.median, left=p.median, color=SCENARIO_COLOURS[0], height=0.6,
+                label="assumption at its low value" if i == 0 else None)
+        ax.barh(i, at_high - p.median, left=p.median, color=SCENARIO_COLOURS[1], height=0.6,
+                label="assumption at its high value" if i == 0 else None)
+    ax.axvline(p.median, color=GREY, lw=1.0)
+    ax.set_yticks(range(len(names)), names)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: fmt.money_short(x, p.currency)))
+    ax.set_xlabel(f"median damages, {p.currency}")
+    _legend_above(ax, ncol=2)
+    return fig
+
+
 _DRAWERS: dict[type, Any] = {
     CounterfactualPlot: _counterfactual,
     EffectPlot: _effect,
@@ -381,6 +423,7 @@ _DRAWERS: dict[type, Any] = {
     DamagesPlot: _damages,
     PowerPlot: lambda p: draw_power(p, _figure, {"blue": BLUE, "grey": GREY, "light": LIGHT,
                                                  "ink": INK}),
+    SensitivityPlot: _sensitivity,
 }
 
 __all__ = ["render_svg"]

@@ -13,6 +13,7 @@ import base64
 from typing import Any
 
 from butfor.report import fmt, words
+from butfor.report.damages_view import damages_view
 from butfor.report.plotdata import context, figures_for, metric_words, the
 
 VERDICT_CLASSES = {"supported": "supported", "not supported": "not-supported",
@@ -68,8 +69,12 @@ def _kf_amount(f: dict, currency: str) -> str | None:
     reach = f.get("p_reaching_amount", f.get("p_reaching_claim"))
     if not fmt.is_number(amount) or not fmt.is_number(reach):
         return None
-    text = (f"{fmt.percent(reach, sign=False)} of damages draws reach "
-            f"{fmt.money(amount, currency)}")
+    n = f.get("n_draws")
+    if isinstance(n, int) and n > 0 and reach == 0:
+        text = f"0 of {n:,} damages draws (below 1 in {n:,}) reach {fmt.money(amount, currency)}"
+    else:
+        text = (f"{fmt.percent(reach, sign=False)} of damages draws reach "
+                f"{fmt.money(amount, currency)}")
     if fmt.is_number(f.get("median")):
         text += f" (median {fmt.money(f['median'], currency)})"
     return text
@@ -159,18 +164,22 @@ def _svg_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
-def _figures(results: dict, draw: bool) -> list[dict]:
-    from butfor.report.figures import render_svg
+def _figures(results: dict, draw: bool, png: bool = False) -> list[dict]:
+    """Each figure's labels and picture: an SVG data URI for the page, and (when
+    ``png``) the SVG text and PNG bytes for the figure files beside the page."""
+    from butfor.report.figures import render
 
     titles = {a.get("id"): _analysis_label(a) for a in results.get("analyses") or []}
     titles["damages"] = "Damages"
     out = []
     for plot in figures_for(results):
+        svg, raster = render(plot, png=png) if draw else ("", None)
         out.append({
             "id": plot.id, "kind": plot.kind, "title": plot.title, "alt": plot.alt,
             "analysis_id": plot.analysis_id,
             "analysis": titles.get(plot.analysis_id, ""),
-            "src": _svg_uri(render_svg(plot)) if draw else "",
+            "src": _svg_uri(svg) if draw else "",
+            "svg": svg, "png": raster,
         })
     return out
 
@@ -320,94 +329,6 @@ def _summary_rows(results: dict) -> list[dict]:
     return rows
 
 
-def _pricing_words(p: dict, currency: str) -> list[str]:
-    kind = p.get("kind")
-    name = f"{str(p['name']).capitalize()}: " if p.get("name") else ""
-    if kind == "cpm":
-        span = ""
-        if fmt.is_number(p.get("rate_low")) and fmt.is_number(p.get("rate_high")):
-            span = (f" (somewhere from {fmt.money(p['rate_low'], currency)} to "
-                    f"{fmt.money(p['rate_high'], currency)})")
-        return [f"{name}each thousand {metric_words(str(p.get('metric', 'impressions')))} "
-                f"lost is priced at {fmt.money(p.get('rate'), currency)}{span}."]
-    if kind == "rate_card":
-        spread = ""
-        if fmt.is_number(p.get("uncertainty")) and p["uncertainty"]:
-            spread = f", give or take {fmt.percent(p['uncertainty'], sign=False)}"
-        return [f"{name}each sponsored post earns "
-                f"{fmt.money(p.get('dollars_per_thousand'), currency)} per thousand "
-                f"{metric_words(str(p.get('metric', 'followers')))}{spread}, at "
-                f"{fmt.number(p.get('posts_per_month'))} posts a month."]
-    if kind == "contracts":
-        return [f"{name}contract '{c.get('name')}' worth {fmt.money(c.get('value'), currency)}, "
-                f"with a {fmt.percent(c.get('renewal_probability', 1.0), sign=False)} chance of "
-                f"renewal." for c in p.get("contracts") or []]
-    return []
-
-
-def _persistence_words(p: dict) -> str | None:
-    kind = p.get("kind")
-    name = f"'{p['name']}': " if p.get("name") else ""
-    horizon = p.get("horizon_days")
-    if kind == "half_life":
-        until = f", counted for {fmt.number(horizon)} days" if fmt.is_number(horizon) and \
-            horizon else ""
-        return (f"{name}after the data end, the loss fades by half every "
-                f"{fmt.number(p.get('half_life_days'))} days{until}.")
-    if kind == "constant":
-        return f"{name}after the data end, the loss goes on unchanged for {fmt.number(horizon)} days."
-    if kind == "none":
-        return f"{name}no loss is counted after the last day of data."
-    return None
-
-
-def _damages_view(results: dict, currency: str) -> dict | None:
-    damages = results.get("damages")
-    if not isinstance(damages, dict):
-        return None
-    scenarios = []
-    for s in damages.get("scenarios") or []:
-        q = s.get("quantiles") or {}
-        scenarios.append({
-            "name": str(s.get("name", "")),
-            "q5": fmt.money(q.get("5"), currency), "q50": fmt.money(q.get("50"), currency),
-            "q95": fmt.money(q.get("95"), currency), "mean": fmt.money(s.get("mean"), currency),
-            "p_reaching_claim": fmt.percent(s.get("p_reaching_claim"), sign=False),
-        })
-    settings = (results.get("case") or {}).get("damages") or {}
-    assumptions: list[str] = []
-    for p in settings.get("pricing") or []:
-        assumptions.extend(_pricing_words(p, currency))
-    for p in settings.get("persistence") or []:
-        text = _persistence_words(p)
-        if text:
-            assumptions.append(text[0].upper() + text[1:])
-    rate = damages.get("discount_rate", settings.get("discount_rate"))
-    if fmt.is_number(rate):
-        assumptions.append(f"Future amounts are discounted at "
-                           f"{fmt.percent(rate, sign=False, digits=1)} a year.")
-    mitigation = damages.get("mitigation", settings.get("mitigation"))
-    if fmt.is_number(mitigation) and mitigation:
-        assumptions.append(f"Mitigation of {fmt.money(mitigation, currency)} "
-                           f"(income recovered elsewhere) is subtracted.")
-    notes = [str(n.get("message", n)) if isinstance(n, dict) else str(n)
-             for n in damages.get("notes") or []]
-    params = damages.get("parameters") if isinstance(damages.get("parameters"), dict) else {}
-    for name in sorted(params):
-        q = params[name]
-        if isinstance(q, dict) and fmt.is_number(q.get("median")):
-            span = (f", 90% of draws between {fmt.number(q['q05'])} and {fmt.number(q['q95'])}"
-                    if fmt.is_number(q.get("q05")) and fmt.is_number(q.get("q95")) else "")
-            assumptions.append(f"{name[:1].upper() + name[1:]} (drawn afresh in each "
-                               f"simulation): median {fmt.number(q['median'])}{span}.")
-    claimed = damages.get("amount_claimed")
-    return {
-        "currency": currency,
-        "amount_claimed": fmt.money(claimed, currency) if fmt.is_number(claimed) else None,
-        "scenarios": scenarios, "assumptions": assumptions, "notes": notes,
-    }
-
-
 def _ingest_view(ingest: dict) -> dict:
     ingest = ingest or {}
 
@@ -454,13 +375,14 @@ def _run_view(run_info: dict | None) -> list[tuple[str, str]]:
     return rows
 
 
-def build_view(results: dict, run_info: dict | None = None, *, draw: bool = True) -> dict:
+def build_view(results: dict, run_info: dict | None = None, *, draw: bool = True,
+               png: bool = False) -> dict:
     """Everything the template shows, already in words and pictures."""
     case = results.get("case") or {}
     info = case.get("case") or {}
     report = case.get("report") or {}
     ctx = context(results)
-    figures = _figures(results, draw)
+    figures = _figures(results, draw, png)
     events = [{"name": e.get("name", ""), "date": fmt.date(e.get("date")),
                "date_end": fmt.date(e["registry_date_end"]) if e.get("registry_date_end")
                else None,
@@ -492,7 +414,7 @@ def build_view(results: dict, run_info: dict | None = None, *, draw: bool = True
         "methods": _methods(results),
         "limits": words.GENERAL_LIMITS,
         "summary_rows": _summary_rows(results),
-        "damages": _damages_view(results, ctx.currency),
+        "damages": damages_view(results, ctx.currency),
         "ingest": _ingest_view(results.get("ingest") or {}),
         "provenance": {
             "butfor_version": provenance.get("butfor_version", ""),
@@ -526,6 +448,13 @@ def _environment():
 
 def render_html(results: dict, run_info: dict | None = None) -> str:
     """The whole report page as one string (inline CSS and figures, no scripts)."""
+    return render_page(results, run_info)[0]
+
+
+def render_page(results: dict, run_info: dict | None = None, *,
+                png: bool = False) -> tuple[str, list[dict]]:
+    """The page and its figures (each with ``svg`` text and, when asked, ``png`` bytes)."""
     env = _environment()
     css = env.loader.get_source(env, "report.css")[0]  # type: ignore[union-attr]
-    return env.get_template("report.html.j2").render(css=css, **build_view(results, run_info))
+    view = build_view(results, run_info, png=png)
+    return env.get_template("report.html.j2").render(css=css, **view), view["figures"]

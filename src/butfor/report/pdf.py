@@ -23,7 +23,9 @@ connection left the namespace and that no DNS query was made.
 from __future__ import annotations
 
 import functools
+import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -94,8 +96,13 @@ def network_namespace() -> tuple[str, ...]:
 
 
 def print_pdf(html_path: Path, pdf_path: Path, *, chromium: str | None = None,
-              timeout: float = 180.0) -> Path:
-    """Print ``html_path`` to ``pdf_path``; raise ButforError saying how to get Chromium."""
+              timeout: float = 180.0, creation_date: str | None = None) -> Path:
+    """Print ``html_path`` to ``pdf_path``; raise ButforError saying how to get Chromium.
+
+    ``creation_date`` (``YYYY-MM-DD``) replaces the clock time Chromium writes
+    as the PDF's creation and modification dates, which are the only bytes that
+    differ between two printings of one page: with it, the PDF repeats too.
+    """
     browser = chromium if chromium is not None else find_chromium()
     if browser is None or not Path(browser).is_file():
         raise ButforError(
@@ -125,4 +132,39 @@ def print_pdf(html_path: Path, pdf_path: Path, *, chromium: str | None = None,
             + (f": {' / '.join(tail)}" if tail else "") + "); "
             f"open {html_path.name} in a browser and print it to PDF from there"
         )
+    if creation_date is not None:
+        set_pdf_dates(pdf_path, creation_date)
     return pdf_path
+
+
+# Skia writes both dates as (D:YYYYMMDDHHMMSS+00'00'); a stamp of the same length
+# keeps every byte offset in the file's cross-reference table valid.
+_PDF_DATE = re.compile(rb"/(CreationDate|ModDate) \(D:\d{14}[^)]*\)")
+
+
+def set_pdf_dates(pdf_path: Path, date: str) -> None:
+    """Overwrite the PDF's creation and modification dates with ``date`` at midnight UTC."""
+    digits = date.replace("-", "")[:8]
+    if len(digits) != 8 or not digits.isdigit():
+        raise ValueError(f"not a YYYY-MM-DD date: {date!r}")
+    data = pdf_path.read_bytes()
+
+    def stamp(match: re.Match) -> bytes:
+        old = match.group(0)
+        new = b"/" + match.group(1) + b" (D:" + digits.encode() + b"000000+00'00')"
+        # same length or the xref offsets break: pad inside the string if Skia's was longer
+        return new if len(new) == len(old) else old
+
+    pdf_path.write_bytes(_PDF_DATE.sub(stamp, data))
+
+
+def results_date(results: dict) -> str:
+    """The latest calendar date the results speak of (the data's last day, as a rule).
+
+    The report's PDF is dated by its content, not by the clock, so that the same
+    results print to the same bytes. Falls back to 2000-01-01 when the results
+    carry no date at all.
+    """
+    text = json.dumps(results.get("analyses") or [], sort_keys=True)
+    dates = re.findall(r'"((?:19|20|21)\d\d-[01]\d-[0-3]\d)', text)
+    return max(dates) if dates else "2000-01-01"

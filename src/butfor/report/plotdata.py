@@ -572,7 +572,7 @@ def event_time_plot(analysis: dict, ctx: Context) -> EventTimePlot | None:
     reference = int(ref_raw) if fmt.is_number(ref_raw) else None
     pretrend_p = et.get("pretrend_p")
     period = str(et.get("period") or _analysis_period(analysis, ctx))
-    scale = et.get("scale") or ("log" if ctx.transform == "log1p" else "level")
+    scale = et.get("scale") or ("log" if ctx.transform in ("log", "log1p") else "level")
     metric = str(analysis.get("metric") or ctx.metric)
     event = _event_for(analysis, ctx)
     where = _event_phrase(event)
@@ -655,7 +655,7 @@ def groups_plot(analysis: dict, ctx: Context) -> GroupsPlot | None:
     means = {lab: _floats(means_raw.get(lab)) for lab in labels}
     if any(len(m) != width for m in means.values()):
         return None
-    scale = g.get("scale") or ("log" if ctx.transform == "log1p" else "level")
+    scale = g.get("scale") or ("log" if ctx.transform in ("log", "log1p") else "level")
     metric = str(analysis.get("metric") or ctx.metric)
     event = _event_for(analysis, ctx)
     where = _event_phrase(event)
@@ -735,7 +735,7 @@ def changepoint_plot(analysis: dict, ctx: Context) -> ChangepointPlot | None:
     breaks = tuple(d for d in (_day(x) for x in cp["breaks"]) if d is not None and d != date)
     raw_metric = str(analysis.get("metric") or ctx.metric)
     metric = metric_words(raw_metric)
-    scale = cp["scale"] or ("log" if ctx.transform == "log1p" else "level")
+    scale = cp["scale"] or ("log" if ctx.transform in ("log", "log1p") else "level")
     slope = cp["model"] == "slope"
     what = f"{ctx.subject}'s {metric}" if not slope else f"the trend of {ctx.subject}'s {metric}"
     if date is None:
@@ -868,6 +868,12 @@ def figures_for(results: dict) -> list[Plot]:
     dmg = damages_plot(results, ctx)
     if dmg is not None:
         plots.append(dmg)
+    from butfor.report.damages_plots import sensitivity_plot  # the tornado, its own module
+
+    tornado = sensitivity_plot(results, str((results.get("damages") or {}).get("currency")
+                                            or ctx.currency))
+    if tornado is not None:
+        plots.append(tornado)  # type: ignore[arg-type]
     return plots
 
 

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from butfor.case import Case, parse_case
 from butfor.errors import ButforError
+from butfor.transforms import TRANSFORMS as _CASE_TRANSFORMS
 
 CASE_FILE = "case.toml"
 N_EVENTS = 3
@@ -39,7 +40,7 @@ CLAIM_CHOICES = {
     "income_loss": "The change cost me income.",
     "claimed_amount": "The harm is worth the amount I claim.",
 }
-TRANSFORMS = ("none", "log1p", "per_post", "pct_change")
+TRANSFORMS = _CASE_TRANSFORMS  # the case file's own list, so the form offers every scale
 
 
 def blank_form(summary: dict) -> dict:
@@ -211,7 +212,9 @@ def field_of_data_error(message: str, form: dict) -> str:
 
 # -- TOML values -------------------------------------------------------------
 def _str(value: str) -> str:
-    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a TOML basic string
+    # a JSON string is a TOML basic string, once DEL (which JSON leaves as it is, TOML
+    # refuses) is escaped too
+    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _list(values: list[str]) -> str:

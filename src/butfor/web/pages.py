@@ -21,7 +21,14 @@ from butfor.errors import ButforError, DataError
 from butfor.web import casebuild
 from butfor.web.auth import current_user
 from butfor.web.db import new_id
-from butfor.web.uploads import Received, UploadError, shown_names, store_files, unpack
+from butfor.web.uploads import (
+    Received,
+    UploadError,
+    field_of_upload_error,
+    shown_names,
+    store_files,
+    unpack,
+)
 
 User = Annotated[dict, Depends(current_user)]
 _TEXT = Annotated[str, Field(max_length=500)]
@@ -85,7 +92,8 @@ def add_routes(app: FastAPI) -> None:
         except ButforError as err:
             shutil.rmtree(folder, ignore_errors=True)
             message = shown_names(str(err), locals().get("kept") or [], f"{folder}/")
-            return home_page(request, user, options, {"files": message}, status=400)
+            return home_page(request, user, options, {field_of_upload_error(message): message},
+                             status=400)
         request.app.state.store.add_upload(upload_id, user["id"], kept, options, report, summary)
         return RedirectResponse(f"/uploads/{upload_id}", status_code=303)
 

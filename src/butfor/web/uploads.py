@@ -125,5 +125,20 @@ def shown_names(message: str, files: list[dict], prefix: str = "") -> str:
     return message
 
 
+def field_of_upload_error(message: str) -> str:
+    """The upload form's field a refusal is about: the option it refuses or asks for.
+
+    A file no reader recognises also suggests --format, but its fault is the
+    file's header, so that sentence stays beside the files.
+    """
+    for option in ("format", "timezone", "unit"):
+        if message.startswith(f"--{option} '"):
+            return option
+    for option in ("timezone", "unit"):
+        if f"pass --{option} " in message:
+            return option
+    return "files"
+
+
 def _mb(n: int) -> str:
     return f"{n / 1_000_000:g} MB"
