@@ -92,7 +92,7 @@ def check_references(case: Case, panel: Panel, *, text: str = "",
             c.metric(getattr(pricing, "metric", None), ("damages", "pricing", i, "metric"),
                      f"the metric of pricing {pricing.label()!r},")
 
-    if case.subject.unit in case.peers.units:
+    if case.subject is not None and case.subject.unit in case.peers.units:
         i = case.peers.units.index(case.subject.unit)
         c.fail(("peers", "units", i), f"the subject {case.subject.unit!r} is listed among its "
                "own peers", "take it out of [peers] units (the subject is never its own peer)")
