@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from abc import abstractmethod
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -72,8 +73,9 @@ class _Costs(_Section):
     def cost_range(self) -> tuple[float, float] | None:
         return _range(self.cost_ratio_low, self.cost_ratio_high)
 
-    def label(self) -> str:  # pragma: no cover - each kind names itself
-        raise NotImplementedError
+    @abstractmethod
+    def label(self) -> str:
+        """The stream's name in the exhibit; each pricing kind names itself."""
 
     def stream_name(self) -> str:
         return self.stream or self.label()
