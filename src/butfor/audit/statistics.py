@@ -131,7 +131,7 @@ def _reference_sets(acc: pd.DataFrame,
     if spec["reference_group"] is not None:
         return {spec["reference_group"]: (everyone, group == spec["reference_group"])}
     if spec["reference"] == "group":
-        return {str(g): (group == g, group == g) for g in pd.unique(group)}
+        return {str(g): (group == g, group == g) for g in sorted(pd.unique(group))}
     return {"platform": (everyone, everyone)}
 
 
