@@ -50,7 +50,10 @@ def markdown(table, *, accounts: int, seeds: int, alpha: float, commit: str) -> 
                      f"{r.fdr_unaffected:.3f} ({r.fdr_unaffected_se:.3f}) | {r.power:.2f} |")
     head = (f"{accounts:,} simulated accounts x 365 days, seeds 0-{seeds - 1}, nominal "
             f"false-discovery rate {alpha:g}, commit {commit}.")
-    return "\n".join([head, "", *lines])
+    tail = ("What each column counts, why, and the table before the fix: docs/audit.md. Run: "
+            f"`/work/venv/bin/python benchmarks/audit_fdr.py --seeds {seeds} "
+            f"--accounts {accounts} --write`.")
+    return "\n".join([head, "", *lines, "", tail])
 
 
 def write_section(body: str) -> None:
