@@ -34,7 +34,7 @@ METHODS = {
     "sts": "butfor.methods.sts",
     "synthetic_control": "butfor.methods.synth_case",
     "sdid": "butfor.methods.sdid_case",
-    "event_study": "butfor.methods.event_study",
+    "event_study": "butfor.analyses.event_study",
     "changepoint": "butfor.methods.changepoint",
     "peer_effects": "butfor.methods.peer_effects",
     "attribution": "butfor.analyses.attribution",
