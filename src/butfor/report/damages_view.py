@@ -10,7 +10,7 @@ Every field tolerates older results files that lack it.
 from __future__ import annotations
 
 from butfor.report import fmt
-from butfor.report.plotdata import metric_words
+from butfor.report.plotcontext import metric_words
 
 _METHOD_WORDS = {
     "sts": "structural time series (before and after, with off-platform controls)",

@@ -14,7 +14,8 @@ from typing import Any
 
 from butfor.report import fmt, words
 from butfor.report.damages_view import damages_view
-from butfor.report.plotdata import context, figures_for, metric_words, the
+from butfor.report.plotcontext import context, metric_words, the
+from butfor.report.plotdata import figures_for
 
 VERDICT_CLASSES = {"supported": "supported", "not supported": "not-supported",
                    "inconclusive": "inconclusive"}
