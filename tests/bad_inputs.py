@@ -433,9 +433,9 @@ RUN = [
 # audit: a small simulated platform written as Parquet partitions
 def _audit(damage: str) -> Build:
     def build(d: Path) -> list[str]:
-        from butfor.audit_sim import AuditSimConfig, simulate_audit_panel
         from typer.testing import CliRunner
 
+        from butfor.audit_sim import AuditSimConfig, simulate_audit_panel
         from butfor.cli import app
 
         cfg = AuditSimConfig(n_accounts=200, days=60, event_day=40, accounts_per_partition=100)

@@ -42,9 +42,9 @@ def _plain(obj):
 def event_study(n_placebo: int) -> object:
     import tomllib
 
+    from butfor.analyses import event_study as es
     from butfor.case import parse_case
     from butfor.demo import demo_case_text
-    from butfor.methods import event_study as es
     from butfor.simulate import PlatformConfig, simulate_platform
 
     text = demo_case_text()

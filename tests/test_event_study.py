@@ -16,18 +16,16 @@ import pandas as pd
 import pyfixest as pf
 import pytest
 
+from butfor.analyses.event_study import analyses_for_case
 from butfor.errors import AssumptionWarning, DataError
-from butfor.methods.event_study import (
-    EventStudy,
-    GroupDisproportion,
-    PrePost,
-    SunAbraham,
-    _build_design,
-    _grid_layout,
-    analyses_for_case,
+from butfor.methods.event_study import EventStudy, GroupDisproportion, PrePost
+from butfor.methods.panel_design import (
+    build_design,
     cohort_share_weights,
+    grid_layout,
     linear_combination,
 )
+from butfor.methods.sun_abraham import SunAbraham
 from butfor.panel import Panel
 from butfor.results import dumps, to_jsonable
 from butfor.settings import SettingsError
@@ -228,16 +226,16 @@ def test_grid_layout_codes_match_hashed_codes_on_any_row_order():
     labels, sorted unique dates), the design this module built before the arithmetic path."""
     panel, treated, event = simulate(10, n_units=30, n_days=20, event_day=12, n_treated=10)
     data = panel.data
-    assert _grid_layout(data) is not None
+    assert grid_layout(data) is not None
     shuffled = data.sample(frac=1.0, random_state=2).reset_index(drop=True)
-    assert _grid_layout(shuffled) is None
+    assert grid_layout(shuffled) is None
     # two accounts trade one day's row: every block still carries the full run of dates
     swapped = data.copy()
     swapped.loc[[23, 43], "unit"] = swapped.loc[[43, 23], "unit"].to_numpy()
-    assert _grid_layout(swapped) is None
+    assert grid_layout(swapped) is None
     # accounts out of sorted order, and a plain object column (no pyarrow compare)
-    assert _grid_layout(data.iloc[np.r_[20:40, 0:20, 40:len(data)]]) is None
-    assert _grid_layout(data.astype({"unit": object})) is not None
+    assert grid_layout(data.iloc[np.r_[20:40, 0:20, 40:len(data)]]) is None
+    assert grid_layout(data.astype({"unit": object})) is not None
     units = [*treated, *panel.unit_ids[14:25], "not-an-account"]
     for kw in ({}, {"units": units, "start": "2022-01-04", "end": "2022-01-17"},
                {"end": "2021-12-31"}):
@@ -246,10 +244,10 @@ def test_grid_layout_codes_match_hashed_codes_on_any_row_order():
                         covariate_transform="log1p", **kw)
             if kw.get("end") == "2021-12-31":
                 with pytest.raises(DataError, match="no rows are left"):
-                    _build_design(panel, "y", **args)
+                    build_design(panel, "y", **args)
                 continue
-            grid = _build_design(panel, "y", **args)
-            hashed = _build_design(Panel(shuffled, panel.units), "y", **args)
+            grid = build_design(panel, "y", **args)
+            hashed = build_design(Panel(shuffled, panel.units), "y", **args)
             order = np.lexsort((hashed.time_code, hashed.unit_code))
             np.testing.assert_array_equal(grid.unit_labels, hashed.unit_labels)
             np.testing.assert_array_equal(grid.dates, hashed.dates)

@@ -22,7 +22,15 @@ from typer.testing import CliRunner
 
 from butfor.cli import app
 from butfor.errors import ButforError, InputError
-from butfor.report import fmt, load_results, render_html, render_report_file, write_report
+from butfor.report import (
+    fmt,
+    load_results,
+    panelplots,
+    plotcontext,
+    render_html,
+    render_report_file,
+    write_report,
+)
 from butfor.report import plotdata as pd_
 from butfor.report.figures import render_svg
 from butfor.report.html import key_figure
@@ -101,7 +109,7 @@ def test_fixture_follows_the_results_schema(results):
 
 def test_counterfactual_plot_data_is_the_effect_path(results):
     analysis = results["analyses"][0]
-    plot = pd_.counterfactual_plot(analysis, pd_.context(results))
+    plot = pd_.counterfactual_plot(analysis, plotcontext.context(results))
     effect = analysis["effect"]
     np.testing.assert_array_equal(plot.observed, np.array(effect["observed"], dtype=float))
     np.testing.assert_array_equal(plot.lower, np.array(effect["lower"], dtype=float))
@@ -117,7 +125,7 @@ def test_counterfactual_plot_data_is_the_effect_path(results):
 
 def test_effect_plot_cumulative_is_the_running_sum_after_the_event(results):
     analysis = results["analyses"][0]
-    plot = pd_.effect_plot(analysis, pd_.context(results))
+    plot = pd_.effect_plot(analysis, plotcontext.context(results))
     e = analysis["effect"]
     obs, cf = np.array(e["observed"]), np.array(e["counterfactual"])
     i = e["event_index"]
@@ -134,7 +142,7 @@ def test_effect_plot_cumulative_is_the_running_sum_after_the_event(results):
 def test_stock_metrics_get_no_running_total(results):
     analysis = copy.deepcopy(results["analyses"][0])
     analysis["metric"] = analysis["effect"]["metric"] = "followers"
-    plot = pd_.effect_plot(analysis, pd_.context(results))
+    plot = pd_.effect_plot(analysis, plotcontext.context(results))
     assert plot.cumulative is None
     assert "on average" in plot.title and "fewer followers" in plot.title
     assert plot.ylabel == "difference, followers"
@@ -155,7 +163,7 @@ def test_one_pair_of_figures_per_effect_when_an_analysis_has_several(results):
 
 
 def test_placebo_plot_states_rank_and_p_value(results):
-    plot = pd_.placebo_plot(results["analyses"][1], pd_.context(results))
+    plot = pd_.placebo_plot(results["analyses"][1], plotcontext.context(results))
     placebo = results["analyses"][1]["placebo"]
     # the fixture puts two peers above the subject: rank 3 of 25, p = 3/25
     assert placebo["rank"] == 3 and placebo["p_value"] == pytest.approx(3 / 25)
@@ -163,32 +171,32 @@ def test_placebo_plot_states_rank_and_p_value(results):
     assert "within the range of 24 peers" in plot.title
     significant = copy.deepcopy(results["analyses"][1])
     significant["placebo"]["p_value"] = 0.04
-    assert "stands out" in pd_.placebo_plot(significant, pd_.context(results)).title
+    assert "stands out" in pd_.placebo_plot(significant, plotcontext.context(results)).title
 
 
 def test_event_time_plot_reads_the_pretrend(results):
-    ctx = pd_.context(results)
+    ctx = plotcontext.context(results)
     analysis = copy.deepcopy(results["analyses"][2])
-    plot = pd_.event_time_plot(analysis, ctx)
+    plot = panelplots.event_time_plot(analysis, ctx)
     # fixture: five post-period weeks near −0.33 with half-width 0.07: all clearly below zero
     assert "no clear trend" in plot.title and "5 of 5 weeks sit clearly below zero" in plot.title
     assert plot.xlabel.startswith("weeks relative to the ownership change")
     analysis["event_time"]["pretrend_p"] = 0.01
-    assert "already moved before" in pd_.event_time_plot(analysis, ctx).title
+    assert "already moved before" in panelplots.event_time_plot(analysis, ctx).title
 
 
 def test_groups_plot_reads_the_interval(results):
-    ctx = pd_.context(results)
+    ctx = plotcontext.context(results)
     analysis = copy.deepcopy(results["analyses"][2])
     # fixture: estimate −0.15 log points, interval −0.21 to −0.09; exp(−0.15) − 1 = −13.9%
     assert ("the critics group's impressions moved 0.15 log points (about 14%) below the "
-            "others group's") in pd_.groups_plot(analysis, ctx).title
+            "others group's") in panelplots.groups_plot(analysis, ctx).title
     analysis["groups"].update(lower=-0.2, upper=0.05)
-    assert "moved alike" in pd_.groups_plot(analysis, ctx).title
+    assert "moved alike" in panelplots.groups_plot(analysis, ctx).title
 
 
 def test_changepoint_plot_dates_the_change_against_the_event(results):
-    plot = pd_.changepoint_plot(results["analyses"][3], pd_.context(results))
+    plot = panelplots.changepoint_plot(results["analyses"][3], plotcontext.context(results))
     # 28 Oct is one day after the 27 Oct event; the series drops 30% there
     assert "dropped around 28 Oct 2022" in plot.title
     assert "1 day after the ownership change" in plot.title
@@ -208,7 +216,7 @@ def test_event_study_results_are_read_as_event_time(results):
     analysis = {"id": "event_study:impressions:ownership change", "method": "event_study",
                 "metric": "impressions", "event": "ownership change",
                 "event_study": _event_study_dict()}
-    plot = pd_.event_time_plot(analysis, pd_.context(results))
+    plot = panelplots.event_time_plot(analysis, plotcontext.context(results))
     assert list(plot.periods) == [-3, -2, -1, 0, 1, 2] and plot.reference == -1
     assert plot.pretrend_p == 0.4
     # the fixture's panel is daily; the three post estimates' upper ends are all below zero
@@ -230,14 +238,14 @@ def test_group_disproportion_results_are_read_as_groups(results):
     analysis = {"id": "group_disproportion:impressions:ownership change",
                 "method": "group_disproportion", "metric": "impressions",
                 "event": "ownership change", "group_disproportion": gd}
-    ctx = pd_.context(logged)
-    plot = pd_.groups_plot(analysis, ctx)
+    ctx = plotcontext.context(logged)
+    plot = panelplots.groups_plot(analysis, ctx)
     assert plot.stages == ("before the ownership change", "after the ownership change")
     np.testing.assert_array_equal(plot.means["right"], [10.31, 10.39])
     # 1 − exp(−0.0407) = 0.0399 (hand computation): about 4.0%
     assert ("the left group's impressions moved 0.0407 log points (about 4.0%) below the "
             "right group's") in plot.title
-    assert pd_.event_time_plot(analysis, ctx) is not None
+    assert panelplots.event_time_plot(analysis, ctx) is not None
     render_svg(plot)
 
 
@@ -249,18 +257,18 @@ def test_changepoint_results_in_the_methods_own_keys(results):
           "onset_lower": "2022-10-25", "onset_upper": "2022-11-01", "change": -0.35}
     analysis = {"id": "changepoint:impressions:level", "method": "changepoint",
                 "metric": "impressions", "changepoint": cp}
-    plot = pd_.changepoint_plot(analysis, pd_.context(results))
+    plot = panelplots.changepoint_plot(analysis, plotcontext.context(results))
     assert plot.fitted is not None and len(plot.breaks) == 1
     assert "dropped around 28 Oct 2022" in plot.title and "2 changes were found" in plot.title
     render_svg(plot)
     cp.update(onset=None, onset_lower=None, onset_upper=None, breaks=[])
-    plot = pd_.changepoint_plot(analysis, pd_.context(results))
+    plot = panelplots.changepoint_plot(analysis, plotcontext.context(results))
     assert plot.date is None and plot.title.startswith("No clear change was found")
     render_svg(plot)
 
 
 def test_damages_plot_marks_the_claim(results):
-    plot = pd_.damages_plot(results, pd_.context(results))
+    plot = pd_.damages_plot(results, plotcontext.context(results))
     assert plot.amount_claimed == 400e6 and len(plot.scenarios) == 2
     assert "no draw reaches the $400 million claimed" in plot.title
     q = results["damages"]["scenarios"][0]["quantiles"]

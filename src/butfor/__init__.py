@@ -34,7 +34,7 @@ _LAZY = {
     "PrePost": "butfor.methods.event_study",
     "EventStudy": "butfor.methods.event_study",
     "GroupDisproportion": "butfor.methods.event_study",
-    "SunAbraham": "butfor.methods.event_study",
+    "SunAbraham": "butfor.methods.sun_abraham",
     "ChangePoint": "butfor.methods.changepoint",
     "ChangeAttribution": "butfor.methods.attribution",
     "PrePostComparison": "butfor.methods.prepost",

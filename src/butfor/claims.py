@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from butfor import frequency as freq
 from butfor.case import Case, Claim
 from butfor.verdicts import (
     INCONCLUSIVE,
@@ -85,9 +86,10 @@ class Verdict:
 
 
 def evaluate_claims(case: Case, analyses: list[dict], damages: dict | None,
-                    unit_groups: dict[str, str | None] | None = None) -> list[Verdict]:
-    """A verdict for every claim in the case, in the case's order."""
-    context = _Context(case, analyses, damages, unit_groups or {})
+                    unit_groups: dict[str, str | None] | None = None, frequency: str = "D"
+                    ) -> list[Verdict]:
+    """A verdict for every claim in the case, in the case's order (``frequency``: the panel's)."""
+    context = _Context(case, analyses, damages, unit_groups or {}, frequency)
     return [_JUDGES[claim.kind](claim, context) for claim in case.claims]
 
 
@@ -98,6 +100,7 @@ class _Context:
     analyses: list[dict]
     damages: dict | None
     unit_groups: dict[str, str | None]
+    frequency: str = "D"  # the panel's: a claim's tolerance is counted in its periods
 
     def find(self, kind: str, claim: Claim, *, need: str | None = None) -> dict | None:
         """The best analysis for this claim's kind, event and metric."""
@@ -321,7 +324,7 @@ def _targeted(claim: Claim, ctx: _Context) -> Verdict:
 def _not_preexisting(claim: Claim, ctx: _Context) -> Verdict:
     """No change in the claimed direction dated before the event (less a tolerance)."""
     event = ctx.case.event(_event_name(claim, ctx.case))
-    limit = event.date - dt.timedelta(days=claim.tolerance_days)
+    limit, tol = freq.before(event.date, claim.tolerance_days, ctx.frequency)  # whole periods
     metric = ctx.case.claim_metric(claim)
     way = {"fell": "decline", "rose": "rise", "changed": "change"}[claim.direction]
     trend_analysis = next(
@@ -332,18 +335,21 @@ def _not_preexisting(claim: Claim, ctx: _Context) -> Verdict:
     if dating is None and trend_analysis is None:
         return _missing(claim, "it needs change-point dating or a pre-trend test")
     figures: dict[str, Any] = {"event_date": str(event.date), "tolerance_days":
-                               claim.tolerance_days, "alpha": claim.alpha,
-                               "direction": claim.direction, "metric": metric}
+                               claim.tolerance_days, "tolerance_periods": tol, "alpha":
+                               claim.alpha, "direction": claim.direction, "metric": metric}
     early, unclear, checked = [], [], []
     gates: list[Gate | None] = []
-    if trend_analysis is None:
+    flagged = trend_analysis and degenerate_gate(trend_analysis, [])
+    if flagged and not flagged.passed:  # a flagged analysis's pre-trend is no evidence
+        gates.append(flagged)
+        unclear.append(f"{trend_analysis['id']}'s pre-trend test is unreadable: {flagged.reading}")
+    elif trend_analysis is None:
         checked.append("no pre-trend test was possible (it needs peers)")
     else:
-        pt = pretrend_test(trend_analysis)
+        pt, a_id = pretrend_test(trend_analysis), trend_analysis["id"]
         slope = pt.get("slope") or 0.0
         figures.update(pretrend_p=pt["p_value"], pretrend_slope=pt.get("slope"),
-                       pretrend_method=trend_analysis["method"],
-                       pretrend_analysis=trend_analysis["id"])
+                       pretrend_method=trend_analysis["method"], pretrend_analysis=a_id)
         same_way = {"fell": slope < 0, "rose": slope > 0, "changed": True}[claim.direction]
         if pt["p_value"] <= claim.alpha and same_way:
             early.append(f"the subject was already drifting against its peers before the "
@@ -367,9 +373,8 @@ def _not_preexisting(claim: Claim, ctx: _Context) -> Verdict:
             checked.append(f"the change-point dating ({model} model, the one that fits the "
                            f"series best) finds no {way}")
         else:
-            onset = dt.date.fromisoformat(cp["onset"])
-            lower = dt.date.fromisoformat(cp.get("onset_lower") or cp["onset"])
-            upper = dt.date.fromisoformat(cp.get("onset_upper") or cp["onset"])
+            onset, lower, upper = (dt.date.fromisoformat(cp.get(key) or cp["onset"])
+                                   for key in ("onset", "onset_lower", "onset_upper"))
             figures["changepoints"] = [{"model": model, "onset": cp["onset"],
                                         "lower": str(lower), "upper": str(upper),
                                         "change": cp.get("change")}]
@@ -388,9 +393,8 @@ def _not_preexisting(claim: Claim, ctx: _Context) -> Verdict:
     elif unclear:
         word, sentence = INCONCLUSIVE, "Inconclusive: " + "; ".join(unclear + checked) + "."
     else:
-        word = SUPPORTED
-        sentence = (f"No {way} before {limit} ({claim.tolerance_days} days before the "
-                    f"{event.name}): " + "; ".join(checked) + ".")
+        word, sentence = SUPPORTED, (f"No {way} before {limit} ({freq.describe(ctx.frequency, tol)}"
+                                     f" before the {event.name}): " + "; ".join(checked) + ".")
     return _verdict(claim, word, sentence, figures, gates)
 
 

@@ -15,6 +15,7 @@ Codes (``Panel.frequency``, kept in the store): ``D``, ``W``, ``M``, ``Q``,
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 import numpy as np
@@ -33,6 +34,16 @@ PERIOD: dict[str, str] = {"D": "day", "W": "week", "M": "month", "Q": "quarter",
 _PANDAS_PERIOD = {"M": "M", "Q": "Q", "Y": "Y"}
 # how many of a panel's periods make a week: the weekly block and season of daily data
 PERIODS_PER_WEEK = {"D": 7}
+# the season a structural time series fits by default: the week of daily data, the year of
+# monthly and quarterly data. Weekly data gets none: a week has no within-week pattern to
+# fit, and a 52-week year needs 51 coefficients (and drifts 1.25 days a year off the
+# calendar), which few weekly panels can pin down; ask for it with [sts] seasonal_period.
+SEASON: dict[str, int] = {"D": 7, "M": 12, "Q": 4}
+SEASON_WORDS: dict[str, str] = {"D": "weekly pattern", "M": "12-month season",
+                                "Q": "4-quarter season"}
+# the calendar length of a period in days (a month: 365.25 / 12): converting day counts
+DAYS_PER_PERIOD: dict[str, float] = {"D": 1.0, "W": 7.0, "M": 365.25 / 12,
+                                     "Q": 365.25 / 4, "Y": 365.25}
 
 
 def code(name: str | None) -> Frequency | None:
@@ -93,11 +104,48 @@ def shift(date: pd.Timestamp, periods: int, frequency: Frequency) -> pd.Timestam
     return date + pd.DateOffset(months=months)
 
 
+def ordinal(dates, frequency: str) -> np.ndarray:
+    """Each date as a whole number of the panel's periods since 1970 (days of daily data).
+
+    Consecutive periods differ by one, so ``ordinal % 12`` is the month of
+    the year on monthly data and ``ordinal % 7`` the weekday on daily data.
+    """
+    d = pd.DatetimeIndex(dates)
+    if frequency in ("D", "W"):
+        days = d.to_numpy().astype("datetime64[D]").astype(np.int64)
+        return days if frequency == "D" else np.floor_divide(days, 7)
+    months = (d.year.to_numpy() - 1970) * 12 + d.month.to_numpy() - 1
+    return np.floor_divide(months, {"M": 1, "Q": 3, "Y": 12}[frequency]).astype(np.int64)
+
+
+def periods_between(start, end, frequency: str) -> int:
+    """Whole periods from ``start`` to ``end`` (negative when ``end`` is earlier)."""
+    a, b = ordinal([pd.Timestamp(start), pd.Timestamp(end)], frequency)
+    return int(b - a)
+
+
+def periods_in_days(days: float, frequency: str) -> int:
+    """``days`` in whole periods of the panel, rounded up (14 days: 2 weeks, 1 month)."""
+    return int(np.ceil(days / DAYS_PER_PERIOD[frequency] - 1e-9))
+
+
+def before(date, days: int, frequency: str) -> tuple[dt.date, int]:
+    """The date ``days`` before ``date`` in whole periods of the panel, and their number.
+
+    ``days`` is rounded up to whole periods (14 days: 14 days, 2 weeks, 1 month,
+    quarter or year): a coarser panel dates a change only to its period.
+    """
+    n = periods_in_days(days, frequency)
+    return shift(pd.Timestamp(date), -n, frequency).date(), n
+
+
 def describe(frequency: str, n: int) -> str:
     """``"31 years"``, ``"1 day"``."""
     word = PERIOD.get(frequency, "period")
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
-__all__ = ["CODES", "NAMES", "PERIOD", "PERIODS_PER_WEEK", "Frequency", "FrequencyName",
-           "code", "describe", "grid", "infer", "shift", "to_period_start"]
+__all__ = ["CODES", "DAYS_PER_PERIOD", "NAMES", "PERIOD", "PERIODS_PER_WEEK", "SEASON",
+           "SEASON_WORDS", "Frequency", "FrequencyName", "before", "code", "describe", "grid",
+           "infer",
+           "ordinal", "periods_between", "periods_in_days", "shift", "to_period_start"]

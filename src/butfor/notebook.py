@@ -103,7 +103,8 @@ def _(result):
 def register_all() -> None:
     """Register the estimator result types (imported here, not at module load, so
     that importing this module does not import every method)."""
-    from butfor.methods import attribution, changepoint, event_study, prepost, sdid, sts, synth
+    from butfor.methods import attribution, changepoint, prepost, sdid, sts, synth
+    from butfor.methods import panel_results as event_study
 
     @summary.register(sts.StsResult)
     def _(result) -> pd.DataFrame:

@@ -1,15 +1,14 @@
 """Run a case end to end: check, analyse, judge, price, write.
 
-The pipeline is the only place that knows every method; methods know nothing
-of files, plots or each other. Each method module exposes
-``analyses_for_case(case, panel, *, seed) -> list[dict]`` and is listed in
-:data:`METHODS`.
+The pipeline runs every method the case names; methods know nothing of
+files, plots or each other. Each method's case adapter,
+``analyses_for_case(case, panel, *, seed) -> list[dict]``, is found by
+:func:`butfor.analyses.adapters.adapter_for`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import shlex
 import sys
@@ -23,23 +22,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from butfor import __version__
+from butfor.analyses.adapters import adapter_for
 from butfor.case import Case, load_case
 from butfor.errors import ButforError
 from butfor.ingest_report import IngestReport
 from butfor.panel import Panel
 from butfor.results import Results, dumps, to_jsonable
 
-METHODS = {
-    "prepost": "butfor.methods.prepost",
-    "sts": "butfor.methods.sts",
-    "synthetic_control": "butfor.methods.synth_case",
-    "sdid": "butfor.methods.sdid_case",
-    "event_study": "butfor.methods.event_study",
-    "changepoint": "butfor.methods.changepoint",
-    "peer_effects": "butfor.methods.peer_effects",
-    "attribution": "butfor.analyses.attribution",
-    "before_after": "butfor.analyses.before_after",
-}
 _VERSIONED = ["numpy", "scipy", "pandas", "duckdb", "pyfixest", "pydantic", "ruptures"]
 
 
@@ -123,7 +112,8 @@ def _run_case(case: Case, panel: Panel, report: IngestReport, *, inputs: list[In
     from butfor.claims import evaluate_claims
 
     unit_groups = dict(zip(panel.units["unit"], panel.units["group"], strict=True))
-    verdicts = [v.to_dict() for v in evaluate_claims(case, analyses, damages, unit_groups)]
+    verdicts = [v.to_dict() for v in evaluate_claims(case, analyses, damages, unit_groups,
+                                                     frequency=panel.frequency)]
     results = Results(
         case=to_jsonable(case.model_dump(mode="json")),
         analyses=analyses,
@@ -139,8 +129,7 @@ def _run_case(case: Case, panel: Panel, report: IngestReport, *, inputs: list[In
 def _run_method(method: str, case: Case, panel: Panel, seed: int,
                 draws: dict | None = None) -> list[dict]:
     """The method's analyses as plain JSON; their counterfactual draws go into ``draws``."""
-    module = importlib.import_module(METHODS[method])
-    raw = module.analyses_for_case(case, panel, seed=seed)
+    raw = adapter_for(method)(case, panel, seed=seed)
     taken = _pop_draws(raw)  # before to_jsonable: draws are large and stay numpy
     if draws is not None:
         draws.update(taken)
@@ -355,6 +344,9 @@ def print_summary(results: Results, console: Console) -> None:
     for a in results.analyses:  # a method that could not fit says so here, not only in the report
         if a.get("left_out"):
             console.print(Text(f"{a['method']} left out: {a['left_out']}."))
+        for flag in a.get("flags") or []:  # a result that cannot mean what it says
+            console.print(Text(f"{a['id']} flagged {flag['name']}: {flag['message']}.",
+                               style="yellow"))
     if results.verdicts:
         verdicts = Table(title="Claims (the report gives the reasons)", title_justify="left")
         verdicts.add_column("allegation")
@@ -482,4 +474,4 @@ def _progress(console: Console | None):
                     console=console, transient=True)
 
 
-__all__ = ["METHODS", "ButforError", "InputFile", "RunOutput", "run_case", "write_outputs"]
+__all__ = ["ButforError", "InputFile", "RunOutput", "run_case", "write_outputs"]

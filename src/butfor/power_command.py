@@ -12,7 +12,6 @@ effect that matters; ``--out`` also writes ``power.json``.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,12 +57,11 @@ def measure(case, panel, method: str, metric: str) -> PowerRow:
     try:
         if method == "sts":
             return PowerRow(method, metric, _sts_curve(other, panel, seed))
+        from butfor.analyses.adapters import adapter_for
         from butfor.inference.power import placebo_power_for
-        from butfor.pipeline import METHODS
         from butfor.results import to_jsonable
 
-        module = importlib.import_module(METHODS[method])
-        for a in to_jsonable(module.analyses_for_case(other, panel, seed=seed)):
+        for a in to_jsonable(adapter_for(method)(other, panel, seed=seed)):
             curve = placebo_power_for(a, effects=case.power.effects)
             if curve is not None:
                 return PowerRow(method, metric, to_jsonable(curve))

@@ -7,7 +7,7 @@ import pandas as pd
 
 def subject_outcome(case, panel) -> pd.Series:
     """The subject's outcome metric, windowed and transformed as the case says, by date."""
-    from butfor.methods.event_study import transform_outcome
+    from butfor.methods.panel_design import transform_outcome
 
     metric = case.outcome.metric
     subject = case.subject.unit

@@ -34,12 +34,8 @@ import pandas as pd
 from butfor import transforms
 from butfor.errors import DataError
 from butfor.methods._regression import fit_feols
-from butfor.methods.event_study import (
-    Coefficient,
-    CovariateTransform,
-    _build_design,
-    _Fitted,
-)
+from butfor.methods.panel_design import Fitted, build_design
+from butfor.methods.panel_results import Coefficient, CovariateTransform
 from butfor.transforms import Transform
 
 
@@ -129,7 +125,7 @@ class BeforeAfter:
                             "time fixed effects (they absorb the exposure exactly); set "
                             "[regression] time_effects = false, or compare two groups with "
                             "[before_after] comparison = \"groups\"")
-        design = _build_design(panel, outcome, transform=self.transform,
+        design = build_design(panel, outcome, transform=self.transform,
                                posts_metric=self.posts_metric, covariates=self.covariates,
                                covariate_transform=self.covariate_transform, units=units,
                                start=start, end=end)
@@ -162,7 +158,7 @@ class BeforeAfter:
         raw = fit_feols(frame, [*regressors, *design.covariates], fixed_effects=fe,
                         cluster=self.cluster, design="before/after regression",
                         must_vary=regressors)
-        fitted = _Fitted(raw.names, raw.beta, raw.vcov, raw.df_t, raw.n_obs, raw.n_clusters)
+        fitted = Fitted(raw.names, raw.beta, raw.vcov, raw.df_t, raw.n_obs, raw.n_clusters)
         name = f"{labels[0]} × post (vs {labels[1]})" if compare else "post"
         effect = fitted.coefficient(regressors[0], name, self.level)
         covs = tuple(fitted.coefficient(c, n, self.level)

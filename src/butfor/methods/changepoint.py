@@ -38,6 +38,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from butfor import frequency as freq
 from butfor.display import Displayable
 from butfor.errors import DataError
 from butfor.settings import checked_settings
@@ -127,12 +128,12 @@ def credible_interval(prob: np.ndarray, level: float) -> tuple[int, int]:
     return lo, min(hi, len(prob) - 1)
 
 
-def remove_weekly(y: np.ndarray, weekday: np.ndarray) -> np.ndarray:
-    """Subtract each weekday's mean deviation from the series mean."""
+def remove_weekly(y: np.ndarray, weekday: np.ndarray, period: int = 7) -> np.ndarray:
+    """Subtract each weekday's (each season's: ``period`` of them) mean deviation from the mean."""
     y = np.asarray(y, dtype=float)
     out = y.copy()
     centre = np.mean(y)
-    for d in range(7):
+    for d in range(period):
         sel = weekday == d
         if sel.any():
             out[sel] -= np.mean(y[sel]) - centre
@@ -164,8 +165,10 @@ class ChangePointResult(Displayable):
     of the new regime (None when no change is detected); ``onset_lower``/``onset_upper`` bound it at ``level``;
     ``onset_probability`` is the posterior over ``dates`` (zero outside the
     stretch between the neighbouring changes). ``change`` is the new minus
-    the old level (``"level"``) or slope per day (``"slope"``) on the series'
-    (transformed) scale.
+    the old level (``"level"``) or slope per period (``"slope"``: per day of
+    daily data, per month of monthly data) on the series' (transformed) scale.
+    ``frequency`` is the series' own (``D``, ``W``, ``M``, ``Q``, ``Y``):
+    distances from the event are counted and worded in its periods.
     """
 
     model: Model
@@ -185,6 +188,14 @@ class ChangePointResult(Displayable):
     event_date: pd.Timestamp | None
     changes: tuple[dict, ...] = ()  # every detected change: date, lower, upper, change, evidence
     diagnostics: dict[str, Any] = field(default_factory=dict)
+    frequency: str = "D"
+
+    def periods_from_event(self) -> tuple[int, int, int] | None:
+        """(onset, lower, upper) in the series' periods after the event (negative: before)."""
+        if self.onset is None or self.event_date is None:
+            return None
+        return tuple(freq.periods_between(self.event_date, d, self.frequency)  # type: ignore
+                     for d in (self.onset, self.onset_lower, self.onset_upper))
 
     def days_from_event(self) -> tuple[int, int, int] | None:
         """(onset, lower, upper) in days after the event (negative: before)."""
@@ -202,11 +213,13 @@ class ChangePointResult(Displayable):
         text = (f"A {direction} in the {kind} of {what} began around {self.onset:%Y-%m-%d} "
                 f"({self.level:.0%} interval {self.onset_lower:%Y-%m-%d} to "
                 f"{self.onset_upper:%Y-%m-%d})")
-        days = self.days_from_event()
-        if days is not None:
-            d, lo, hi = days
+        periods = self.periods_from_event()
+        if periods is not None:
+            d, lo, hi = periods
             rel = "after" if d >= 0 else "before"
-            text += f", {abs(d)} days {rel} the event ({lo:+d} to {hi:+d} days)"
+            unit = freq.PERIOD[self.frequency]
+            text += (f", {freq.describe(self.frequency, abs(d))} {rel} the event ({lo:+d} to "
+                     f"{hi:+d} {unit}s)")
         return text + "."
 
     def to_dict(self) -> dict:
@@ -214,6 +227,7 @@ class ChangePointResult(Displayable):
             return None if x is None else f"{x:%Y-%m-%d}"
 
         days = self.days_from_event()
+        periods = self.periods_from_event()
         return {
             "model": self.model,
             "dates": [str(np.datetime64(d, "D")) for d in self.dates],
@@ -227,6 +241,11 @@ class ChangePointResult(Displayable):
             "days_from_event": None if days is None else days[0],
             "days_from_event_lower": None if days is None else days[1],
             "days_from_event_upper": None if days is None else days[2],
+            # the same distances in the series' own periods (equal to the days off daily data)
+            "frequency": self.frequency,
+            "periods_from_event": None if periods is None else periods[0],
+            "periods_from_event_lower": None if periods is None else periods[1],
+            "periods_from_event_upper": None if periods is None else periods[2],
             "change": self.change,
             "sigma": self.sigma,
             "penalty": self.penalty,
@@ -237,7 +256,9 @@ class ChangePointResult(Displayable):
                 {"date": day(c["date"]), "lower": day(c["lower"]), "upper": day(c["upper"]),
                  "change": c["change"], "evidence": c["evidence"],
                  "days_from_event": None if self.event_date is None
-                 else int((c["date"] - self.event_date).days)}
+                 else int((c["date"] - self.event_date).days),
+                 "periods_from_event": None if self.event_date is None
+                 else freq.periods_between(self.event_date, c["date"], self.frequency)}
                 for c in self.changes],
             "sentence": self.sentence(),
             "diagnostics": self.diagnostics,
@@ -251,7 +272,9 @@ class ChangePoint:
 
     ``min_size`` is the shortest segment in periods; ``penalty_scale``
     multiplies the BIC penalty (1 = the criterion as stated); ``weekly``
-    removes a day-of-week cycle from daily series first. ``select`` picks the
+    removes a day-of-week cycle from daily series first; ``season`` a cycle of
+    that many periods (12 months, 4 quarters) from coarser ones. ``frequency`` is the
+    series' own (None: read off its dates); slopes are per period of it. ``select`` picks the
     change reported as the onset: the one with the most evidence
     (``"largest"``), the one nearest the event (``"nearest"``) or the first.
     Every detected change is listed in the result either way.
@@ -260,8 +283,12 @@ class ChangePoint:
     @checked_settings
     def __init__(self, *, model: Model = "level", min_size: int = 7, level: float = 0.95,
                  penalty_scale: float = 1.0, weekly: bool = False,
-                 select: Literal["largest", "nearest", "first"] = "largest") -> None:
+                 select: Literal["largest", "nearest", "first"] = "largest",
+                 frequency: Literal["D", "W", "M", "Q", "Y"] | None = None,
+                 season: int | None = None) -> None:
         self.select = select
+        self.season = season
+        self.frequency = frequency
         self.model = model
         self.min_size = min_size
         self.level = level
@@ -274,14 +301,19 @@ class ChangePoint:
             raise DataError(f"unknown change-point model {self.model!r}; use level or slope")
         s = series.dropna().sort_index()
         n = len(s)
-        if n < 2 * self.min_size + 1:
-            raise DataError(f"the series has {n} observed days; dating a change needs at "
-                            f"least {2 * self.min_size + 1} (twice min_size, plus one)")
         dates = pd.DatetimeIndex(s.index)
+        frequency = self.frequency or freq.infer(dates)
+        if n < 2 * self.min_size + 1:
+            raise DataError(f"the series has {n} observed {freq.PERIOD[frequency]}s; dating a "
+                            f"change needs at least {2 * self.min_size + 1} (twice min_size, "
+                            "plus one)")
         y = s.to_numpy(dtype=float)
         if self.weekly:
             y = remove_weekly(y, dates.day_of_week.to_numpy())
-        t = ((dates - dates[0]).days).to_numpy(dtype=float)
+        if self.season:  # month (quarter) of the year: the calendar's, from the dates
+            y = remove_weekly(y, np.mod(freq.ordinal(dates, frequency), self.season), self.season)
+        # time in the series' own periods: days of daily data, months of monthly data
+        t = (freq.ordinal(dates, frequency) - freq.ordinal(dates[:1], frequency)[0]).astype(float)
         sigma = noise_sd(y, self.model)
         if not np.isfinite(sigma) or sigma == 0:
             sigma = float(np.std(y)) or 1e-12
@@ -324,8 +356,9 @@ class ChangePoint:
             fitted=fitted, breaks=tuple(dates[b] for b in breaks), onset=onset,
             onset_lower=lower, onset_upper=upper, onset_probability=prob, change=change,
             sigma=float(sigma), penalty=float(penalty), criterion="bic", level=self.level,
-            event_date=event, changes=listed,
+            event_date=event, changes=listed, frequency=frequency,
             diagnostics={"n": n, "min_size": self.min_size, "weekly_removed": self.weekly,
+                         "season_removed": self.season,
                          "select": self.select})
 
 
@@ -355,15 +388,24 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     subject = case.subject.unit
     z = subject_outcome(case, panel)
     daily = panel.frequency == "D"
+    period = freq.PERIOD[panel.frequency]
+    # the year's season of monthly and quarterly data, removed as the week is from daily
+    # data, when three whole cycles are observed (as the structural time series asks)
+    season = None if daily else freq.SEASON.get(panel.frequency)
+    if season and int(z.notna().sum()) < 3 * season:
+        season = None
     dated = [(e.name, pd.Timestamp(e.date)) for e in case.events if e.date is not None]
     first_event = dated[0][1] if dated else None
     z, adjusted_for = _adjust_for_controls(z, case, panel, first_event)
     who = case.subject.display_name or subject
     out = []
     for model in ("level", "slope"):
-        res = ChangePoint(model=model, weekly=daily).fit(z, first_event)
+        res = ChangePoint(model=model, weekly=daily, frequency=panel.frequency,
+                          season=season).fit(z, first_event)
         onset = res.onset
         by_event = {name: None if onset is None else int((onset - d).days) for name, d in dated}
+        by_period = {name: None if onset is None else
+                     freq.periods_between(d, onset, panel.frequency) for name, d in dated}
         out.append({
             "id": f"changepoint:{metric}:{model}",
             "method": "changepoint",
@@ -373,13 +415,14 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
             "description": (
                 f"Finds the dates where the {'level' if model == 'level' else 'trend'} of the "
                 "subject's series changed (penalised segmentation, BIC penalty) and, for the "
-                "change nearest the event, the probability of each day being its start. "
-                "Day-to-day wandering of attention that is not a real change, or several "
-                "changes close together, would fool it."
+                f"change nearest the event, the probability of each {period} being its start. "
+                f"{period.capitalize()}-to-{period} wandering of attention that is not a real "
+                "change, or several changes close together, would fool it."
             ),
             "changepoint": res.to_dict(),
             "adjusted_for": adjusted_for,
             "days_from_events": by_event,
+            "periods_from_events": by_period,  # in the panel's own periods
             "sentence": _sentence_all(res, f"{who}'s {metric}"),
         })
     return out
@@ -428,8 +471,9 @@ def _sentence_all(res: ChangePointResult, what: str) -> str:
     text = res.sentence(what)
     if len(res.changes) > 1:
         listed = ", ".join(
-            f"{c['date']:%Y-%m-%d}" + ("" if res.event_date is None
-                                       else f" ({(c['date'] - res.event_date).days:+d} days)")
+            f"{c['date']:%Y-%m-%d}" + ("" if res.event_date is None else " ({:+d} {}s)".format(
+                freq.periods_between(res.event_date, c["date"], res.frequency),
+                freq.PERIOD[res.frequency]))
             for c in res.changes)
         text += f" Changes were detected on {len(res.changes)} dates: {listed}."
     return text

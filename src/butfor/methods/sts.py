@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from butfor import frequency as freq
 from butfor.display import Displayable
 from butfor.errors import AssumptionWarning, DataError, InputError
 from butfor.inference.false_positive import FalsePositiveResult
@@ -515,11 +516,10 @@ def _post_periods(T, event_index, post_periods) -> list[tuple[int, int]]:
 
 
 def _season_design(dates: np.ndarray, T: int, period: int | None) -> np.ndarray:
-    """Effect-coded season dummies: column j is 1 on season j, -1 on the last season."""
+    """Effect-coded season dummies (1 on season j, -1 on the last), phased by the series' periods."""
     if period is None or period < 2:
         return np.zeros((T, 0))
-    days = dates.astype("datetime64[D]").astype(np.int64)
-    phase = np.mod(days, period)
+    phase = np.mod(freq.ordinal(dates, freq.infer(dates)), period)
     D = (phase[:, None] == np.arange(period - 1)[None, :]).astype(float)
     D[phase == period - 1] = -1.0
     return D
@@ -653,9 +653,8 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     inputs = sts_inputs(case, panel, seed=seed)
     subject, metric, label = inputs.subject, inputs.metric, inputs.label
     X, dates, periods, names = inputs.X, inputs.dates, inputs.periods, inputs.names
-    n_pseudo = inputs.pseudo_events
+    n_pseudo, y_values = inputs.pseudo_events, inputs.y
     model = StructuralTimeSeries(**inputs.settings)
-    y_values = inputs.y
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AssumptionWarning)
         try:
@@ -663,7 +662,8 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
                                metric=label)
         except ConstantSeriesError as err:  # the other methods still run; claims skip this
             return [_left_out(subject, metric, label, names, str(err))]
-    notes = [str(w.message) for w in caught if issubclass(w.category, AssumptionWarning)]
+    notes = [*inputs.notes, *(str(w.message) for w in caught
+                              if issubclass(w.category, AssumptionWarning))]
     for w in caught:  # anything else is not ours to swallow
         if not issubclass(w.category, AssumptionWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -694,7 +694,7 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
         "events": names,
         "description": (
             f"Forecasts what {subject}'s {label} would have been after each event from its own "
-            f"pre-event level, weekly pattern and {controls_text}, fitted before the first "
+            f"pre-event level, {inputs.season} and {controls_text}, fitted before the first "
             "event. It is fooled if the series would have changed course anyway at that time "
             "(a trend break unrelated to the event), or if a control was itself moved by the "
             "event."

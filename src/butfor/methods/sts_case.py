@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from butfor import frequency as freq
 from butfor.errors import DataError
 
 
@@ -29,6 +30,8 @@ class StsInputs:
     settings: dict[str, Any]  # StructuralTimeSeries keyword arguments
     pseudo_events: int  # for the known error rate (0: none)
     relative_effects: bool  # a relative change of this series means something (power)
+    season: str = "weekly pattern"  # the season fitted, in words: "12-month season", "no season"
+    notes: tuple[str, ...] = ()  # what was decided for the user (a season left out), for the report
 
 
 def sts_inputs(case, panel, *, seed: int) -> StsInputs:
@@ -90,17 +93,49 @@ def sts_inputs(case, panel, *, seed: int) -> StsInputs:
         b = int(dates.searchsorted(pd.Timestamp(hi), side="right"))
         periods.append((a, b))
         names.append(name)
-    period = 7 if panel.frequency == "D" else None
+    season, period, notes = _default_season(panel.frequency, y_series.to_numpy(dtype=float),
+                                            periods[0][0] if periods else 0)
     settings: dict[str, Any] = {"seasonal_period": period, "transform": model_transform,
                                 "seed": seed}
     n_pseudo = 10
     if opts is not None:
-        if opts.seasonal_period is not None:
-            settings["seasonal_period"] = opts.seasonal_period if opts.seasonal_period > 1 else None
+        if opts.seasonal_period is not None:  # the user's own choice: no default, no note
+            period = opts.seasonal_period if opts.seasonal_period > 1 else None
+            settings["seasonal_period"] = period
+            season = f"{period}-{freq.PERIOD[panel.frequency]} season" if period else "no season"
+            notes = ()
         settings |= {"trend": opts.trend, "n_draws": opts.n_draws,
                      "prior_level_sd": opts.prior_level_sd,
                      "check_controls": opts.check_controls}
         n_pseudo = opts.pseudo_events
     return StsInputs(subject, metric, label, y_series.to_numpy(dtype=float), X, dates,
                      periods, names, settings, n_pseudo,
-                     relative_effects=transform != "pct_change")
+                     relative_effects=transform != "pct_change", season=season, notes=notes)
+
+
+# a season is told apart from the level's wander only over several cycles: three, as
+# the model's own minimum of observed periods before the event (sts._prepare)
+MIN_CYCLES = 3
+
+
+def _default_season(frequency: str, y: np.ndarray, first_post: int
+                    ) -> tuple[str, int | None, tuple[str, ...]]:
+    """The season fitted by default (in words), its period and a note when it is left out.
+
+    The panel's frequency sets the period (:data:`butfor.frequency.SEASON`: 7
+    days, 12 months, 4 quarters; none for weekly and annual data); the season
+    is fitted only when the pre-period holds :data:`MIN_CYCLES` whole cycles
+    of observed periods, else it is left out and a note says why.
+    """
+    period = freq.SEASON.get(frequency)
+    if period is None:
+        return "no season", None, ()
+    words = freq.SEASON_WORDS[frequency]
+    observed = int(np.isfinite(y[:first_post]).sum())
+    if observed >= MIN_CYCLES * period:
+        return words, period, ()
+    note = (f"no {words} was fitted: the pre-period has {freq.describe(frequency, observed)} "
+            f"observed, fewer than the {freq.describe(frequency, MIN_CYCLES * period)} "
+            f"({MIN_CYCLES} whole cycles) a season needs to be told from the level's wander; "
+            "lengthen the pre-period, or set [sts] seasonal_period")
+    return "no season", None, (note,)

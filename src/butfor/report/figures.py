@@ -17,7 +17,7 @@ import numpy as np
 
 from butfor.report import fmt
 from butfor.report.damages_plots import SensitivityPlot
-from butfor.report.plotdata import (
+from butfor.report.plottypes import (
     ChangepointPlot,
     CounterfactualPlot,
     DamagesPlot,

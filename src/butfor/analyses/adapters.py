@@ -1,0 +1,39 @@
+"""Which module turns a case into each method's analyses.
+
+Each method is imported when a case first asks for it, not when butfor starts:
+a creator's case that runs only the structural time series never pays for
+pyfixest or the synthetic-control solver. The imports are written out (not
+looked up by name) so that the import graph shows every edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+#: a case adapter: (case, panel, seed=...) -> the method's analyses as dicts
+Adapter = Callable[..., list[dict]]
+
+
+def adapter_for(method: str) -> Adapter:
+    """The ``analyses_for_case`` of one method named in ``[case] methods``."""
+    if method == "prepost":
+        from butfor.methods import prepost as module
+    elif method == "sts":
+        from butfor.methods import sts as module
+    elif method == "synthetic_control":
+        from butfor.methods import synth_case as module
+    elif method == "sdid":
+        from butfor.methods import sdid_case as module
+    elif method == "event_study":
+        from butfor.analyses import event_study as module
+    elif method == "changepoint":
+        from butfor.methods import changepoint as module
+    elif method == "peer_effects":
+        from butfor.methods import peer_effects as module
+    elif method == "attribution":
+        from butfor.analyses import attribution as module
+    elif method == "before_after":
+        from butfor.analyses import before_after as module
+    else:  # the case file's schema lists the methods, so this is a programming error
+        raise KeyError(f"no case adapter for method {method!r}")
+    return module.analyses_for_case
