@@ -12,12 +12,16 @@ arithmetic is in :mod:`butfor.damages`.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
+import re
 from abc import abstractmethod
 from typing import Annotated, Literal
 
+import pandas as pd
 from pydantic import Field, model_validator
 
+from butfor import frequency as freq
 from butfor.case_base import Section as _Section
 
 RateDistribution = Literal["triangular", "uniform"]
@@ -49,6 +53,47 @@ def _check_range(central: float, low: float | None, high: float | None, name: st
 
 def _range(low: float | None, high: float | None) -> tuple[float, float] | None:
     return None if low is None or high is None else (float(low), float(high))
+
+
+# lengths of time in words ("12 months", "26 weeks", "90 days"): the period-neutral keys
+# (horizon, half_life, anchor, term), read the same whatever the panel's frequency
+_UNITS = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
+_LENGTH = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(day|week|month|quarter|year)s?\s*$", re.IGNORECASE)
+
+
+def parse_length(text: object, key: str, *, whole: bool = True) -> tuple[float, str]:
+    """``"12 months"`` -> (12, "M"); anything else is refused naming ``key`` and the fix."""
+    match = _LENGTH.match(text) if isinstance(text, str) else None
+    if match is None or float(match.group(1)) <= 0 or (
+            whole and not float(match.group(1)).is_integer()):
+        number = "a whole number" if whole else "a number"
+        raise ValueError(f"'{key}' = {text!r} is not a length of time; write {number} above 0 "
+                         "and a unit (days, weeks, months, quarters or years), such as "
+                         "\"12 months\" or \"90 days\"")
+    return float(match.group(1)), _UNITS[match.group(2).lower()]
+
+
+def length_in_days(text: str, key: str, *, whole: bool = True) -> float:
+    """A length's nominal days: a month is 365.25 / 12 days, a year 365.25 (checks, half-lives)."""
+    n, unit = parse_length(text, key, whole=whole)
+    return n * freq.DAYS_PER_PERIOD[unit]
+
+
+def days_from(start: dt.date, text: str, key: str) -> int:
+    """The calendar days from ``start`` to the same length later ("12 months": 365 or 366)."""
+    n, unit = parse_length(text, key)
+    return (freq.shift(pd.Timestamp(start), int(n), unit) - pd.Timestamp(start)).days
+
+
+def _length_key(data: object, words: str, days: str, *, whole: bool = True,
+                integer: bool = True) -> object:
+    """Fill ``days`` from ``words`` (its nominal days), refusing both at once."""
+    if not isinstance(data, dict) or data.get(words) is None:
+        return data
+    if data.get(days) is not None:
+        raise ValueError(f"'{words}' and '{days}' say the same thing; give one of them")
+    value = length_in_days(data[words], words, whole=whole)
+    return {**data, days: max(1, round(value)) if integer else value}
 
 
 class _Costs(_Section):
@@ -180,7 +225,9 @@ class RateCardPricing(_Flow):
 class Contract(_Section):
     """A lost contract: ``value`` per term, for up to ``terms`` terms of ``term_days``.
 
-    ``renewal_probability`` is the chance that each term would have gone
+    ``term`` states the term in calendar units instead (``"1 year"``, ``"6 months"``):
+    each term then runs to the same date a term later, so its days are the
+    calendar's (365 or 366 for a year). ``renewal_probability`` is the chance that each term would have gone
     ahead but for the event (term k needs terms 1..k, so its chance is p^k).
     ``schedule`` says when a term pays: evenly day by day over the term
     ("spread") or in full on its first day ("start"). ``start`` defaults to
@@ -195,8 +242,22 @@ class Contract(_Section):
     start: dt.date | None = None
     terms: int = Field(default=1, ge=1)
     term_days: int = Field(default=365, gt=0)
+    term: str | None = None  # "1 year", "6 months": calendar terms (term_days: nominal)
     schedule: Literal["spread", "start"] = "spread"
     source: str = ""  # the contract, the offer, the correspondence
+
+    @model_validator(mode="before")
+    @classmethod
+    def _term_words(cls, data: object) -> object:
+        return _length_key(data, "term", "term_days")
+
+    def term_lengths(self, start: dt.date) -> list[int]:
+        """The days of each term from ``start``: ``term_days`` each, or the calendar's."""
+        if self.term is None:
+            return [self.term_days] * self.terms
+        n, unit = parse_length(self.term, "term")
+        edges = [freq.shift(pd.Timestamp(start), int(n) * k, unit) for k in range(self.terms + 1)]
+        return [(b - a).days for a, b in itertools.pairwise(edges)]
 
     @model_validator(mode="after")
     def _range(self) -> Contract:
@@ -225,20 +286,51 @@ Pricing = Annotated[CpmPricing | RateCardPricing | ContractPricing, Field(discri
 
 
 class Persistence(_Section):
-    """How the loss continues past the data: not at all, constant, or halving every half-life."""
+    """How the loss continues past the data: not at all, constant, or halving every half-life.
+
+    ``horizon`` and ``half_life`` state the lengths in calendar units, whatever
+    the panel's frequency (``"12 months"``, ``"26 weeks"``, ``"90 days"``); they
+    replace ``horizon_days`` and ``half_life_days``, which are then filled with
+    their nominal days (a month is 365.25 / 12 days) for the checks. A horizon in
+    words runs from the day after the data end to the same date that much later.
+    """
 
     name: str | None = None
     kind: Literal["none", "half_life", "constant"] = "none"
     half_life_days: float | None = Field(default=None, gt=0)
     horizon_days: int = Field(default=0, ge=0)
+    horizon: str | None = None
+    half_life: str | None = None
     source: str = ""
     # why a horizon past the ceiling ([damages] horizon_ceiling_days) is reasonable
     override_reason: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _length_words(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("horizon") is not None and \
+                data.get("kind", "none") == "none":
+            raise ValueError("'horizon' has no effect when kind = 'none'; remove it or set "
+                             "kind = 'constant' or 'half_life'")
+        data = _length_key(data, "horizon", "horizon_days")
+        return _length_key(data, "half_life", "half_life_days", whole=False, integer=False)
+
+    def days_after(self, end: dt.date) -> int:
+        """Days projected after the data's last day ``end``: the horizon, in calendar days."""
+        if self.kind == "none":
+            return 0
+        if self.horizon is None:
+            return self.horizon_days
+        return days_from(end + dt.timedelta(days=1), self.horizon, "horizon")
+
+    def horizon_words(self) -> str:
+        return self.horizon or f"{self.horizon_days} days"
+
     @model_validator(mode="after")
     def _consistent(self) -> Persistence:
         if self.kind == "half_life" and self.half_life_days is None:
-            raise ValueError("a 'half_life' persistence needs 'half_life_days'")
+            raise ValueError("a 'half_life' persistence needs 'half_life' (such as \"3 months\") "
+                             "or 'half_life_days'")
         if self.kind != "half_life" and self.half_life_days is not None:
             raise ValueError(
                 f"'half_life_days' has no effect when kind = {self.kind!r}; remove it or set "
@@ -250,7 +342,8 @@ class Persistence(_Section):
                 "'constant' or 'half_life'"
             )
         if self.kind != "none" and self.horizon_days == 0:
-            raise ValueError(f"a {self.kind!r} persistence needs 'horizon_days' above 0")
+            raise ValueError(f"a {self.kind!r} persistence needs 'horizon' (such as \"12 "
+                             "months\") or 'horizon_days' above 0")
         if self.override_reason is not None and not self.override_reason.strip():
             raise ValueError("'override_reason' is empty; say why the horizon is reasonable")
         return self
@@ -261,8 +354,9 @@ class Persistence(_Section):
         if self.kind == "none":
             return "to the end of the data"
         if self.kind == "constant":
-            return f"constant for {self.horizon_days} days"
-        return f"half-life {self.half_life_days:g} days, for {self.horizon_days} days"
+            return f"constant for {self.horizon_words()}"
+        half = self.half_life or f"{self.half_life_days:g} days"
+        return f"half-life {half}, for {self.horizon_words()}"
 
 
 class Interest(_Section):
@@ -386,6 +480,7 @@ class Damages(_Section):
     amount_claimed: float | None = Field(default=None, ge=0)
     currency: str = "USD"
     anchor_days: int = Field(default=28, gt=0)  # days averaged for the projection's start
+    anchor: str | None = None  # the same in words ("3 months"): that many of the last periods
     draws: int | None = Field(default=None, gt=0)  # default: as many as the effects carry
     # the headline scenario; default: the central one (the median of the scenarios' medians)
     headline: str | None = None
@@ -397,6 +492,11 @@ class Damages(_Section):
     exclude: list[ExcludedPeriod] = Field(default_factory=list)
     apportion: bool = True  # the apportionment model (one step per event) and its table
     sensitivity: bool = True  # the one-way (tornado) table
+
+    @model_validator(mode="before")
+    @classmethod
+    def _anchor_words(cls, data: object) -> object:
+        return _length_key(data, "anchor", "anchor_days")
 
     @model_validator(mode="after")
     def _complete(self) -> Damages:
@@ -419,10 +519,11 @@ class Damages(_Section):
         for p in self.persistence:
             if p.horizon_days > self.horizon_ceiling_days and p.override_reason is None:
                 raise ValueError(
-                    f"scenario {p.label()!r} projects {p.horizon_days} days past the data, "
+                    f"scenario {p.label()!r} projects {p.horizon_words()} past the data, "
                     f"beyond the ceiling of {self.horizon_ceiling_days} days "
                     "(horizon_ceiling_days): a projection that far rests on no data; shorten "
-                    "'horizon_days', or give 'override_reason' saying why it is reasonable"
+                    f"'{'horizon' if p.horizon else 'horizon_days'}', or give 'override_reason' "
+                    "saying why it is reasonable"
                 )
         if isinstance(self.mitigation, list):
             seen = [m.name for m in self.mitigation]

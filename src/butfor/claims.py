@@ -339,7 +339,11 @@ def _not_preexisting(claim: Claim, ctx: _Context) -> Verdict:
                                claim.alpha, "direction": claim.direction, "metric": metric}
     early, unclear, checked = [], [], []
     gates: list[Gate | None] = []
-    if trend_analysis is None:
+    flagged = trend_analysis and degenerate_gate(trend_analysis, [])
+    if flagged and not flagged.passed:  # a flagged analysis's pre-trend is no evidence
+        gates.append(flagged)
+        unclear.append(f"{trend_analysis['id']}'s pre-trend test is unreadable: {flagged.reading}")
+    elif trend_analysis is None:
         checked.append("no pre-trend test was possible (it needs peers)")
     else:
         pt, a_id = pretrend_test(trend_analysis), trend_analysis["id"]

@@ -345,6 +345,9 @@ def print_summary(results: Results, console: Console) -> None:
     for a in results.analyses:  # a method that could not fit says so here, not only in the report
         if a.get("left_out"):
             console.print(Text(f"{a['method']} left out: {a['left_out']}."))
+        for flag in a.get("flags") or []:  # a result that cannot mean what it says
+            console.print(Text(f"{a['id']} flagged {flag['name']}: {flag['message']}.",
+                               style="yellow"))
     if results.verdicts:
         verdicts = Table(title="Claims (the report gives the reasons)", title_justify="left")
         verdicts.add_column("allegation")

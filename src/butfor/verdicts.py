@@ -269,9 +269,8 @@ def degenerate_gate(analysis: dict, numbers: list[float | None]) -> Gate:
             elif isinstance(value, dict):
                 flags += [f"{k}: {v}" if not isinstance(v, bool) else k
                           for k, v in value.items() if v]
-            elif isinstance(value, list):
-                flags += [v.get("message", v.get("name", str(v))) if isinstance(v, dict)
-                          else str(v) for v in value]
+            elif isinstance(value, list):  # butfor.methods._flags: name, message, values
+                flags += [_flag_words(v) if isinstance(v, dict) else str(v) for v in value]
             elif value is True:
                 flags.append(key)
     missing = any(_num(x) is None for x in numbers)
@@ -279,8 +278,16 @@ def degenerate_gate(analysis: dict, numbers: list[float | None]) -> Gate:
         flags.append("the method returned no finite estimate or interval")
     passed = not flags
     return Gate("degenerate", passed, None if passed else "; ".join(flags), "no flags",
-                "the fit is not degenerate" if passed else
-                "the fit is degenerate (" + "; ".join(flags) + ")")
+                "the result is not degenerate" if passed else
+                "the degenerate gate failed (" + "; ".join(flags) + ")")
+
+
+def _flag_words(flag: dict) -> str:
+    """ "edge_estimate: the estimate is a 99.5% fall ..." (a flag's name, then its reason)."""
+    name, message = flag.get("name"), flag.get("message")
+    if name and message:
+        return f"{name}: {message}"
+    return str(message or name or flag)
 
 
 # ---------------------------------------------------------------------------

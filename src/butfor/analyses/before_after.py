@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from butfor.errors import DataError
+from butfor.methods._flags import edge_estimate
 from butfor.methods.before_after import BeforeAfter, BeforeAfterResult
 
 
@@ -68,7 +69,13 @@ def _analysis(res: BeforeAfterResult, metric: str, event_name: str) -> dict:
     rel = res.relative
     if rel is not None:
         estimate.update(relative=rel[0], relative_lower=rel[1], relative_upper=rel[2])
+    # a log-scale coefficient at the edge (a factor of 100) that its own test calls
+    # ordinary (butfor.methods._flags); a coefficient on the metric's own scale has no
+    # relative change to judge
+    edge = None if rel is None else edge_estimate(rel[0], res.effect.p_value,
+                                                    test="regression")
     return {
+        **({"flags": [edge.to_dict()]} if edge is not None else {}),
         "id": f"before_after:{metric}:{event_name}",
         "method": "before_after",
         "title": title,

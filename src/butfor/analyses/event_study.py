@@ -79,7 +79,7 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
                         "compare = [\"a\", \"b\"] (or give the panel two group labels), or "
                         "add [subject] unit")
     out: list[dict] = []
-    dates = panel.dates
+    dates, period = panel.dates, freq.PERIOD[panel.frequency]  # "day", "month": the wording's
     options = case.event_study
     for event_name, start, event_date, end in event_windows(case, panel, "event_study"):
         if options.events and event_name not in options.events:
@@ -113,12 +113,12 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
                 "metric": metric,
                 "event": event_name,
                 "description": (
-                    "Estimates, day by day around the event, how far the subject's outcome "
-                    "moved beyond what her peers' moved, with account and day fixed effects; "
-                    "the days before the event test whether a gap was already opening (the "
-                    "pre-trend test), and each peer treated as if it were the subject shows "
-                    "how big such gaps get by chance. Peers the event also touched, or a "
-                    "trend that would have bent anyway after the event, would fool it."
+                    f"Estimates, {period} by {period} around the event, how far the subject's "
+                    f"outcome moved beyond what her peers' moved, with account and {period} "
+                    f"fixed effects; the {period}s before the event test whether a gap was "
+                    "already opening (the pre-trend test), and each peer treated as if it were "
+                    "the subject shows how big such gaps get by chance. Peers the event also "
+                    "touched, or a trend that would have bent anyway after it, would fool it."
                 ),
                 "effect": path.to_dict(),
                 "event_study": res.to_dict(),

@@ -15,9 +15,14 @@ Conventions (the report repeats them):
   distribution is not pushed upwards. A date with no observed value adds
   nothing (a warning says how many).
 - **Cost per thousand (CPM)**: dollars = lost impressions (or views) × rate / 1000.
+- **Frequency**: a date stands for its period: a day, a week (seven days from
+  it), or a month, quarter or year from its first day, with the calendar's own
+  days (February 2021: 28). A flow metric of a coarser panel (impressions) is
+  its total over the period, a level (followers) its average. The data end is
+  the last day the data cover (the last month's last day).
 - **Rate card**: a sponsored post is priced dollars_per_thousand × metric /
   1000 (followers, or engagements per post); a month is 365/12 days, so a
-  date that stands for ``step_days`` days loses
+  date that stands for ``step_days`` days (a month's own 28 to 31) loses
   lost × dollars_per_thousand / 1000 × posts_per_month × 12 / 365 × step_days.
 - **Uncertain prices**: a rate (or contract value) with a low and a high is
   drawn once per damages draw, triangular(low, stated, high) or
@@ -27,13 +32,16 @@ Conventions (the report repeats them):
   have gone ahead: one Bernoulli(renewal_probability) per term per draw,
   chained, so term k is lost with probability p^k. A term pays its value
   evenly day by day over ``term_days`` ("spread") or in full on its first day
-  ("start"). Contracts are stated, not projected: they are the same in every
-  persistence scenario.
-- **Projection**: the *anchor* is the mean lost dollars per date over the last
-  ``anchor_days`` of data (dates with an observation only). The date h steps
-  after the last date (h = 1 .. horizon_days / step_days) loses
-  anchor × 0.5^(h × step_days / half_life_days) ("half_life") or the anchor
-  itself ("constant"); "none" stops at the end of the data.
+  ("start"); ``term`` in words ("1 year") follows the calendar. Contracts are
+  stated, not projected: they are the same in every persistence scenario.
+- **Projection**: the *anchor* is the lost dollars per day over the last
+  dates of data (dates with an observation only): the whole periods within
+  ``anchor_days``, or ``anchor`` ("3 months") in the series' own periods. Day
+  h after the data end (h = 1 .. the horizon in days) loses
+  anchor × 0.5^(h / half_life_days) ("half_life") or the anchor itself
+  ("constant"), discounted day by day; "none" stops at the end of the data. A
+  horizon in words ("12 months") runs to the same date that much later (365
+  or 366 days); a half-life in words is its nominal days (a month: 365.25 / 12).
 - **Discounting** at annual rate r to the valuation date (default: the last
   date of the data). A cash flow d days after it is divided by
   (1 + r)^(d / 365) ("daily"), (1 + r)^ceil(d / 365) ("end_of_year": every

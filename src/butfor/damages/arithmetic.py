@@ -7,6 +7,7 @@ Shapes: a quantity per draw and date is (n_draws, n_dates); a per-draw figure
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -60,13 +61,13 @@ def price_cpm(lost: np.ndarray, rate: np.ndarray | float) -> np.ndarray:
 
 
 def price_rate_card(lost: np.ndarray, dollars_per_thousand: np.ndarray | float,
-                    posts_per_month: float, step_days: int = 1) -> np.ndarray:
+                    posts_per_month: float, step_days: int | np.ndarray = 1) -> np.ndarray:
     """Dollars per date from a rate card.
 
     A post is priced ``dollars_per_thousand`` × metric / 1000, so a gap of
     ``lost`` in the metric costs lost × dollars_per_thousand / 1000 per post;
     posts per day are posts_per_month × 12 / 365, and a date stands for
-    ``step_days`` days.
+    ``step_days`` days (one number, or one per date: a month's own 28 to 31).
     """
     rate = np.asarray(dollars_per_thousand, dtype=float)
     rate = rate[..., None] if rate.ndim else rate
@@ -74,18 +75,24 @@ def price_rate_card(lost: np.ndarray, dollars_per_thousand: np.ndarray | float,
     return np.asarray(lost, dtype=float) * rate / 1000.0 * posts_per_day * step_days
 
 
-def anchor_amount(amounts: np.ndarray, n_last: int) -> tuple[np.ndarray, int]:
+def anchor_amount(amounts: np.ndarray, n_last: int,
+                  days: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """Mean of each draw's last ``n_last`` dates that have a value; returns (anchor, dates used).
 
     Dates with NaN are skipped; a draw with no value in the window has anchor 0.
+    With ``days`` (the days each date stands for) the anchor is per day: the
+    window's total over its days, so months of 28 and 31 days weigh as they should.
     """
     amounts = np.atleast_2d(np.asarray(amounts, dtype=float))
-    window = amounts[:, -max(int(n_last), 1):]
+    k = max(int(n_last), 1)
+    window = amounts[:, -k:]
     ok = ~np.isnan(window)
     count = ok.sum(axis=1)
     total = np.where(ok, window, 0.0).sum(axis=1)
+    if days is not None:
+        count = np.where(ok, np.asarray(days, dtype=float)[-k:][None, :], 0.0).sum(axis=1)
     anchor = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
-    return anchor, int(count.max(initial=0))
+    return anchor, int(ok.sum(axis=1).max(initial=0))
 
 
 def persistence_factors(kind: str, n_steps: int, step_days: int = 1,
@@ -125,15 +132,21 @@ def discount_factors(days: np.ndarray, rate: float, convention: Convention = "da
     return factor
 
 
-def contract_cashflows(term_days: int, terms: int,
+def contract_cashflows(term_days: int | Sequence[int], terms: int,
                        schedule: Literal["spread", "start"]) -> tuple[np.ndarray, ...]:
-    """Cash flows of one unit of value per term: (day offset from start, term index, share)."""
+    """Cash flows of one unit of value per term: (day offset from start, term index, share).
+
+    ``term_days`` is every term's length, or one length per term (calendar
+    terms: a year of 365 or 366 days, months of 28 to 31).
+    """
+    lengths = np.broadcast_to(np.asarray(term_days, dtype=int), (terms,))
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     if schedule == "spread":
-        offsets = np.arange(terms * term_days)
-        return offsets, offsets // term_days, np.full(offsets.size, 1.0 / term_days)
+        term = np.repeat(np.arange(terms), lengths)
+        offsets = np.arange(int(lengths.sum()))
+        return offsets, term, 1.0 / lengths[term]
     if schedule == "start":
-        term = np.arange(terms)
-        return term * term_days, term, np.ones(terms)
+        return starts, np.arange(terms), np.ones(terms)
     raise ValueError(f"unknown contract schedule {schedule!r}")
 
 

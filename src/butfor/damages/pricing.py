@@ -15,8 +15,17 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
-from butfor.case_damages import ContractPricing, CpmPricing, Damages, Persistence, RateCardPricing
+from butfor import frequency as freq
+from butfor.case_damages import (
+    ContractPricing,
+    CpmPricing,
+    Damages,
+    Persistence,
+    RateCardPricing,
+    parse_length,
+)
 from butfor.damages.arithmetic import (
     anchor_amount,
     contract_cashflows,
@@ -46,25 +55,41 @@ class _Path:
     dates: np.ndarray  # datetime64[D], post period
     observed: np.ndarray  # (n_post,)
     counterfactual: np.ndarray  # (n_draws, n_post)
-    step_days: int
+    period_days: np.ndarray  # (n_post,) the days each date stands for: 1, 7, a month's own
+    frequency: str  # the series' own: D (or any constant step of days), W, M, Q, Y
     event_date: dt.date
-    last_date: dt.date
+    last_date: dt.date  # the last day the data cover: the last period's last day
 
 
 def _to_date(x: np.datetime64) -> dt.date:
     return np.datetime64(x, "D").astype(dt.date)
 
 
-def _step_days(dates: np.ndarray, metric: str) -> int:
+def _periods(dates: np.ndarray, metric: str) -> tuple[str, np.ndarray]:
+    """The series' frequency and the days each date stands for, from the dates.
+
+    Monthly, quarterly and annual dates are the first day of their period
+    (:mod:`butfor.frequency`), so a date stands for its own month's 28 to 31
+    days; otherwise the dates are one constant step of days apart.
+    """
     if dates.size < 2:
-        return 1
+        return "D", np.ones(dates.size, dtype=int)
+    f = freq.infer(dates)
+    if f in ("M", "Q", "Y"):
+        if (np.diff(freq.ordinal(dates, f)) != 1).any():
+            raise DataError(f"the {metric!r} effect skips {freq.NAMES[f]} dates; damages "
+                            "need every period of the series, with missing values as NaN")
+        start = pd.DatetimeIndex(dates)
+        end = pd.DatetimeIndex([freq.shift(d, 1, f) for d in start])
+        return f, np.asarray((end - start).days, dtype=int)
     steps = np.unique(np.diff(dates).astype("timedelta64[D]").astype(int))
     if steps.size != 1 or steps[0] <= 0:
         raise DataError(
             f"the {metric!r} effect has irregular dates (steps of {sorted(steps.tolist())} "
-            "days); damages need a daily or weekly series with missing dates as NaN"
+            "days); damages need a series on one frequency's grid (daily, weekly, monthly, "
+            "quarterly or annual) with missing dates as NaN"
         )
-    return int(steps[0])
+    return ("W" if steps[0] == 7 else "D"), np.full(dates.size, int(steps[0]))
 
 
 def _align(path: EffectPath, metric: str, n_draws: int, indices: dict[int, np.ndarray],
@@ -118,12 +143,16 @@ def _align(path: EffectPath, metric: str, n_draws: int, indices: dict[int, np.nd
         )
         notes.append(f"{missing} post-period date(s) of {metric} without an observed value "
                      "add nothing.")
-    aligned = _Path(metric, post_dates, observed, cf, _step_days(dates, metric),
-                    _to_date(post_dates[0]), _to_date(post_dates[-1]))
+    frequency, days = _periods(dates, metric)
+    post_days = days[e:]
+    last = _to_date(post_dates[-1]) + dt.timedelta(days=int(post_days[-1]) - 1)
+    aligned = _Path(metric, post_dates, observed, cf, post_days, frequency,
+                    _to_date(post_dates[0]), last)
+    constant = bool((post_days == post_days[0]).all())
     info = {"metric": metric, "method": path.method, "unit": path.unit,
             "draws_in": n_in if path.draws is not None else 0,
             "post_dates": int(post_dates.size), "missing_observed": missing,
-            "step_days": aligned.step_days}
+            "frequency": frequency, "step_days": int(post_days[0]) if constant else None}
     return aligned, info
 
 
@@ -158,7 +187,7 @@ def _flow_component(pricing: CpmPricing | RateCardPricing, path: _Path, rate: np
     if isinstance(pricing, CpmPricing):
         dollars = price_cpm(lost, rate)
     else:
-        dollars = price_rate_card(lost, rate, pricing.posts_per_month, path.step_days)
+        dollars = price_rate_card(lost, rate, pricing.posts_per_month, path.period_days)
     excluded = excluded_dates(path.dates, d)
     if excluded.any():
         dollars = np.where(excluded[None, :], np.nan, dollars)  # another cause: adds nothing
@@ -166,17 +195,18 @@ def _flow_component(pricing: CpmPricing | RateCardPricing, path: _Path, rate: np
     filled = np.nan_to_num(dollars, nan=0.0)
     pv_data = filled @ disc
     nominal_data = filled.sum(axis=1)
-    n_last = max(d.anchor_days // path.step_days, 1)
-    anchor, used = anchor_amount(dollars, n_last)
+    n_last = anchor_periods(d, path)
+    # per day: the projection runs day by day, so a month's loss is its days' losses
+    anchor, used = anchor_amount(dollars, n_last, path.period_days)
     if used < n_last and any(p.kind != "none" for p in scenarios):
         notes.append(f"The projection of {pricing.label()} starts from the mean of {used} "
                      f"date(s), fewer than the {n_last} that anchor_days asks for.")
     keep = 1.0 - cost
     out = []
     for p in scenarios:
-        n_steps = p.horizon_days // path.step_days if p.kind != "none" else 0
-        factors = persistence_factors(p.kind, n_steps, path.step_days, p.half_life_days)
-        ahead = (path.last_date - valuation).days + path.step_days * np.arange(1, n_steps + 1)
+        n_days = p.days_after(path.last_date)
+        factors = persistence_factors(p.kind, n_days, 1, p.half_life_days)
+        ahead = (path.last_date - valuation).days + np.arange(1, n_days + 1)
         pdisc = _factors(ahead, d)
         pv_after = anchor * float(factors @ pdisc)
         out.append(ComponentDamages(
@@ -187,6 +217,18 @@ def _flow_component(pricing: CpmPricing | RateCardPricing, path: _Path, rate: np
             stream=pricing.stream_name(), avoided_costs=(pv_data + pv_after) * cost,
         ))
     return out
+
+
+def anchor_periods(d: Damages, path: _Path) -> int:
+    """How many of the last dates anchor the projection: ``anchor`` in the series' own
+    periods when it is stated in them, else the whole periods within ``anchor_days``
+    (at least one; a nominal month of 30.44 days counts whole at 30)."""
+    if d.anchor is not None:
+        n, unit = parse_length(d.anchor, "anchor")
+        if unit == path.frequency:
+            return int(n)
+    step = float(np.mean(path.period_days))
+    return max(int(d.anchor_days / step + 0.05), 1)
 
 
 def _contract_components(pricing: ContractPricing, rng: np.random.Generator, n: int,
@@ -201,7 +243,7 @@ def _contract_components(pricing: ContractPricing, rng: np.random.Generator, n: 
         bounds = None if c.value_low is None else (c.value_low, c.value_high)
         value = draw_values(rng, c.value, bounds, pricing.distribution, n)
         active = renewal_chain(rng, c.renewal_probability, c.terms, n)  # (n, terms)
-        offsets, term, share = contract_cashflows(c.term_days, c.terms, c.schedule)
+        offsets, term, share = contract_cashflows(c.term_lengths(start), c.terms, c.schedule)
         days = (start - valuation).days + offsets
         disc = _factors(days, d)
         before = days <= (data_end - valuation).days
@@ -299,8 +341,7 @@ def damages_from_case(case_damages: Damages, effects: dict[str, EffectPath], *, 
         valuation_rule = "the first contract's start, as no valuation_date is stated"
     data_end = data_end or valuation
     event_date = event_date or valuation
-    observed_days = max(((p.last_date - p.event_date).days + p.step_days for p in used),
-                        default=0)
+    observed_days = max(((p.last_date - p.event_date).days + 1 for p in used), default=0)
     horizon_warnings = check_horizons(d, observed_days) if used else []
 
     parameters: dict[str, np.ndarray] = {}

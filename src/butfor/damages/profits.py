@@ -59,7 +59,10 @@ def mitigation_weights(m: Mitigation, event_date: dt.date, data_end: dt.date,
     dates = np.asarray(s.dates).astype("datetime64[D]")
     values = np.asarray(s.values, dtype=float)
     first = np.datetime64(start, "D")
-    before = (dates < first) & (dates >= first - m.baseline_days)
+    # a date stands for its period up to the next date: a month before the event is in
+    # the baseline when any of its days are (on daily data: the baseline_days before)
+    ends = np.append(dates[1:], dates[-1:] + (dates[-1] - dates[-2] if dates.size > 1 else 1))
+    before = (dates < first) & (ends > first - m.baseline_days)
     if not np.isfinite(values[before]).any():
         raise DataError(f"mitigation {m.name!r}: the series {m.metric!r} has no values in the "
                         f"{m.baseline_days} days before {start} to set its baseline; lower "
@@ -91,7 +94,7 @@ def mitigation_draws(d: Damages, rng: np.random.Generator, n: int, event_date: d
             parameters[f"mitigation: {m.name}: {'amount' if m.kind == 'amount' else 'rate'}"] = value
         weighted = units * factors(days)
         for k, p in enumerate(d.persistence):
-            horizon = p.horizon_days if p.kind != "none" else 0
+            horizon = p.days_after(data_end)
             out[k] = out[k] + value * float(weighted[days <= last + horizon].sum())
     return out
 

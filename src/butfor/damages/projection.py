@@ -14,7 +14,8 @@ HEADLINE_RULE = ("the central scenario: the one whose median is the median of th
 def check_horizons(d: Damages, observed: int) -> list[str]:
     """A warning for each projection longer than the stated multiple of the post-event data.
 
-    ``observed`` is the number of days the post-event data cover. The warnings
+    ``observed`` is the number of days the post-event data cover (a horizon in
+    words, "12 months", is compared by its nominal days). The warnings
     go into the result (the exhibit and the command line print them), not
     through Python's warnings, so a run never stops on them. The hard ceiling
     is checked when the case is read (``horizon_ceiling_days``).
@@ -25,7 +26,7 @@ def check_horizons(d: Damages, observed: int) -> list[str]:
     for p in d.persistence:
         if p.kind == "none" or p.horizon_days <= limit:
             continue
-        message = (f"scenario {p.label()!r} projects the loss {p.horizon_days} days past the "
+        message = (f"scenario {p.label()!r} projects the loss {p.horizon_words()} past the "
                    f"data, {p.horizon_days / observed:.1f} times the {observed} days observed "
                    f"after the event (a warning past {d.horizon_warning_multiple:g} times, "
                    "horizon_warning_multiple): most of its damages rest on the persistence "

@@ -83,12 +83,13 @@ def _variants(d: Damages) -> list[tuple[str, str, tuple[float, float], tuple[Dam
         lo, hi = max(1, round(head.horizon_days * 0.5)), round(head.horizon_days * 1.5)
         out.append(("horizon (days)", "×0.5 to ×1.5", (lo, hi),
                     tuple(d.model_copy(update={"persistence": [head.model_copy(
-                        update={"horizon_days": x})]}) for x in (lo, hi))))
+                        update={"horizon_days": x, "horizon": None})]}) for x in (lo, hi))))
     if head.kind == "half_life":
         lo, hi = head.half_life_days * 0.5, head.half_life_days * 2
         out.append(("half-life (days)", "×0.5 to ×2", (lo, hi),
                     tuple(d.model_copy(update={"persistence": [head.model_copy(
-                        update={"half_life_days": x})]}) for x in (lo, hi))))
+                        update={"half_life_days": x, "half_life": None})]})
+                    for x in (lo, hi))))
     return out
 
 

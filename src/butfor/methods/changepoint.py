@@ -128,12 +128,12 @@ def credible_interval(prob: np.ndarray, level: float) -> tuple[int, int]:
     return lo, min(hi, len(prob) - 1)
 
 
-def remove_weekly(y: np.ndarray, weekday: np.ndarray) -> np.ndarray:
-    """Subtract each weekday's mean deviation from the series mean."""
+def remove_weekly(y: np.ndarray, weekday: np.ndarray, period: int = 7) -> np.ndarray:
+    """Subtract each weekday's (each season's: ``period`` of them) mean deviation from the mean."""
     y = np.asarray(y, dtype=float)
     out = y.copy()
     centre = np.mean(y)
-    for d in range(7):
+    for d in range(period):
         sel = weekday == d
         if sel.any():
             out[sel] -= np.mean(y[sel]) - centre
@@ -272,7 +272,8 @@ class ChangePoint:
 
     ``min_size`` is the shortest segment in periods; ``penalty_scale``
     multiplies the BIC penalty (1 = the criterion as stated); ``weekly``
-    removes a day-of-week cycle from daily series first. ``frequency`` is the
+    removes a day-of-week cycle from daily series first; ``season`` a cycle of
+    that many periods (12 months, 4 quarters) from coarser ones. ``frequency`` is the
     series' own (None: read off its dates); slopes are per period of it. ``select`` picks the
     change reported as the onset: the one with the most evidence
     (``"largest"``), the one nearest the event (``"nearest"``) or the first.
@@ -283,8 +284,10 @@ class ChangePoint:
     def __init__(self, *, model: Model = "level", min_size: int = 7, level: float = 0.95,
                  penalty_scale: float = 1.0, weekly: bool = False,
                  select: Literal["largest", "nearest", "first"] = "largest",
-                 frequency: Literal["D", "W", "M", "Q", "Y"] | None = None) -> None:
+                 frequency: Literal["D", "W", "M", "Q", "Y"] | None = None,
+                 season: int | None = None) -> None:
         self.select = select
+        self.season = season
         self.frequency = frequency
         self.model = model
         self.min_size = min_size
@@ -307,6 +310,8 @@ class ChangePoint:
         y = s.to_numpy(dtype=float)
         if self.weekly:
             y = remove_weekly(y, dates.day_of_week.to_numpy())
+        if self.season:  # month (quarter) of the year: the calendar's, from the dates
+            y = remove_weekly(y, np.mod(freq.ordinal(dates, frequency), self.season), self.season)
         # time in the series' own periods: days of daily data, months of monthly data
         t = (freq.ordinal(dates, frequency) - freq.ordinal(dates[:1], frequency)[0]).astype(float)
         sigma = noise_sd(y, self.model)
@@ -353,6 +358,7 @@ class ChangePoint:
             sigma=float(sigma), penalty=float(penalty), criterion="bic", level=self.level,
             event_date=event, changes=listed, frequency=frequency,
             diagnostics={"n": n, "min_size": self.min_size, "weekly_removed": self.weekly,
+                         "season_removed": self.season,
                          "select": self.select})
 
 
@@ -383,13 +389,19 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     z = subject_outcome(case, panel)
     daily = panel.frequency == "D"
     period = freq.PERIOD[panel.frequency]
+    # the year's season of monthly and quarterly data, removed as the week is from daily
+    # data, when three whole cycles are observed (as the structural time series asks)
+    season = None if daily else freq.SEASON.get(panel.frequency)
+    if season and int(z.notna().sum()) < 3 * season:
+        season = None
     dated = [(e.name, pd.Timestamp(e.date)) for e in case.events if e.date is not None]
     first_event = dated[0][1] if dated else None
     z, adjusted_for = _adjust_for_controls(z, case, panel, first_event)
     who = case.subject.display_name or subject
     out = []
     for model in ("level", "slope"):
-        res = ChangePoint(model=model, weekly=daily, frequency=panel.frequency).fit(z, first_event)
+        res = ChangePoint(model=model, weekly=daily, frequency=panel.frequency,
+                          season=season).fit(z, first_event)
         onset = res.onset
         by_event = {name: None if onset is None else int((onset - d).days) for name, d in dated}
         by_period = {name: None if onset is None else

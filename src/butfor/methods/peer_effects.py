@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from butfor import frequency as freq
 from butfor.errors import DataError
 from butfor.methods.kernels.accounts import account_effects
 from butfor.results import EffectPath, EffectSummary, summarise_draws
@@ -56,8 +57,8 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
         dates = y_win.index
         n_pre = int(np.sum(dates < event_date))
         if n_pre < 14 or n_pre == len(dates):
-            raise DataError(f"peer_effects needs at least 14 days before and one after the "
-                            f"{event_name}")
+            raise DataError(f"peer_effects needs at least 14 {freq.PERIOD[panel.frequency]}s "
+                            f"(the panel's periods) before and one after the {event_name}")
         y = y_win.to_numpy(dtype=float).T  # (accounts, days)
         x = control.loc[start:end].to_numpy(dtype=float).T[:, None, :]
         gap = peer_effects(y, x, n_pre)

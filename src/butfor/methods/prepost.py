@@ -14,6 +14,7 @@ happened to the subject beyond what happened to everyone).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,8 @@ import pandas as pd
 
 from butfor.display import Displayable
 from butfor.errors import DataError
+from butfor.methods import _flags
+from butfor.methods._flags import Flag
 from butfor.results import EffectPath, EffectSummary, summarise_draws
 from butfor.settings import checked_settings
 
@@ -33,6 +36,7 @@ class PrePostResult(Displayable):
     peers: tuple[str, ...]
     pretrend_slope: float  # slope of the subject's pre-period gap to the peers, per day
     pretrend_p: float  # its placebo p-value among the peers' own pre-period slopes
+    flags: tuple[Flag, ...] = ()  # reasons the result cannot mean what it says (_flags)
 
     @property
     def p_value(self) -> float:
@@ -54,7 +58,8 @@ class PrePostComparison:
         self.level = level
 
     def fit(self, outcome: pd.DataFrame, subject: str, peers: list[str],
-            event_date: pd.Timestamp, metric: str = "outcome") -> PrePostResult:
+            event_date: pd.Timestamp, metric: str = "outcome",
+            frequency: str = "D") -> PrePostResult:
         """``outcome`` is a dates × units table (``Panel.wide``)."""
         if len(peers) < 2:
             raise DataError(f"a pre/post comparison needs at least two peer accounts besides the "
@@ -65,15 +70,32 @@ class PrePostComparison:
         if post.all() or not post.any():
             raise DataError(f"the event {event_date:%Y-%m-%d} leaves no pre or no post period; date "
                             "the event inside the data.")
+        # a period with nothing observed gives NaN means here, which numpy warns of; the
+        # result's coverage flags name such periods instead
+        with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return self._fit(outcome, subject, peers, event_date, metric, frequency, post)
+
+    def _fit(self, outcome: pd.DataFrame, subject: str, peers: list[str],
+             event_date: pd.Timestamp, metric: str, frequency: str,
+             post: np.ndarray) -> PrePostResult:
+        dates = outcome.index
         y = np.log1p(outcome[[subject, *peers]].to_numpy(dtype=float))  # (T, 1+P)
         subject_path, peer_paths = y[:, 0], y[:, 1:]
 
         # counterfactual on the log scale: subject's pre level + peers' mean change
-        cf_log = _did_path(subject_path, np.nanmean(peer_paths, axis=1), post)
+        peer_mean = np.nanmean(peer_paths, axis=1)
+        cf_log = _did_path(subject_path, peer_mean, post)
+        # the periods the comparison can use: the subject and some peer observed
+        usable = ~np.isnan(subject_path) & ~np.isnan(peer_mean)
         # placebo: each peer against the mean of the others, same construction
+        # (a period where no other peer is observed has no mean: NaN, not 0, which on a
+        # mostly missing grid pulled every placebo's baseline to zero and gave -99.5%)
+        seen = ~np.isnan(peer_paths)
         total = np.nansum(peer_paths, axis=1, keepdims=True)
-        count = np.sum(~np.isnan(peer_paths), axis=1, keepdims=True)
-        others_mean = (total - np.nan_to_num(peer_paths)) / np.maximum(count - 1, 1)
+        others = np.sum(seen, axis=1, keepdims=True) - seen
+        others_mean = np.where(others > 0, (total - np.nan_to_num(peer_paths)) / others,
+                               np.nan)
         placebo_cf = np.column_stack([
             _did_path(peer_paths[:, j], others_mean[:, j], post) for j in range(len(peers))
         ])
@@ -114,9 +136,13 @@ class PrePostComparison:
         # this comparison can honestly make
         s = result.effect.summary
         fixed = EffectSummary(**{**s.to_dict(), "p_value": result.p_value})
+        flags = [*_flags.coverage(usable, post, dates=dates, frequency=frequency,
+                                  what="the subject and its peers observed"),
+                 _flags.edge_estimate(fixed.relative, fixed.p_value)]
         return PrePostResult(**{
             **result.__dict__,
             "effect": EffectPath(**{**result.effect.__dict__, "summary": fixed}),
+            "flags": tuple(f for f in flags if f is not None),
         })
 
 
@@ -145,7 +171,8 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     out = []
     for event_name, start, event_date, end in event_windows(case, panel, "prepost"):
         window = outcome.loc[start:end]
-        result = PrePostComparison().fit(window, case.subject.unit, peers, event_date, metric)
+        result = PrePostComparison().fit(window, case.subject.unit, peers, event_date, metric,
+                                         frequency=panel.frequency)
         out.append({
             "id": f"prepost:{metric}:{event_name}",
             "method": "prepost",
@@ -173,5 +200,7 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
                 "slope": result.pretrend_slope,
                 "p_value": result.pretrend_p,
             },
+            # only when there is one: a result with none is written as before
+            **({"flags": _flags.to_dicts(list(result.flags))} if result.flags else {}),
         })
     return out

@@ -18,6 +18,7 @@ import pandas as pd
 from butfor.case_methods import block_length
 from butfor.errors import DataError
 from butfor.inference.placebo import PlaceboTest
+from butfor.methods import _flags
 from butfor.methods._case import event_windows, outcome_table, peer_units
 from butfor.methods._coverage import check_pre_period
 from butfor.methods.sdid import METHOD, SyntheticDiD
@@ -91,10 +92,18 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
                              "interval": result.interval, "block": est.block,
                              "scale": scale},
             }
+            p_value = effect.summary.p_value
             if result.replicate_units is not None:
-                analysis["placebo"] = PlaceboTest(
+                placebo = PlaceboTest(
                     result.replicate_units, "SDID estimate with the peer as if treated",
-                    result.replicates, result.estimate).to_dict()
+                    result.replicates, result.estimate)
+                analysis["placebo"] = placebo.to_dict()
+                p_value = placebo.p_value  # the test the claims read
+            # SDID needs the subject's every period and drops peers with gaps, so only an
+            # estimate at the edge is left to flag (butfor.methods._flags)
+            edge = _flags.edge_estimate(effect.summary.relative, p_value)
+            if edge is not None:
+                analysis["flags"] = [edge.to_dict()]
             out.append(analysis)
     treated = {u: d for u, d in staggered.items() if u in table.columns}
     if treated:

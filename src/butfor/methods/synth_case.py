@@ -20,12 +20,14 @@ treated.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from butfor.case_methods import block_length
+from butfor.methods import _flags
 from butfor.methods._case import event_windows, outcome_table, peer_units
 from butfor.methods._coverage import check_pre_period
 from butfor.methods.synth import (
@@ -75,6 +77,8 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
         effect = result.effect()
         if log:
             effect = _expm1_path(effect)
+        flags = fit_flags(result, window, event_date, est.block, panel.frequency)
+        flags.append(_flags.edge_estimate(effect.summary.relative, result.p_value))
         out.append({
             "id": f"synthetic_control:{metric}:{event_name}",
             "method": METHOD,
@@ -85,10 +89,34 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
             "effect": effect.to_dict(include_draws=True),
             "placebo": result.to_dict(),
             "synthetic_control": _named_figures(result, est),
+            # only when there is one: a result with none is written as before
+            **({"flags": _flags.to_dicts(flags)} if any(flags) else {}),
         })
     if staggered:
         out.extend(_staggered_analysis(case, table, staggered, peers, est, label, covariates))
     return out
+
+
+def fit_flags(result, window: pd.DataFrame, event_date: pd.Timestamp, block: int,
+              frequency: str) -> list[_flags.Flag | None]:
+    """An exact fit that is a construction, and periods the comparison cannot use.
+
+    ``window`` is the table the fit saw (subject first). The fit uses the
+    pre-event periods every unit is observed in, in means over ``block`` of them.
+    """
+    fit = result.subject
+    pre = np.asarray(window.index < event_date)
+    complete = window.notna().all(axis=1).to_numpy() & pre
+    subject = window.iloc[:, 0].to_numpy(dtype=float)
+    exact = _flags.exact_fit(pre_rmspe=fit.pre_rmspe, subject_pre=subject[complete],
+                             fitted_periods=math.ceil(int(complete.sum()) / max(block, 1)),
+                             weights=fit.weights,
+                             observed_share=float(window.notna().to_numpy().mean()))
+    # usable: the subject and its synthetic control (every donor it weights) observed
+    usable = (fit.observed.notna() & fit.synthetic.notna()).to_numpy()
+    return [exact, *_flags.coverage(usable, np.asarray(fit.post), dates=window.index,
+                                    frequency=frequency,
+                                    what="the subject and its synthetic control observed")]
 
 
 def _named_figures(result, est: SyntheticControl) -> dict:

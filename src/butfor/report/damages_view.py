@@ -49,13 +49,14 @@ def _persistence_words(p: dict) -> str | None:
     kind = p.get("kind")
     name = f"'{p['name']}': " if p.get("name") else ""
     horizon = p.get("horizon_days")
+    # a length stated in words ("12 months") is shown as stated
+    horizon_text = p.get("horizon") or f"{fmt.number(horizon)} days"
     if kind == "half_life":
-        until = f", counted for {fmt.number(horizon)} days" if fmt.is_number(horizon) and \
-            horizon else ""
-        return (f"{name}after the data end, the loss fades by half every "
-                f"{fmt.number(p.get('half_life_days'))} days{until}.")
+        until = f", counted for {horizon_text}" if fmt.is_number(horizon) and horizon else ""
+        half = p.get("half_life") or f"{fmt.number(p.get('half_life_days'))} days"
+        return f"{name}after the data end, the loss fades by half every {half}{until}."
     if kind == "constant":
-        return f"{name}after the data end, the loss goes on unchanged for {fmt.number(horizon)} days."
+        return f"{name}after the data end, the loss goes on unchanged for {horizon_text}."
     if kind == "none":
         return f"{name}no loss is counted after the last day of data."
     return None
