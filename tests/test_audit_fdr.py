@@ -139,6 +139,7 @@ def test_fdr_holds_for_every_reference(tmp_path, slow_size):
         assert row.power > 0.3, where  # control bought by flagging nothing would pass too
 
 
+@pytest.mark.slow  # about 8 s: the issue's own command, at its size in CI too
 def test_cli_simulate_flags_against_its_truth_file(tmp_path):
     # Simulation with known truth: `butfor audit --simulate` writes the truth file
     # beside the panel; the accounts it flags are compared with it. With the group
