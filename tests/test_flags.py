@@ -80,6 +80,25 @@ def test_an_edge_estimate_is_flagged_only_beyond_a_factor_of_100_with_p_at_least
         assert f"p = {p:.3f}" in flag.message
 
 
+@pytest.mark.parametrize("collapsed", [1, 13])
+def test_a_collapse_to_zero_is_flagged_only_when_the_peers_collapse_too(collapsed):
+    # simulation with known truth: from 2010 the subject and, with 13, every other unit
+    # (u0, u2, ..., u24) report zero; with 1, only the subject does
+    table = wide(annual_frame())
+    post = table.index >= EVENT
+    units = [SUBJECT] if collapsed == 1 else [f"u{i}" for i in range(0, 25, 2)]
+    assert SUBJECT in units and len(units) == collapsed
+    table.loc[post, units] = 0.0
+    result = fit_prepost(table, "Y")
+    assert result.effect.summary.relative == pytest.approx(-1.0)  # observed zero
+    if collapsed == 1:  # a real collapse: no peer's placebo comes near it (p = 1/25)
+        assert result.p_value == pytest.approx(1 / 25) and result.flags == ()
+    else:  # half the peers collapsed as well: their placebos are as extreme
+        (flag,) = result.flags
+        assert flag.name == "edge_estimate" and result.p_value >= _flags.EDGE_P
+        assert "100.0% fall" in flag.message
+
+
 # --- pre/post: coverage ------------------------------------------------------------------
 def test_a_healthy_annual_pre_post_is_not_flagged_and_finds_the_known_effect():
     result = fit_prepost(wide(annual_frame()), "Y")
@@ -264,6 +283,34 @@ def test_butfor_run_writes_the_flag_and_refuses_the_claim(tmp_path):
     assert "the degenerate gate failed (sparse_pre_period: only 10 of 3,653" in \
         verdict["sentence"]
     assert "prepost:sales:law flagged sparse_pre_period: only 10 of 3,653" in printed
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "Flagged, so its verdicts are inconclusive (sparse_pre_period): only 10 of " \
+           "3,653" in report
+
+
+def test_butfor_run_refuses_a_synthetic_control_that_interpolates_two_years(tmp_path):
+    frame = annual_frame()
+    frame = frame[frame["date"] >= pd.Timestamp("2008-01-01")]  # 2 pre years, 24 donors
+    frame.assign(date=frame["date"].dt.strftime("%Y-%m-%d")).to_csv(tmp_path / "panel.csv",
+                                                                     index=False)
+    case = CASE.replace('methods = ["prepost"]', 'methods = ["synthetic_control"]')
+    (tmp_path / "case.toml").write_text(case.replace("[subject]", "[data]\nfiles = "
+                                                     "[\"panel.csv\"]\n\n[subject]"),
+                                        encoding="utf-8")
+    result = CliRunner().invoke(app, ["run", str(tmp_path / "case.toml"), "--out",
+                                      str(tmp_path / "out"), "--store",
+                                      str(tmp_path / "s.duckdb")])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    validate(doc)
+    (analysis,) = doc["analyses"]
+    (flag,) = analysis["flags"]
+    assert flag["name"] == "exact_fit" and flag["values"]["fitted_periods"] == 2
+    (verdict,) = doc["verdicts"]
+    assert verdict["verdict"] == "inconclusive"
+    assert "the degenerate gate failed (exact_fit: the synthetic control matches the " \
+           "pre-period exactly" in verdict["sentence"]
+    assert "synthetic_control:sales:law flagged exact_fit" in " ".join(result.output.split())
 
 
 def test_butfor_run_on_the_annual_panel_has_no_flag_and_finds_the_fall(tmp_path):

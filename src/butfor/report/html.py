@@ -275,6 +275,9 @@ def _methods(results: dict) -> list[dict]:
                 if isinstance(text, str) and text and text not in checks:
                     label = _CHECK_LABELS.get(key, "")
                     checks.append(label + text)
+            for flag in a.get("flags") or []:  # methods._flags: what the verdicts refuse
+                checks.append(f"Flagged, so its verdicts are inconclusive ({flag['name']}): "
+                              f"{flag['message']}.")
             for field in ("warnings", "assumptions"):
                 for item in a.get(field) or []:
                     notes.append(item.get("message", str(item)) if isinstance(item, dict)
