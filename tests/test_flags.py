@@ -230,6 +230,21 @@ def test_the_healthy_analysis_passes_the_gate_and_carries_the_known_effect(tmp_p
     assert v.verdict == "supported", v.sentence
 
 
+def test_the_results_schema_holds_flags_and_refuses_a_malformed_one(tmp_path):
+    import jsonschema
+
+    from butfor.results import load_schema
+
+    flagged = prepost_analyses(tmp_path, daily=True)[0]
+    analysis = {k: v for k, v in flagged.items() if k != "effect"}  # the flag's own part
+    flags_schema = load_schema()["$defs"]["analysis"]["properties"]["flags"]
+    jsonschema.validate(json.loads(json.dumps(analysis["flags"])), flags_schema)
+    for broken in ([], [{"name": "sparse_pre_period", "values": {}}],
+                   [{"name": "Not A Name", "message": "m", "values": {}}]):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(broken, flags_schema)
+
+
 # --- through the product ---------------------------------------------------------------
 CASE = """\
 methods = ["prepost"]
