@@ -37,11 +37,13 @@ BASE = AuditSimConfig()  # the platform `butfor audit --simulate N` makes
 # Scenarios of the simulated platform (log-scale shifts after the event):
 # "default" is --simulate's (platform -0.08, group "left" -0.05 more, 10% of
 # accounts hit by about -0.4); "no group shock" drops the group's extra shift;
-# "no shocks" keeps only the individual hits.
+# "no shocks" keeps only the individual hits; "45% hit" is the default with
+# close to half of every group hit (the typical-account centre's limit).
 SCENARIOS = {
     "default": {},
     "no group shock": {"group_shocks": {}},
     "no shocks": {"platform_shock": 0.0, "group_shocks": {}},
+    "45% hit": {"affected_share": 0.45},
 }
 
 
