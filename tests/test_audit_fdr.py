@@ -115,7 +115,7 @@ def summarise(rows: pd.DataFrame) -> pd.DataFrame:
 def test_fdr_holds_for_every_reference(tmp_path, slow_size):
     # Simulation with known truth (butfor.audit_sim), seeds 0.. . Measured on this
     # code at CI size (1000 accounts, 10 seeds): FDR 0.040 (MC se 0.005) for the
-    # group reference, 0.042 (0.006) for the platform reference without shocks,
+    # group reference, 0.043 (0.006) for the platform reference without shocks,
     # 0.004 (0.002) for the platform reference of the default platform, 0.000
     # without a reference (Benjamini-Yekutieli there); among unaffected accounts
     # without a reference 0.067 (0.037), not a null there (they carry the
