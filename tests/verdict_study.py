@@ -33,6 +33,7 @@ import datetime as dt
 import json
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ import numpy as np
 from scipy import stats
 
 from butfor.case import parse_case
+from butfor.errors import AssumptionWarning
 from butfor.ingest_report import IngestReport
 from butfor.panel import Panel
 from butfor.pipeline import run_case
@@ -192,8 +194,10 @@ def run_one(scenario: str, seed: int) -> Outcome:
     """One simulated world through the whole pipeline; an error is a failed study, not a row."""
     s = SCENARIOS[scenario]
     t0 = time.perf_counter()
-    out = run_case(case_for(s, seed), simulate(s, seed), IngestReport(), inputs=[],
-                   case_toml=None, command="verdict study")
+    with warnings.catch_warnings():  # the little-data worlds warn of few clusters, as they should
+        warnings.simplefilter("ignore", AssumptionWarning)
+        out = run_case(case_for(s, seed), simulate(s, seed), IngestReport(), inputs=[],
+                       case_toml=None, command="verdict study")
     for v in out.results.verdicts:  # docs/verdict-policy.md: the study checks every sentence
         assert_sentence_agrees(v)
     verdicts = {v["kind"]: v["verdict"] for v in out.results.verdicts}
@@ -290,8 +294,8 @@ def markdown(cells: list[Cell], outcomes: list[Outcome], seeds: list[int]) -> st
         f"- each run: {N_PEERS} peers (half left, half right) x {DAYS} days, event on day "
         f"{EVENT_DAY} (the little-data scenarios: 8 peers x 60 days, event on day 21); "
         f"methods {', '.join(METHODS)}; structural time series with {STS_DRAWS} draws and "
-        f"{STS_PSEUDO_EVENTS} pseudo-events (the case default); the group comparison of the "
-        "event study (its subject study, read by no claim here, with 3 placebo accounts)",
+        f"{STS_PSEUDO_EVENTS} pseudo-events (the case default); the event study's subject "
+        "study, which no claim here reads, with 3 placebo accounts to save time",
         "- a claim's truth is the injected effect **of the event** (the but-for question), "
         "not what the series did afterwards: see `tests/verdict_study.py` for each kind",
         "- *wrong* is `supported` on a false claim and `not supported` on a true one; "
@@ -327,6 +331,13 @@ def markdown(cells: list[Cell], outcomes: list[Outcome], seeds: list[int]) -> st
         what = "supported on a false claim" if not c.true else "not supported on a true claim"
         lines.append(f"- `{c.kind}` in `{c.scenario}`: {what} in {c.wrong()} of {c.n} runs "
                      f"({c.wrong() / c.n:.0%}; promised at most 5%)")
+    ps = [o.group_pretrend_p for o in outcomes if o.group_pretrend_p is not None]
+    if ps:  # no scenario gives the groups different paths before the event
+        lines += ["", f"The group comparison's pre-trend test rejected parallel paths (p <= "
+                  f"0.05) in {sum(p <= 0.05 for p in ps)} of {len(ps)} runs, although every "
+                  "scenario gives the two groups parallel paths before the event by "
+                  "construction: that test's size, not the data, keeps `disproportionate` "
+                  "from being supported."]
     gates: dict[str, int] = {}
     for o in outcomes:
         for names in o.failed_gates.values():
@@ -336,6 +347,18 @@ def markdown(cells: list[Cell], outcomes: list[Outcome], seeds: list[int]) -> st
         lines += ["", "Gates that failed (making a verdict `inconclusive`), over all runs "
                   "and claims: " + ", ".join(f"{g} {k}" for g, k in sorted(gates.items())) + "."]
     return "\n".join(lines) + "\n"
+
+
+BEGIN, END = "<!-- measured: written by tests/verdict_study.py -->", "<!-- end of measured -->"
+
+
+def _into(path: Path, table: str) -> str:
+    """The study's text between the markers of ``path``, keeping what people wrote around it."""
+    old = path.read_text() if path.exists() else ""
+    if BEGIN not in old or END not in old:
+        return f"{BEGIN}\n{table}{END}\n"
+    head, rest = old.split(BEGIN, 1)
+    return f"{head}{BEGIN}\n{table}{END}{rest.split(END, 1)[1]}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -373,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
 
         outcomes = run_study(scenarios, seeds, args.workers, keep)
     text = markdown(tabulate(outcomes), outcomes, seeds)
-    args.out.write_text(text)
+    args.out.write_text(_into(args.out, text))
     print(text)
     return 0
 
