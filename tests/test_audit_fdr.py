@@ -139,6 +139,7 @@ def test_fdr_holds_for_every_reference(tmp_path, slow_size):
         assert row.power > 0.3, where  # control bought by flagging nothing would pass too
 
 
+@pytest.mark.slow  # about 8 s: the issue's own command, at its size in CI too
 def test_cli_simulate_flags_against_its_truth_file(tmp_path):
     # Simulation with known truth: `butfor audit --simulate` writes the truth file
     # beside the panel; the accounts it flags are compared with it. With the group
@@ -157,3 +158,38 @@ def test_cli_simulate_flags_against_its_truth_file(tmp_path):
     assert fd["n_flagged"] > 100, fd
     assert fd["fdp_unaffected"] <= 0.10, fd
     assert fd["fdp"] == fd["fdp_unaffected"] or fd["fdp"] <= 0.10, fd
+
+
+def test_procedure_follows_the_dependence_and_the_setting(tmp_path):
+    # Hand-checkable rule (butfor.audit.statistics.fdr_procedure): auto is BH when
+    # a reference or a control removes the shared movement, BY when nothing does;
+    # an explicit bh/by is used as given, recorded in summary.json, and BY never
+    # flags more than BH on the same p-values (its threshold is stricter).
+    from butfor.audit.statistics import fdr_procedure
+
+    def spec(**kw):
+        return AuditSpec(event=BASE.event_date, **kw).to_dict()
+
+    assert fdr_procedure(spec()) == "bh"
+    assert fdr_procedure(spec(reference="group")) == "bh"
+    assert fdr_procedure(spec(reference="none")) == "by"
+    assert fdr_procedure(spec(reference="none", controls=("pageviews",))) == "bh"
+    assert fdr_procedure(spec(reference="none", fdr_method="bh")) == "bh"
+    assert fdr_procedure(spec(fdr_method="by")) == "by"
+
+    cfg = replace(BASE, n_accounts=400, days=120, event_day=80, accounts_per_partition=200)
+    panel = simulate_audit_panel(cfg, tmp_path / "sim", seed=2)
+    runs = {m: run_audit(panel, AuditSpec(event=cfg.event_date, fdr_method=m),
+                         tmp_path / m, report=False) for m in ("bh", "by")}
+    assert runs["bh"].summary["fdr_procedure"] == "bh"
+    assert runs["by"].summary["fdr_procedure"] == "by"
+    bh, by = (runs[m].result.accounts["flagged"] for m in ("bh", "by"))
+    assert (by <= bh).all() and bh.sum() > by.sum() > 0
+
+
+def test_cli_refuses_an_unknown_procedure(tmp_path):
+    r = CliRunner().invoke(app, ["audit", "--simulate", "100", "--fdr-method", "holm",
+                                 "--out", str(tmp_path / "a"), "--no-progress"])
+    assert r.exit_code == 2, r.output
+    assert "fdr_method" in r.output and "auto, bh, by" in r.output
+    assert "Traceback" not in r.output

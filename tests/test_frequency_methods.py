@@ -250,3 +250,26 @@ def test_pseudo_events_on_monthly_data_count_months():
     with pytest.raises(DataError, match=r"\(50 months\) is too short .* 48 months to fit on"):
         sts_pseudo_event_check(model, y.to_numpy(), dates=y.index, event_index=50,
                                n_events=5)
+
+
+def test_power_on_monthly_data_is_worded_in_months():
+    from butfor.methods.sts_pseudo import sts_pseudo_event_check
+
+    y = monthly_panel(pre_months=72).series("shop", "sales")
+    model = StructuralTimeSeries(seasonal_period=12, n_draws=100, chains=2)
+    check = sts_pseudo_event_check(model, y.to_numpy(), dates=y.index, event_index=72,
+                                   n_events=3, effects=[0.1])
+    # hand: min(the real post-period, 6 months; (72 - 48 fit months) // 3 = 8) = 6 months
+    assert "each judged on 6 months" in check.power.how, check.power.how
+
+
+def test_a_control_that_moved_is_refused_in_months():
+    from butfor.errors import DataError
+
+    y = monthly_panel(pre_months=48, post_months=12).series("shop", "sales")
+    rng = np.random.default_rng(2)
+    # a control that jumps by 50 sd at the event: the guard refuses it, counting months
+    control = rng.normal(0, 1, y.size) + 50.0 * (y.index >= pd.Timestamp("2020-01-01"))
+    with pytest.raises(DataError, match=r"starting at month 48 \(its 12-month jump"):
+        StructuralTimeSeries(seasonal_period=12, n_draws=50).fit(
+            y.to_numpy(), control[:, None], dates=y.index, event_index=48)

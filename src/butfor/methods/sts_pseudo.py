@@ -128,7 +128,8 @@ def sts_pseudo_event_check(
     grid = grid[grid > -1]  # a fall of 100% or more is not a relative change
     curve = injected_power(forecasts, grid, alpha=alpha,
                            how=f"at {len(forecasts)} pseudo-events before the real one, each "
-                               f"judged on {post_length} days with the change injected")
+                               f"judged on {freq.describe(frequency, post_length)} with the "
+                               "change injected")
     return PseudoEventCheck(fp, curve)
 
 
