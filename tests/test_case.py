@@ -74,6 +74,16 @@ def test_unknown_top_level_section_is_rejected(tmp_path):
         load_case(path)
 
 
+def test_misspelt_required_section_is_named_not_reported_missing(tmp_path):
+    # issue 17: '[outcme]' made the case say "the required key 'outcome' is missing"
+    path = write(tmp_path, GOOD.replace("[outcome]", "[outcme]"))
+    with pytest.raises(CaseError) as err:
+        load_case(path)
+    message = str(err.value)
+    assert "unknown key 'outcme'" in message and "did you mean 'outcome'" in message
+    assert "missing" not in message
+
+
 def test_wrong_value_names_the_allowed_ones(tmp_path):
     path = write(tmp_path, GOOD.replace('"log1p"', '"sqrt"'))
     with pytest.raises(CaseError, match=r"line 10.*outcome.transform.*'none', 'log', 'log1p', 'per_post' or 'pct_change'"):

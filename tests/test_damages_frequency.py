@@ -292,3 +292,25 @@ def test_a_monthly_case_end_to_end(tmp_path):
     verdict = next(v for v in doc["verdicts"] if v["claim"] == "new")
     assert verdict["verdict"] == "supported", verdict["sentence"]
     assert "No decline before 2020-12-01 (1 month before the change)" in verdict["sentence"]
+
+
+def test_a_monthly_mitigation_series_takes_its_baseline_from_whole_months():
+    from butfor.damages import MitigationSeries
+
+    # monthly impressions: 100,000 lost in each of January and February 2021 at $10 CPM
+    months = pd.DatetimeIndex(["2020-11-01", "2020-12-01", "2021-01-01", "2021-02-01"])
+    observed = np.array([500_000.0, 500_000.0, 400_000.0, 400_000.0])
+    path = _path("impressions", months, observed, np.array([[500_000.0, 500_000.0]]), 2)
+    # pageviews elsewhere: 1,000 a month before, 3,000 and 500 after
+    series = MitigationSeries(months.to_numpy().astype("datetime64[D]"),
+                              np.array([2_000.0, 1_000.0, 3_000.0, 500.0]), "shop", "pageviews")
+    d = Damages.model_validate({
+        "pricing": [{"kind": "cpm", "metric": "impressions", "rate": 10.0}],
+        "mitigation": [{"name": "newsletter", "kind": "series", "metric": "pageviews",
+                        "rate": 5.0}]})
+    result = damages_from_case(d, {"impressions": path}, seed=0,
+                               series={"newsletter": series})
+    # hand: the baseline is the month holding the 28 days before 1 January: December's
+    # 1,000 (a 28-day window on monthly dates used to find no value and stop); rises 2,000
+    # and 0 at $5 a thousand = $10; losses 2 x 100,000 x $10 / 1000 = $2,000; $1,990
+    assert result.primary.mean == pytest.approx(1_990.0, abs=0.005)

@@ -213,3 +213,63 @@ def test_tolerance_in_the_panels_periods():
     assert freq.before(dt.date(2020, 1, 1), 14, "Y") == (dt.date(2019, 1, 1), 1)
     assert freq.before(event, 0, "M") == (event, 0)
     assert freq.before(event, 100, "M") == (dt.date(2020, 3, 1), 4)  # 100 / 30.44 = 3.3
+
+
+def test_attribution_on_a_monthly_panel_points_to_the_month_that_broke():
+    # monthly_panel's seasonal series rises by EFFECT = 10 from 2020-01; 40 less from then
+    # makes a fall of 30. Two candidates: mid-June 2018 (nothing happened) and mid-January
+    # 2020 (the fall): the January candidate owns January's value, which holds the change.
+    # Before the fix this stopped with "too few observed days" (90-day windows of months)
+    from butfor.analyses.attribution import analyses_for_case, settings_for
+
+    panel = monthly_panel(pre_months=72, post_months=24)
+    frame = panel.data.assign(sales=lambda f: f["sales"] - 40 * (f["date"] >= "2020-01-01"))
+    panel = Panel.from_frame(frame, frequency="M")
+    text = (STS_CASE.format(date="2018-06-15").replace('methods = ["sts"]',
+                                                       'methods = ["attribution"]')
+            + '\n[[events]]\nname = "fall"\ndate = 2020-01-15\n')
+    (a,) = analyses_for_case(parse_case(tomllib.loads(text), text), panel, seed=0)
+    assert a["attribution"]["candidates"][0]["name"] == "fall", a["sentence"]
+    assert a["attribution"]["candidates"][0]["start"] == "2020-01-01"  # its month's date
+    # the settings in days that make whole periods (hand: a month is 30.44 days)
+    assert settings_for("M") == {"lag_days": 31, "half_window_days": 366,
+                                 "placebo_step_days": 30, "weekly": False}
+    assert settings_for("D") == {"weekly": True}  # daily: the estimator's own defaults
+
+
+def test_pseudo_events_on_monthly_data_count_months():
+    from butfor.errors import DataError
+    from butfor.methods.sts_pseudo import min_fit_days, sts_pseudo_event_check
+
+    model = StructuralTimeSeries(seasonal_period=12, n_draws=50)
+    assert min_fit_days(model, "M") == 48  # four seasons of 12 months
+    assert min_fit_days(StructuralTimeSeries(seasonal_period=7), "D") == 56  # as before
+    assert min_fit_days(StructuralTimeSeries(seasonal_period=None), "Y") == 20
+    panel = monthly_panel(pre_months=50)
+    y = panel.series("shop", "sales")
+    with pytest.raises(DataError, match=r"\(50 months\) is too short .* 48 months to fit on"):
+        sts_pseudo_event_check(model, y.to_numpy(), dates=y.index, event_index=50,
+                               n_events=5)
+
+
+def test_power_on_monthly_data_is_worded_in_months():
+    from butfor.methods.sts_pseudo import sts_pseudo_event_check
+
+    y = monthly_panel(pre_months=72).series("shop", "sales")
+    model = StructuralTimeSeries(seasonal_period=12, n_draws=100, chains=2)
+    check = sts_pseudo_event_check(model, y.to_numpy(), dates=y.index, event_index=72,
+                                   n_events=3, effects=[0.1])
+    # hand: min(the real post-period, 6 months; (72 - 48 fit months) // 3 = 8) = 6 months
+    assert "each judged on 6 months" in check.power.how, check.power.how
+
+
+def test_a_control_that_moved_is_refused_in_months():
+    from butfor.errors import DataError
+
+    y = monthly_panel(pre_months=48, post_months=12).series("shop", "sales")
+    rng = np.random.default_rng(2)
+    # a control that jumps by 50 sd at the event: the guard refuses it, counting months
+    control = rng.normal(0, 1, y.size) + 50.0 * (y.index >= pd.Timestamp("2020-01-01"))
+    with pytest.raises(DataError, match=r"starting at month 48 \(its 12-month jump"):
+        StructuralTimeSeries(seasonal_period=12, n_draws=50).fit(
+            y.to_numpy(), control[:, None], dates=y.index, event_index=48)

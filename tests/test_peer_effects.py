@@ -63,3 +63,13 @@ def test_needs_an_off_platform_control_metric():
                        "events": [{"name": "e", "date": "2022-02-01"}]})
     with pytest.raises(DataError, match=r"\[controls\] metric"):
         analyses_for_case(case, sim.panel, seed=0)
+
+
+def test_a_real_collapse_is_not_flagged_as_an_edge_estimate():
+    # truth: the subject's reach falls by 6 (log), to 0.25% of what it was, and no one
+    # else's does: beyond a factor of 100, but no peer's placebo comes near it (p = 1/81),
+    # so it is evidence, not an artefact (butfor.methods._flags, edge_estimate)
+    analysis, _ = run(-6.0, -0.2, seed=3)
+    assert analysis["effect"]["summary"]["relative"] <= -0.99
+    assert analysis["placebo"]["p_value"] == pytest.approx(1 / 81)
+    assert "flags" not in analysis

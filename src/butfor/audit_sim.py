@@ -156,29 +156,33 @@ def _write_atomic(table: pa.Table, path: Path) -> None:
 
 def true_estimand(truth: pd.DataFrame, reference: str = "platform",
                   reference_group: str | None = None) -> np.ndarray:
-    """Each account's true audit effect: its injected log shift minus its reference's.
+    """Each account's true audit effect: its injected log shift minus its reference's typical one.
 
-    The audit measures an account against the leave-one-out mean of its
-    reference accounts, so its true effect is the account's own shift minus the
-    mean shift of the other accounts it is compared with (all accounts for
-    ``"platform"``, the rest of its group for ``"group"``, the members of
-    ``reference_group``, or nothing for ``"none"``). The attention processes and
-    noise are no part of it: they are what the reference and the controls remove.
-    Exact when every account is observed every day (``missing_share = 0``).
+    The audit measures an account against its reference accounts (all accounts
+    for ``"platform"``, its own group for ``"group"``, the members of
+    ``reference_group``, nothing for ``"none"``) and centres the result on the
+    reference's typical account, which the hit accounts do not move
+    (:func:`butfor.methods.kernels.accounts.typical_effect`). So the true
+    effect is the account's shift minus the mean shift of the reference's
+    accounts that were not individually hit: exactly zero for an untouched
+    account of the group reference. The attention processes and noise are no
+    part of it: they are what the reference and the controls remove. Exact
+    when every account is observed every day (``missing_share = 0``) and the
+    untouched accounts' shifts are symmetric about their mean (one value, or
+    two groups of equal size, as here).
     """
     shift = truth["true_effect"].to_numpy(float)
-    if reference == "none" and reference_group is None:
+    if reference == "none":  # the audit uses no reference path at all then
         return shift.copy()
+    untouched = ~truth["affected"].to_numpy(bool)
     if reference_group is not None:
-        member = (truth["group"] == reference_group).to_numpy()
-        total, count = shift[member].sum(), member.sum()
-        others = (total - np.where(member, shift, 0.0)) / (count - member)
-        return shift - others
-    if reference == "group":
-        key = truth["group"].to_numpy()
+        key = np.zeros(len(truth), dtype=np.int64)
+        centre_rows = untouched & (truth["group"] == reference_group).to_numpy()
+    elif reference == "group":
+        key = pd.factorize(truth["group"])[0]
+        centre_rows = untouched
     else:
         key = np.zeros(len(truth), dtype=np.int64)
-    sums = pd.Series(shift).groupby(key).transform("sum").to_numpy()
-    counts = pd.Series(shift).groupby(key).transform("count").to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return shift - (sums - shift) / (counts - 1)
+        centre_rows = untouched
+    centre = pd.Series(shift[centre_rows]).groupby(key[centre_rows]).mean()
+    return shift - centre.reindex(key).to_numpy()

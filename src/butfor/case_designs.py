@@ -34,6 +34,8 @@ NEEDS_SUBJECT_METHODS = ("prepost", "sts", "synthetic_control", "sdid", "changep
                          "peer_effects", "attribution")
 # the methods that fit the outcome on a plain log (the others take log1p)
 LOG_METHODS = ("before_after", "event_study")
+# the methods with a count model for [outcome] family = "poisson" (Poisson pseudo-likelihood)
+COUNT_METHODS = ("before_after",)
 # the claim kinds about one subject's own series or money
 NEEDS_SUBJECT_CLAIMS = ("beyond_platform_trend", "targeted", "not_preexisting", "income_loss",
                         "claimed_amount", "attributed_to")
@@ -69,6 +71,7 @@ def check_designs(case) -> None:
     _subject_where_needed(case)
     _design_can_be_fitted(case)
     _log_where_fitted(case)
+    _count_model_where_fitted(case)
 
 
 def _covariate_transforms_named(case) -> None:
@@ -133,6 +136,23 @@ def _log_where_fitted(case) -> None:
                              f"{' and '.join(LOG_METHODS)} only, and methods lists {method!r} "
                              f"(entry {i + 1})", "set transform = \"log1p\", or list only "
                              f"{' and '.join(LOG_METHODS)} in methods")
+
+
+def _count_model_where_fitted(case) -> None:
+    if case.outcome.family != "poisson":
+        return
+    if case.outcome.transform != "none":
+        raise KeyProblem(("outcome", "transform"), f"family \"poisson\" models the count on "
+                         f"its own log scale, so the outcome cannot also take transform "
+                         f"{case.outcome.transform!r}", "set transform = \"none\" (the effect "
+                         "is reported as a rate ratio), or family = \"gaussian\"")
+    for i, method in enumerate(case.methods):
+        if method not in COUNT_METHODS:
+            raise KeyProblem(("outcome", "family"), f"family \"poisson\" is fitted by "
+                             f"{' and '.join(COUNT_METHODS)} only, and methods lists "
+                             f"{method!r} (entry {i + 1})", "list only "
+                             f"{' and '.join(COUNT_METHODS)} in methods, or model the count "
+                             "with family = \"gaussian\" and transform = \"log1p\"")
 
 
 def _nearest(name: str, valid: list[str]) -> str:

@@ -56,7 +56,10 @@ def parse_case(raw: dict, text: str = "", path: str | Path = "<case>") -> Case:
 
 
 def _case_error(err: ValidationError, raw: dict, text: str, path: str | Path) -> CaseError:
-    first = err.errors()[0]
+    errors = err.errors()
+    # a misspelt key is both unknown and, if required, missing: name the misspelling, whose
+    # fix (the nearest valid name) is the one the user needs
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     problem = (first.get("ctx") or {}).get("error")
     if isinstance(problem, KeyProblem):
         column = next((str(p) for p in reversed(problem.loc) if isinstance(p, str)), None)

@@ -268,6 +268,9 @@ def audit(
         help="Dask scheduler address, or 'local' for a local Dask cluster.")] = None,
     workers: Annotated[int, typer.Option(help="Processes (local pool or local Dask cluster).")] = 1,
     alpha: Annotated[float, typer.Option(help="False-discovery rate for flagging accounts.")] = 0.05,
+    fdr_method: Annotated[str, typer.Option(
+        help="bh (Benjamini-Hochberg), by (Benjamini-Yekutieli: any dependence) or auto "
+             "(bh when a reference or control removes the shared movement, else by).")] = "auto",
     level: Annotated[float, typer.Option(help="Level of every interval the audit writes.")] = 0.95,
     seed: Annotated[int, typer.Option(help="Seed (recorded; used by --simulate).")] = 0,
     simulate: Annotated[int | None, typer.Option(
@@ -283,7 +286,7 @@ def audit(
                   reference_group=reference_group, base_group=base_group, pre_days=pre_days,
                   post_days=post_days, transform=transform, out=out, scheduler=scheduler,
                   workers=workers, alpha=alpha, seed=seed, console=console, progress=progress,
-                  simulate=simulate, level=level)
+                  simulate=simulate, level=level, fdr_method=fdr_method)
 
 
 @app.command()

@@ -328,7 +328,8 @@ def print_summary(results: Results, console: Console) -> None:
         table.add_column(col, justify="left" if col in ("method", "metric", "event") else "right",
                          no_wrap=True)
     for row in results.summary_table:
-        if row.get("kind") == "coefficient":  # a regression coefficient, on its own scale
+        if row.get("kind") == "coefficient" and row.get("relative") is None:
+            # a regression coefficient on the outcome's own (not a log) scale
             effect = f"{row['average']:+.4g}"
             interval = f"{row['average_lower']:+.4g} to {row['average_upper']:+.4g}"
         else:
@@ -380,8 +381,10 @@ def _summary_table(analyses: list[dict], case: Case) -> list[dict]:
                 "metric": a["metric"], "unit": None, "kind": "coefficient",
                 "event_date": _event_date_of(a, case), "average": c["estimate"],
                 "average_lower": c["lower"], "average_upper": c["upper"], "cumulative": None,
-                "cumulative_lower": None, "cumulative_upper": None, "relative": None,
-                "relative_lower": None, "relative_upper": None, "p_value": c["p_value"],
+                "cumulative_lower": None, "cumulative_upper": None,
+                # a coefficient on a log scale (or a count model's) is also a relative change
+                "relative": c.get("relative"), "relative_lower": c.get("relative_lower"),
+                "relative_upper": c.get("relative_upper"), "p_value": c["p_value"],
             })
         effects = a.get("effects") or ([a["effect"]] if "effect" in a else [])
         for e in effects:

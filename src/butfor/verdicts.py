@@ -8,8 +8,9 @@ Every claim kind in :mod:`butfor.claims` goes through the same three steps:
    effective sample size stated), the known error rate on this data (at most
    twice nominal), the pre-trend test (not rejected), the pre-period fit
    (within ADH's bound), the design (can its placebo test reach the level at
-   all), and no degenerate fit (no interval, or a ``flags``/``degenerate``
-   mark that an estimator put on its result). One failed gate gives
+   all), and no degenerate result (no interval, or a ``flags``/``degenerate``
+   mark that an estimator put on its result: :mod:`butfor.methods._flags`
+   names why it cannot mean what it says). One failed gate gives
    ``inconclusive``, naming the gate and its value: an estimate whose own
    checks fail is evidence of nothing, either way.
 2. **Evidence.** ``supported`` needs the interval to exclude zero in the

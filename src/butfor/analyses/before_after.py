@@ -18,7 +18,8 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
         covariates=case.covariates,
         covariate_transform={c: case.covariate_transform(c) for c in case.covariates},
         transform=case.outcome.transform, posts_metric=case.outcome.posts_metric,
-        unit_effects=reg.unit_effects, time_effects=reg.time_effects, cluster=reg.cluster)
+        unit_effects=reg.unit_effects, time_effects=reg.time_effects, cluster=reg.cluster,
+        family=case.outcome.family)
     groups = None
     if options.comparison == "groups":
         groups = resolve_groups(case, panel)
@@ -61,6 +62,9 @@ def _analysis(res: BeforeAfterResult, metric: str, event_name: str) -> dict:
                 f"{res.n_units_a} {a} units than in the {res.n_units_b} {b} units ({fe} fixed "
                 f"effects; {res.vcov} errors). Anything else that moved the two groups "
                 "differently on those dates would fool it.")
+    if res.family == "poisson":
+        what += (" The outcome is a count, fitted by Poisson pseudo-likelihood: the effect "
+                 "is a ratio of expected counts, and the zeros count as they are.")
     estimate = res.effect.to_dict()
     rel = res.relative
     if rel is not None:

@@ -6,13 +6,17 @@ estimators of :mod:`butfor.methods.event_study` with plain inputs.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from butfor import frequency as freq
+from butfor import transforms
 from butfor.errors import DataError
 from butfor.methods.event_study import EventStudy, GroupDisproportion, subject_effect_path
 from butfor.methods.panel_results import GroupDisproportionResult
 from butfor.methods.sun_abraham import SunAbraham
+from butfor.transforms import Transform
 
 # ---------------------------------------------------------------------------
 # the pipeline's entry point
@@ -130,7 +134,7 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
                                     posts_metric=posts_metric)
             res_g = gd.fit(panel, metric, group_a=units_a, group_b=units_b, event=event_date,
                            labels=(a, b), start=start, end=end)
-            out.append(_group_analysis(res_g, metric, event_name))
+            out.append(_group_analysis(res_g, metric, event_name, transform))
     # 3. staggered events
     for ev in case.events:
         if not ev.dates:
@@ -160,8 +164,13 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     return out
 
 
-def _group_analysis(res: GroupDisproportionResult, metric: str, event_name: str) -> dict:
+def _group_analysis(res: GroupDisproportionResult, metric: str, event_name: str,
+                    transform: Transform) -> dict:
     c = res.interaction.effect
+    estimate = c.to_dict()
+    if transforms.is_log(transform):  # on a log scale, exp(b) - 1 is a relative gap
+        estimate.update(relative=math.expm1(c.estimate), relative_lower=math.expm1(c.lower),
+                        relative_upper=math.expm1(c.upper))
     return {
         "id": f"group_disproportion:{metric}:{event_name}",
         "method": "group_disproportion",
@@ -177,6 +186,6 @@ def _group_analysis(res: GroupDisproportionResult, metric: str, event_name: str)
             "apart before. Anything else that hit one group on the same days, or groups that "
             "differ in how they respond to any platform-wide change, would fool it."
         ),
-        "estimate": c.to_dict(),
+        "estimate": estimate,
         "group_disproportion": res.to_dict(),
     }

@@ -2,7 +2,9 @@
 
 ``butfor audit`` estimates an effect for every account of a panel (hundreds of
 thousands to millions), tests groups for disproportion and ranks the most
-affected accounts with Benjamini-Hochberg false-discovery control.
+affected accounts under false-discovery control (Benjamini-Hochberg, or
+Benjamini-Yekutieli when no reference or control removes the movement all
+accounts share; measured in docs/audit.md).
 
 The per-account estimator, in plain words (the numbers are in
 :mod:`butfor.methods.kernels`): on ``log1p(metric)``, an account's counterfactual
@@ -11,15 +13,20 @@ reference accounts over the same days (by default every other account on the
 platform, leaving the account itself out; or the rest of its group; or a named
 reference group) and, when off-platform control series are given, by what
 those did for this account (slope fitted on its pre-event days). The effect is
-the mean gap between observed and counterfactual after the event; with the
-platform as reference it reads "how much more (or less) this account lost than
-the platform as a whole". Its uncertainty comes from the account's own
+the mean gap between observed and counterfactual after the event, centred on
+the reference's typical account (the biweight location of the reference
+accounts' effects), so that the accounts the event hit, which are in the
+reference mean too, do not make every untouched account look like it gained;
+with the platform as reference it reads "how much more (or less) this account
+lost than the platform's typical account". The centre's own error is added to
+every account's variance. Its uncertainty comes from the account's own
 pre-event residuals and their autocorrelation, floored at the platform-typical
 autocorrelation and checked by pseudo-events placed in the pre-period
 (placebo in time), so that p-values keep their nominal size under no effect.
 What fools it: anything else that moved one account and not its reference at
-the same time (a viral post, a scandal, a change of posting habits), and
-reference accounts that were themselves hit (then effects are relative).
+the same time (a viral post, a scandal, a change of posting habits), and a
+reference of which half or more were hit (then the typical account is a hit one
+and effects are relative to it).
 
 The group-disproportion test is a two-way fixed-effects regression of
 ``log1p(metric)`` on ``group x post`` indicators with account and day fixed

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from butfor.audit.result import AuditResult
+from butfor.audit.settings import PROCEDURES
 
 
 def _svg(fig) -> str:
@@ -115,6 +116,9 @@ def build_view(result: AuditResult) -> dict:
         "n_accounts": f"{s.n_accounts:,}", "n_estimated": f"{s.n_estimated:,}",
         "n_lost": f"{s.n_flagged_lost:,}", "n_gained": f"{s.n_flagged_gained:,}",
         "alpha": f"{s.settings.alpha:g}", "estimand": s.estimand,
+        "procedure": PROCEDURES[s.fdr_procedure],
+        "centres": "; ".join(f"{k} {c:+.4f} (se {cal.reference_centre_se.get(k) or 0:.4f})"
+                             for k, c in cal.reference_centre.items() if c is not None),
         "rho1": f"{cal.platform_rho1:.3f}", "phi": f"{cal.platform_phi:.3f}",
         "placebo_size": _percent(cal.placebo_size_at_5pct),
         "inflation": f"{cal.se_inflation:.3f}",

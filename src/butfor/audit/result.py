@@ -40,6 +40,8 @@ class AuditSettingsRecord(_Frozen):
     post_days: int | None
     transform: Literal["log1p", "identity"]
     alpha: float = Field(description="false-discovery rate at which accounts are flagged")
+    fdr_method: Literal["auto", "bh", "by"] = Field(
+        description="false-discovery procedure asked for (auto: by the dependence)")
     level: float = Field(description="level of every interval")
     n_placebo: int
     min_days: int
@@ -59,6 +61,11 @@ class Calibration(_Frozen):
     placebo_size_at_5pct: float | None = Field(
         description="share of placebo-in-time tests rejecting at 5% before calibration")
     se_inflation: float | None = Field(description="factor applied to every standard error")
+    reference_centre: dict[str, float | None] = Field(
+        description="per reference set, the typical (biweight) account's effect subtracted "
+                    "from the effects measured against it (empty with no reference)")
+    reference_centre_se: dict[str, float | None] = Field(
+        description="standard error of each centre, added to every account's variance")
 
 
 class DisproportionRow(_Frozen):
@@ -102,6 +109,9 @@ class AuditSummary(_Frozen):
     groups: list[str]
     base_group: str | None
     calibration: Calibration
+    fdr_procedure: Literal["bh", "by"] = Field(
+        description="false-discovery procedure the flags used (bh: Benjamini-Hochberg; by: "
+                    "Benjamini-Yekutieli)")
     disproportion: list[DisproportionRow]
     wald: Wald | None
 

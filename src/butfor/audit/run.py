@@ -20,7 +20,7 @@ from butfor.audit.partitions import discover_partitions, stage_from_store
 from butfor.audit.passes import combine_stage1, single_thread
 from butfor.audit.plan import check_manifest, make_plan
 from butfor.audit.result import AuditResult
-from butfor.audit.settings import AuditSpec
+from butfor.audit.settings import PROCEDURES, AuditSpec
 from butfor.audit.statistics import audit_statistics
 from butfor.audit.writing import summary_json, write_audit
 from butfor.errors import InputError
@@ -105,7 +105,8 @@ def audit_command(*, parquet: Path | None, store: Path | None, dataset: str | No
                   reference_group: str | None, base_group: str | None, pre_days: int | None,
                   post_days: int | None, transform: str, out: Path, scheduler: str | None,
                   workers: int, alpha: float, seed: int, console, progress: bool = True,
-                  simulate: int | None = None, level: float = 0.95) -> AuditOutputs:
+                  simulate: int | None = None, level: float = 0.95,
+                  fdr_method: str = "auto") -> AuditOutputs:
     """What ``butfor audit`` does: resolve the source, run, print the headline."""
     if simulate:
         from butfor.audit_sim import AuditSimConfig, simulate_audit_panel
@@ -131,7 +132,8 @@ def audit_command(*, parquet: Path | None, store: Path | None, dataset: str | No
                      group_column=group_column or None, controls=tuple(control_metric),
                      reference=reference, reference_group=reference_group,  # type: ignore[arg-type]
                      base_group=base_group, pre_days=pre_days, post_days=post_days,
-                     transform=transform, alpha=alpha, level=level)  # type: ignore[arg-type]
+                     transform=transform, alpha=alpha, level=level,  # type: ignore[arg-type]
+                     fdr_method=fdr_method)  # type: ignore[arg-type]
     executor = Executor(backend="dask" if scheduler else "local", workers=workers,
                         scheduler=scheduler)
     res = run_audit(parquet, spec, out, executor=executor, progress=progress, seed=seed,
@@ -140,7 +142,7 @@ def audit_command(*, parquet: Path | None, store: Path | None, dataset: str | No
     console.print(f"audited {s.n_accounts:,} accounts in {res.partitions_total} partitions "
                   f"({res.partitions_run} computed now); {s.n_flagged_lost:,} lost and "
                   f"{s.n_flagged_gained:,} gained reach at a false-discovery rate of "
-                  f"{spec.alpha:g}")
+                  f"{spec.alpha:g} ({PROCEDURES[s.fdr_procedure]})")
     for row in s.disproportion:
         console.print(f"  group {row.group} vs {row.base_group}: "
                       f"{row.coef:+.4f} (se {row.se:.4f}, p = {row.p_value:.3g})")

@@ -10,8 +10,12 @@ from butfor.errors import InputError
 
 Reference = Literal["platform", "group", "none"]
 Transform = Literal["log1p", "identity"]
+FdrMethod = Literal["auto", "bh", "by"]
 REFERENCES: tuple[str, ...] = ("platform", "group", "none")
 TRANSFORMS: tuple[str, ...] = ("log1p", "identity")
+FDR_METHODS: tuple[str, ...] = ("auto", "bh", "by")
+PROCEDURES = {"bh": "Benjamini-Hochberg",  # in the report and the CLI's headline
+              "by": "Benjamini-Yekutieli, valid under any dependence between accounts"}
 NO_GROUP = "(none)"  # the group name of accounts without a group
 FORMAT_VERSION = 1  # of the resume manifest (audit.json) and the partition files
 
@@ -32,6 +36,10 @@ class AuditSpec:
     post_days: int | None = None  # default: all days from the event on
     transform: Transform = "log1p"
     alpha: float = 0.05  # false-discovery rate for flagging accounts
+    # "bh" (Benjamini-Hochberg), "by" (Benjamini-Yekutieli, any dependence) or
+    # "auto": bh when a reference or a control removes the movement all accounts
+    # share, by when nothing does (see butfor.audit.statistics.fdr_procedure)
+    fdr_method: FdrMethod = "auto"
     level: float = 0.95  # level of every interval the audit writes
     n_placebo: int = 4
     min_days: int = 14
@@ -49,6 +57,8 @@ class AuditSpec:
             bad("reference", self.reference, f"one of {', '.join(REFERENCES)}")
         if self.transform not in TRANSFORMS:
             bad("transform", self.transform, f"one of {', '.join(TRANSFORMS)}")
+        if self.fdr_method not in FDR_METHODS:
+            bad("fdr_method", self.fdr_method, f"one of {', '.join(FDR_METHODS)}")
         if not 0 < self.alpha < 1:
             bad("alpha", self.alpha, "a number between 0 and 1")
         if not 0 < self.level < 1:

@@ -92,19 +92,21 @@ def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
 
 
 def pseudo_event_indices(
-    event_index: int, post_length: int, *, n_events: int = 12, min_fit: int = 56
+    event_index: int, post_length: int, *, n_events: int = 12, min_fit: int = 56,
+    unit: str = "day",
 ) -> np.ndarray:
     """Evenly spaced pseudo-event positions whose post-periods end before ``event_index``.
 
-    Each leaves at least ``min_fit`` days to fit on. Fewer than ``n_events``
-    are returned when the pre-period is short (distinct positions only).
+    Each leaves at least ``min_fit`` periods (``unit``: days, months) to fit on.
+    Fewer than ``n_events`` are returned when the pre-period is short (distinct
+    positions only).
     """
     first, last = min_fit, event_index - post_length
     if last < first:
         raise DataError(
-            f"the pre-period ({event_index} days) is too short for pseudo-events: each needs "
-            f"{min_fit} days to fit on and {post_length} days after it; shorten the "
-            "pseudo post-period or lengthen the pre-period"
+            f"the pre-period ({event_index} {unit}s) is too short for pseudo-events: each "
+            f"needs {min_fit} {unit}s to fit on and {post_length} {unit}s after it; shorten "
+            "the pseudo post-period or lengthen the pre-period"
         )
     return np.unique(np.linspace(first, last, n_events).round().astype(int))
 

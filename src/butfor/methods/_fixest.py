@@ -1,4 +1,4 @@
-"""pyfixest's ``feols``, with the fixed effects demeaned in the order the formula names them.
+"""pyfixest's ``feols`` and ``fepois``, with the fixed effects demeaned in the order the formula names them.
 
 pyfixest (0.60, ``formula.utils._encode_fixed_effects``) collects the fixed effects
 of ``y ~ x | unit + time`` in a Python ``set`` before writing the formula it hands
@@ -24,6 +24,14 @@ def feols(formula: str, data, **kwargs: Any):
 
     _install()
     return pf.feols(formula, data, **kwargs)
+
+
+def fepois(formula: str, data, **kwargs: Any):
+    """``pyfixest.fepois(formula, data, **kwargs)``, deterministic across processes."""
+    import pyfixest as pf
+
+    _install()
+    return pf.fepois(formula, data, **kwargs)
 
 
 def in_given_order(encoded: str, fixed_effects: str) -> str:

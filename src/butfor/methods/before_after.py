@@ -33,7 +33,7 @@ import pandas as pd
 
 from butfor import transforms
 from butfor.errors import DataError
-from butfor.methods._regression import fit_feols
+from butfor.methods._regression import fit_feols, fit_fepois
 from butfor.methods.panel_design import Fitted, build_design
 from butfor.methods.panel_results import Coefficient, CovariateTransform
 from butfor.transforms import Transform
@@ -60,11 +60,12 @@ class BeforeAfterResult:
     n_units_a: int | None = None
     n_units_b: int | None = None
     level: float = 0.95
+    family: str = "gaussian"  # "poisson": b is a log rate ratio
 
     @property
     def relative(self) -> tuple[float, float, float] | None:
-        """exp(b) - 1 and its interval, when the outcome is on a log scale."""
-        if not transforms.is_log(self.transform):
+        """exp(b) - 1 and its interval, when the outcome is on a log scale (or a count)."""
+        if self.family != "poisson" and not transforms.is_log(self.transform):
             return None
         e = self.effect
         return (math.expm1(e.estimate), math.expm1(e.lower), math.expm1(e.upper))
@@ -83,6 +84,7 @@ class BeforeAfterResult:
             "time_effects": self.time_effects,
             "comparison": None if self.comparison is None else list(self.comparison),
             "n_units_a": self.n_units_a, "n_units_b": self.n_units_b, "level": self.level,
+            "family": self.family,
         }
 
 
@@ -92,13 +94,21 @@ class BeforeAfter:
     ``time_effects=None`` takes them where a comparison group exists and leaves
     them out where it does not; ``True`` without a comparison group is refused.
     ``cluster="none"`` gives heteroskedasticity-robust (HC1) errors instead.
+    ``family="poisson"`` fits a count by Poisson pseudo-maximum likelihood (log
+    link, the outcome untransformed); ``b`` is then the log of the rate ratio.
     """
 
     def __init__(self, *, covariates: Sequence[str] = (),
                  covariate_transform: CovariateTransform = "log1p", transform: Transform = "none",
                  posts_metric: str = "posts", unit_effects: bool = True,
                  time_effects: bool | None = None, cluster: str = "unit",
-                 level: float = 0.95) -> None:
+                 level: float = 0.95, family: str = "gaussian") -> None:
+        if family not in ("gaussian", "poisson"):
+            raise ValueError(f"family must be \"gaussian\" or \"poisson\", not {family!r}")
+        if family == "poisson" and transform != "none":
+            raise ValueError("family=\"poisson\" fits the count on its own log scale; "
+                             f"use transform=\"none\", not {transform!r}")
+        self.family = family
         self.covariates = tuple(covariates)
         self.covariate_transform = covariate_transform
         self.transform = transform
@@ -155,7 +165,8 @@ class BeforeAfter:
                             f"{pd.Timestamp(event):%Y-%m-%d} (the outcome and every covariate "
                             "present); move the event date or widen [window]")
         fe = [*(["unit"] if self.unit_effects else []), *(["time"] if time_effects else [])]
-        raw = fit_feols(frame, [*regressors, *design.covariates], fixed_effects=fe,
+        fit = fit_fepois if self.family == "poisson" else fit_feols
+        raw = fit(frame, [*regressors, *design.covariates], fixed_effects=fe,
                         cluster=self.cluster, design="before/after regression",
                         must_vary=regressors)
         fitted = Fitted(raw.names, raw.beta, raw.vcov, raw.df_t, raw.n_obs, raw.n_clusters)
@@ -173,5 +184,5 @@ class BeforeAfter:
             unit_effects=self.unit_effects, time_effects=time_effects,
             comparison=tuple(labels) if compare else None,
             n_units_a=n_a if compare else None, n_units_b=n_b if compare else None,
-            level=self.level)
+            level=self.level, family=self.family)
 

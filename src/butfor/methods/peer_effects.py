@@ -23,6 +23,7 @@ import pandas as pd
 
 from butfor import frequency as freq
 from butfor.errors import DataError
+from butfor.methods._flags import edge_estimate
 from butfor.methods.kernels.accounts import account_effects
 from butfor.results import EffectPath, EffectSummary, summarise_draws
 
@@ -118,5 +119,7 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
                 "p_value": p_value,
                 "rank": rank,
             },
+            **({"flags": [edge.to_dict()]}
+               if (edge := edge_estimate(summary.relative, p_value)) is not None else {}),
         })
     return out

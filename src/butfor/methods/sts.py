@@ -249,10 +249,10 @@ class StructuralTimeSeries:
         if p and self.check_controls != "off":
             check = control_jump_check(data.X, data.fit_days, periods, names)
             if check.moved.any():
-                i, k = np.argwhere(check.moved)[0]
+                (i, k), unit = np.argwhere(check.moved)[0], freq.PERIOD[freq.infer(dates_idx)]
                 message = (
-                    f"control {names[i]!r} itself moved at the event starting at day "
-                    f"{periods[k][0]} (its {check.window}-day jump is {check.ratio[i, k]:.1f} "
+                    f"control {names[i]!r} itself moved at the event starting at {unit} "
+                    f"{periods[k][0]} (its {check.window}-{unit} jump is {check.ratio[i, k]:.1f} "
                     "times its typical jump before the event), so it cannot show what the "
                     "subject would have done; remove it from the controls, or set "
                     "check_controls='warn' to keep it"

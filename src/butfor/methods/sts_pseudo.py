@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from butfor import frequency as freq
 from butfor.errors import AssumptionWarning
 from butfor.inference.false_positive import (
     FalsePositiveResult,
@@ -52,13 +53,15 @@ class PseudoEventCheck:
     power: PowerCurve
 
 
-def min_fit_days(model) -> int:
-    return max(56, 4 * (model.seasonal_period or 1))
+def min_fit_days(model, frequency: str = "D") -> int:
+    """Periods each pseudo-event fits on: eight weeks of daily data; of coarser data four
+    seasons (48 months), at least 20 periods (weekly and annual data have no season)."""
+    return max(56 if frequency == "D" else 20, 4 * (model.seasonal_period or 1))
 
 
-def default_post_length(model, T: int, event_index: int) -> int:
+def default_post_length(model, T: int, event_index: int, frequency: str = "D") -> int:
     """The real post-period's length, shortened to leave room for the pseudo-events."""
-    return min(T - event_index, max(7, (event_index - min_fit_days(model)) // 3))
+    return min(T - event_index, max(7, (event_index - min_fit_days(model, frequency)) // 3))
 
 
 def sts_pseudo_event_check(
@@ -90,9 +93,10 @@ def sts_pseudo_event_check(
     X_arr = None if X is None else np.asarray(X, dtype=float)
     names = list(X.columns) if isinstance(X, pd.DataFrame) else None
     dates_arr = None if dates is None else pd.DatetimeIndex(dates)
-    min_fit = min_fit_days(model)
+    frequency = "D" if dates_arr is None else freq.infer(dates_arr)
+    min_fit = min_fit_days(model, frequency)
     if post_length is None:
-        post_length = default_post_length(model, len(y_arr), event_index)
+        post_length = default_post_length(model, len(y_arr), event_index, frequency)
     settings = model.get_params() | {"check_controls": "off"}  # they test the model
     if n_draws is not None:
         settings["n_draws"] = n_draws
@@ -100,7 +104,7 @@ def sts_pseudo_event_check(
         settings["chains"] = chains
     pseudo = StructuralTimeSeries(**settings)
     indices = pseudo_event_indices(event_index, post_length, n_events=n_events,
-                                   min_fit=min_fit)
+                                   min_fit=min_fit, unit=freq.PERIOD[frequency])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AssumptionWarning)
         forecasts = pseudo_event_forecasts(pseudo, y_arr, X_arr, dates_arr, names, indices,
@@ -124,7 +128,8 @@ def sts_pseudo_event_check(
     grid = grid[grid > -1]  # a fall of 100% or more is not a relative change
     curve = injected_power(forecasts, grid, alpha=alpha,
                            how=f"at {len(forecasts)} pseudo-events before the real one, each "
-                               f"judged on {post_length} days with the change injected")
+                               f"judged on {freq.describe(frequency, post_length)} with the "
+                               "change injected")
     return PseudoEventCheck(fp, curve)
 
 

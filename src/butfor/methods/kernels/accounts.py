@@ -337,3 +337,55 @@ def account_inference(effect, gamma0, rho1, phi, n1, n2, placebo_tau, placebo_n1
     return Inference(se=se, lower=effect - q * se, upper=effect + q * se, z=z, p_value=p, df=df,
                      platform_rho1=prho, platform_phi=pphi, calibration=kappa, placebo_size=size,
                      placebo_z=pz)
+
+
+# ---------------------------------------------------------------------------
+# the reference's typical account
+# ---------------------------------------------------------------------------
+
+BIWEIGHT_C = 6.0  # location tuning (Mosteller & Tukey): zero weight beyond ~4 sd
+MIDVARIANCE_C = 9.0  # the biweight midvariance's usual tuning
+BIWEIGHT_ITERATIONS = 30
+
+
+def typical_effect(effect: np.ndarray) -> tuple[float, float]:
+    """The typical account's effect among a reference set, and its sampling variance.
+
+    Every effect is measured against the mean of the reference accounts, and
+    that mean includes the accounts the event hit: when a tenth of a group
+    lost 0.4, the group mean fell by 0.04 and every untouched account of the
+    group looks like it gained 0.04. The audit asks which accounts were hit, so
+    the counterfactual it needs is the path of an untouched account; the
+    biweight location of the effects (Tukey's bisquare M-estimate, median
+    start, MAD scale) is that account as long as fewer than half of the set
+    were hit: effects more than about four robust standard deviations from the
+    bulk get weight zero, so the hit accounts stop pulling the centre.
+    Subtracting it from every account's effect is moving the reference's post
+    period by one constant, so nothing else in the estimate changes.
+
+    The variance is the biweight midvariance over n (the estimator's
+    asymptotic variance); the centre's error is shared by every account
+    measured against it, so the caller adds it to each account's variance.
+    Returns ``(0.0, 0.0)`` for an empty set, ``(median, 0.0)`` when more
+    than half the effects are identical (a MAD of zero leaves no scale).
+    """
+    x = np.asarray(effect, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return 0.0, 0.0
+    m = float(np.median(x))
+    mad = float(np.median(np.abs(x - m)))
+    if not mad > 0:
+        return m, 0.0
+    for _ in range(BIWEIGHT_ITERATIONS):  # fixed-point steps, a few dozen at most
+        u = (x - m) / (BIWEIGHT_C * mad)
+        w = np.where(np.abs(u) < 1.0, (1.0 - u**2) ** 2, 0.0)
+        step = float(np.sum(w * (x - m)) / np.sum(w))
+        m += step
+        if abs(step) < 1e-12 * mad:
+            break
+    u = (x - m) / (MIDVARIANCE_C * mad)
+    k = np.abs(u) < 1.0
+    num = x.size * np.sum(((x - m) ** 2 * (1.0 - u**2) ** 4)[k])
+    den = np.sum(((1.0 - u**2) * (1.0 - 5.0 * u**2))[k]) ** 2
+    return m, float(num / den / x.size) if den > 0 else 0.0
