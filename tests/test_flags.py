@@ -190,6 +190,32 @@ def test_a_healthy_synthetic_control_is_not_flagged(tmp_path):
     assert fit["pre_rmspe"] > 0.1  # the noise (sd 1) is not fitted away
 
 
+@pytest.mark.parametrize("copied", [True, False])
+def test_each_staggered_unit_is_flagged_under_its_own_name(tmp_path, copied):
+    # two units with their own dates; with ``copied``, u12 is 0.6 u3 + 0.4 u20 exactly
+    frame = annual_frame()
+    if copied:
+        table = wide(frame)
+        frame.loc[frame["unit"] == SUBJECT, "sales"] = (0.6 * table["u3"]
+                                                       + 0.4 * table["u20"]).to_numpy()
+    frame.assign(date=frame["date"].dt.strftime("%Y-%m-%d")).to_csv(tmp_path / "p.csv",
+                                                                     index=False)
+    panel, _ = ingest_files([tmp_path / "p.csv"])
+    case = parse_case({"subject": {"unit": "u0"}, "outcome": {"metric": "sales"},
+                       "events": [{"name": "rollout",
+                                   "dates": {SUBJECT: "2010-01-01", "u6": "2011-01-01"}}],
+                       "methods": ["synthetic_control"]})
+    (analysis,) = synth_case.analyses_for_case(case, panel, seed=0)
+    assert analysis["id"].endswith(":staggered")
+    if not copied:  # every unit its own noise: no fit is exact
+        assert "flags" not in analysis
+        return
+    (flag,) = analysis["flags"]
+    assert flag["name"] == "exact_fit" and flag["values"]["unit"] == SUBJECT
+    assert flag["message"].startswith(f"{SUBJECT}: the synthetic control matches")
+    assert flag["values"]["top_weights"] == pytest.approx({"u3": 0.6, "u20": 0.4}, abs=1e-4)
+
+
 # --- flags reach the verdict --------------------------------------------------------------
 CLAIM = {"id": "fell", "kind": "declined_after", "allegation": "Sales fell after the law."}
 

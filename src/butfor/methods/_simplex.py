@@ -376,34 +376,46 @@ def frank_wolfe_batch(
     """
     A = np.asarray(A, dtype=float)
     b = np.asarray(b, dtype=float)
-    n_batch, n, _ = A.shape
+    n_batch, n, k = A.shape
     if n_batch == 1:  # one problem: the plain loop is faster than the batched one
         x = frank_wolfe(A[0], b[0], float(np.ravel(eta)[0]), np.asarray(x0, dtype=float)[0],
                         min_decrease=min_decrease, max_iter=max_iter,
                         n_rows=None if n_rows is None else float(np.ravel(n_rows)[0]),
                         allowed=None if allowed is None else np.asarray(allowed)[0])
         return x[None, :]
-    rows = np.arange(n_batch)
     eta = np.broadcast_to(np.asarray(eta, dtype=float), (n_batch,)).copy()
     n_rows = np.full(n_batch, float(n)) if n_rows is None else np.asarray(n_rows, dtype=float)
-    x = np.asarray(x0, dtype=float).copy()
+    out = np.asarray(x0, dtype=float).copy()
     At = np.swapaxes(A, 1, 2)
     G = At @ A
     Ab = (At @ b[:, :, None])[:, :, 0]
     bb = np.einsum("bi,bi->b", b, b)
     diagG = np.einsum("bjj->bj", G)
-    Gx = (G @ x[:, :, None])[:, :, 0]
+    Gx = (G @ out[:, :, None])[:, :, 0]
     zeta2 = eta / n_rows
-    big = np.inf if allowed is None else np.where(np.asarray(allowed, dtype=bool), 0.0, np.inf)
     # running scalars, updated exactly along each step: xᵀGx, Abᵀx, xᵀx
-    q = np.einsum("bj,bj->b", x, Gx)
-    p = np.einsum("bj,bj->b", Ab, x)
-    s = np.einsum("bj,bj->b", x, x)
+    q = np.einsum("bj,bj->b", out, Gx)
+    p = np.einsum("bj,bj->b", Ab, out)
+    s = np.einsum("bj,bj->b", out, out)
+    # Speed without changing a bit of any iterate (every element sees the same operations
+    # in the same order as the plain loop): G's columns stored as rows, since each step
+    # reads column i and a row is contiguous; padding columns kept out of the argmin by
+    # Ab = -inf there (Gx - (-inf) = +inf) rather than by adding +inf to every gradient;
+    # buffers reused; and problems that have stopped dropped from the batch (their
+    # step would be 0 from then on, which leaves their weights unchanged).
+    GT = np.ascontiguousarray(np.swapaxes(G, 1, 2))
+    Ab_arg = Ab if allowed is None else np.where(np.asarray(allowed, dtype=bool), Ab, -np.inf)
+    act = np.arange(n_batch)  # the problems still running, in batch order
+    rows = np.arange(n_batch)
+    x = out
     prev = np.full(n_batch, np.inf)
-    running = np.ones(n_batch, dtype=bool)
+    hg = np.empty((n_batch, k))
+    tmp = np.empty((n_batch, k))
     for t in range(max_iter):
-        hg = Gx - Ab + eta[:, None] * x
-        i = np.argmin(hg if allowed is None else hg + big, axis=1)
+        np.subtract(Gx, Ab_arg, out=hg)  # half gradient Gx − Ab + ηx
+        np.multiply(eta[:, None], x, out=tmp)
+        hg += tmp
+        i = np.argmin(hg, axis=1)
         gxi, gii, xi = Gx[rows, i], diagG[rows, i], x[rows, i]
         # d = e_i − x: dᵀGd, dᵀd and (half gradient)ᵀd from the running scalars
         dGd = gii - 2.0 * gxi + q
@@ -412,21 +424,33 @@ def frank_wolfe_batch(
         denom = dGd + eta * dd
         with np.errstate(divide="ignore", invalid="ignore"):
             step = np.where(denom > 0, -hgd / np.where(denom > 0, denom, 1.0), 0.0)
-        step = np.clip(step, 0.0, 1.0) * running
+        step = np.clip(step, 0.0, 1.0)
         keep = 1.0 - step
         x *= keep[:, None]
         x[rows, i] += step
-        Gx = keep[:, None] * Gx + step[:, None] * G[rows, :, i]
+        Gx *= keep[:, None]
+        np.multiply(step[:, None], GT[rows, i], out=tmp)
+        Gx += tmp
         q = keep**2 * q + 2.0 * step * keep * gxi + step**2 * gii
         p = keep * p + step * Ab[rows, i]
         s = keep**2 * s + 2.0 * step * keep * xi + step**2
         val = zeta2 * s + (q - 2.0 * p + bb) / n_rows
         if t >= 1:
-            running &= prev - val > min_decrease**2
-        prev = np.where(running, val, prev)
-        if not running.any():
-            break
-    return x
+            running = prev - val > min_decrease**2
+            if not running.all():  # some stop here: keep their weights, drop them
+                out[act] = x
+                if not running.any():
+                    return out
+                act = act[running]
+                x, Gx, GT, diagG = x[running], Gx[running], GT[running], diagG[running]
+                Ab, Ab_arg, bb = Ab[running], Ab_arg[running], bb[running]
+                eta, zeta2, n_rows = eta[running], zeta2[running], n_rows[running]
+                q, p, s, val = q[running], p[running], s[running], val[running]
+                rows = np.arange(act.size)
+                hg, tmp = hg[:act.size], tmp[:act.size]
+        prev = val
+    out[act] = x
+    return out
 
 
 def simplex_lsq_eq(

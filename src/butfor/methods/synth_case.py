@@ -77,7 +77,7 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
         effect = result.effect()
         if log:
             effect = _expm1_path(effect)
-        flags = fit_flags(result, window, event_date, est.block, panel.frequency)
+        flags = fit_flags(result.subject, window, event_date, est.block, panel.frequency)
         flags.append(_flags.edge_estimate(effect.summary.relative, result.p_value))
         out.append({
             "id": f"synthetic_control:{metric}:{event_name}",
@@ -93,18 +93,19 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
             **({"flags": _flags.to_dicts(flags)} if any(flags) else {}),
         })
     if staggered:
-        out.extend(_staggered_analysis(case, table, staggered, peers, est, label, covariates))
+        out.extend(_staggered_analysis(case, table, staggered, peers, est, label, covariates,
+                                       panel.frequency))
     return out
 
 
-def fit_flags(result, window: pd.DataFrame, event_date: pd.Timestamp, block: int,
+def fit_flags(fit, window: pd.DataFrame, event_date: pd.Timestamp, block: int,
               frequency: str) -> list[_flags.Flag | None]:
     """An exact fit that is a construction, and periods the comparison cannot use.
 
-    ``window`` is the table the fit saw (subject first). The fit uses the
+    ``fit`` is one unit's :class:`SyntheticControlResult` and ``window`` the
+    table it saw (that unit first). The fit uses the
     pre-event periods every unit is observed in, in means over ``block`` of them.
     """
-    fit = result.subject
     pre = np.asarray(window.index < event_date)
     complete = window.notna().all(axis=1).to_numpy() & pre
     subject = window.iloc[:, 0].to_numpy(dtype=float)
@@ -170,11 +171,16 @@ def _description(case, subject: str, event_name: str, label: str, log: bool) -> 
 
 def _staggered_analysis(case, table: pd.DataFrame, staggered: dict[str, pd.Timestamp],
                         peers: list[str], est: SyntheticControl, label: str,
-                        covariates: dict[str, pd.DataFrame]) -> list[dict]:
+                        covariates: dict[str, pd.DataFrame], frequency: str) -> list[dict]:
     treated = {u: d for u, d in staggered.items() if u in table.columns}
     pool = [p for p in peers if p not in treated]
     result = StaggeredSyntheticControl(est).fit(table, treated, donors=pool,
                                                 covariates=covariates, metric=label)
+    # each treated unit's own fit, flagged as the subject's is, under the unit's name
+    flags = [_flags.Flag(f.name, f"{u}: {f.message}", {"unit": u, **f.values})
+             for u, fit in result.fits.items()
+             for f in fit_flags(fit, table[[u, *pool]], treated[u], est.block, frequency)
+             if f is not None]
     return [{
         "id": f"synthetic_control:{case.outcome.metric}:staggered",
         "method": METHOD,
@@ -192,6 +198,7 @@ def _staggered_analysis(case, table: pd.DataFrame, staggered: dict[str, pd.Times
             "units_at": result.units_at,
             "average_effect": result.average_effect,
         },
+        **({"flags": _flags.to_dicts(flags)} if flags else {}),
     }]
 
 
