@@ -31,6 +31,7 @@ run side by side, so convergence is checked with split R-hat.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from collections.abc import Sequence
@@ -45,6 +46,12 @@ from butfor import frequency as freq
 from butfor.display import Displayable
 from butfor.errors import AssumptionWarning, DataError, InputError
 from butfor.inference.false_positive import FalsePositiveResult
+from butfor.methods._sts_counts import (
+    CountObservation,
+    latent_start,
+    median_rate,
+    predictive_counts,
+)
 from butfor.methods._sts_gibbs import (
     Priors,
     SdPrior,
@@ -58,6 +65,8 @@ from butfor.settings import checked_settings
 Trend = Literal["local_level", "local_linear_trend"]
 Transform = Literal["none", "log1p"]
 ControlCheck = Literal["error", "warn", "off"]
+#: "poisson": counts on a latent log rate (see methods/_sts_counts.py)
+Family = Literal["gaussian", "poisson"]
 
 METHOD = "sts"
 _OPTIONS: dict[str, tuple[str, Any]] = {
@@ -73,6 +82,7 @@ _OPTIONS: dict[str, tuple[str, Any]] = {
     "transform": ("choice", ("none", "log1p")),
     "check_controls": ("choice", ("error", "warn", "off")),
     "flips": ("int", (0, 10**3)),
+    "family": ("choice", ("gaussian", "poisson")),
 }
 
 
@@ -195,6 +205,7 @@ class StructuralTimeSeries:
         transform: Transform = "none",
         check_controls: ControlCheck = "error",
         flips: int = 2,
+        family: Family = "gaussian",
         seed: int = 0,
     ) -> None:
         self.trend = trend
@@ -208,6 +219,7 @@ class StructuralTimeSeries:
         self.transform = transform
         self.check_controls = check_controls
         self.flips = flips
+        self.family = family
         self.seed = seed
 
     def get_params(self) -> dict[str, Any]:
@@ -241,6 +253,9 @@ class StructuralTimeSeries:
         data = _prepare(y, X, dates, event_index, post_periods, control_names,
                         transform=self.transform, seasonal_period=self.seasonal_period,
                         metric=metric)
+        counting = self.family == "poisson"
+        if counting:
+            data = _as_counts(data, self.transform, metric)
         y_raw, dates_idx, names, periods = data.y_raw, data.dates, data.names, data.periods
         in_post, T, p = data.in_post, len(data.y_raw), len(data.names)
 
@@ -273,6 +288,8 @@ class StructuralTimeSeries:
         draws = gibbs(
             np.tile(ys, (C, 1)), W, n_fixed=n_fixed, prior_inclusion=pi, trend=self.trend,
             priors=priors, n_keep=per_chain, burn=self.burn, rng=rng, flips=self.flips,
+            counts=CountObservation(np.tile(np.where(data.fit_days, data.y_raw, np.nan),
+                                            (C, 1)), y_mean, y_sd) if counting else None,
         )
 
         # posterior predictive of y on every day, standardised scale
@@ -287,6 +304,8 @@ class StructuralTimeSeries:
         var_std = flat_signal.var(axis=0) + float(np.mean(sigma**2))
 
         def back(v: np.ndarray) -> np.ndarray:
+            if counting:  # a quantile of the latent log rate, as a rate
+                return median_rate(v, y_mean, y_sd)
             out = v * y_sd + y_mean
             if self.transform == "log1p":
                 out = np.maximum(np.expm1(out), 0.0)
@@ -299,7 +318,9 @@ class StructuralTimeSeries:
         counterfactual = back(mean_std)
         lower = back(mean_std - zq * np.sqrt(var_std))
         upper = back(mean_std + zq * np.sqrt(var_std))
-        pred_all = back(pred_post)  # (C, K, n_post_days), original scale
+        # (C, K, n_post_days), original scale; counts are drawn at the predicted rate
+        pred_all = (predictive_counts(rng, pred_post, y_mean, y_sd) if counting
+                    else back(pred_post))
         pred_flat = pred_all.reshape(C * per_chain, -1)[: self.n_draws]  # (D, n_post_days)
         alpha = (1 - self.level) / 2
         counterfactual[post_idx] = pred_flat.mean(axis=0)
@@ -316,6 +337,8 @@ class StructuralTimeSeries:
             cum_chains.append((obs_window[ok][None, None, :] - cf_window[:, :, ok]).sum(axis=2))
         diag = _diagnostics(draws, cum_chains, C)
         diag["days_fitted"] = int(data.fit_days.sum())
+        if counting:
+            diag["latent_acceptance"] = draws.latent_acceptance
         diag["days_missing_in_fit"] = int((~in_post & ~np.isfinite(data.z)).sum())
         diag["days_dropped_for_missing_controls"] = data.n_dropped_for_controls
         if not diag["converged"]:
@@ -419,6 +442,21 @@ def _prepare(y, X, dates, event_index, post_periods, control_names, *, transform
             f"at least {need}: lengthen the pre-period"
         )
     return _Prepared(y_raw, z, Xraw, dates_idx, names, periods, in_post, fit_days, n_dropped)
+
+
+def _as_counts(data: _Prepared, transform: str, metric: str) -> _Prepared:
+    """The prepared data for the count model: counts checked, a starting latent log rate."""
+    if transform != "none":
+        raise InputError(None, "family=\"poisson\" models the count on its own log scale; "
+                         f"use transform=\"none\", not {transform!r}", "change that setting")
+    y = data.y_raw[np.isfinite(data.y_raw)]
+    bad = (y < 0) | (y != np.round(y))
+    if bad.any():
+        raise DataError(f"{metric} is modelled as a count ([outcome] family = \"poisson\"), "
+                        f"but {int(bad.sum())} value(s) are negative or fractional (e.g. "
+                        f"{y[bad][0]:g}); use family = \"gaussian\" for a measure that is "
+                        "not a count")
+    return dataclasses.replace(data, z=latent_start(data.z))
 
 
 def _standardise(data: _Prepared, seasonal_period: int | None, metric: str):
