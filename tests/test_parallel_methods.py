@@ -15,6 +15,7 @@ import pytest
 
 from butfor import parallel_methods
 from butfor.case import parse_case
+from butfor.errors import AssumptionWarning
 from butfor.demo import demo_case_text
 from butfor.simulate import PlatformConfig, simulate_platform
 from butfor.threads import single_threaded
@@ -51,13 +52,14 @@ def test_the_helper_gives_the_methods_outputs_in_the_cases_order(case_and_panel,
     assert started == METHODS[:len(started)]  # this process starts from the front
 
 
-def test_the_helper_claims_from_the_back_and_forwards_its_warnings(case_and_panel, tmp_path,
+def test_the_helper_claims_from_the_back_and_keeps_butfors_warnings(case_and_panel, tmp_path,
                                                                   monkeypatch):
     case, panel = case_and_panel
     assert parallel_methods._claim(tmp_path, 0)  # as if this process had taken the first
 
     def warn_then_run(method, *args):
-        warnings.warn(f"from {method}", UserWarning, stacklevel=1)
+        warnings.warn(f"from {method}", AssumptionWarning, stacklevel=1)
+        warnings.warn("a library's deprecation note", DeprecationWarning, stacklevel=1)
         return [], {}, 0.0
 
     monkeypatch.setattr(parallel_methods, "_one", warn_then_run)

@@ -119,7 +119,10 @@ def _child(folder: Path, methods: list[str], case, panel, seed: int) -> None:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 done = _one(methods[j], case, panel, seed)
-            caught = [_Caught(w.message, w.category, w.filename, w.lineno) for w in caught]
+            # butfor's own warnings (what the user is told about the data), not the
+            # libraries' deprecation notes, which this process shows or filters itself
+            caught = [_Caught(w.message, w.category, w.filename, w.lineno) for w in caught
+                      if w.category.__module__.startswith("butfor")]
             part = folder / f"{j}.part"
             part.write_bytes(pickle.dumps((j, done, caught)))
             part.rename(folder / f"{j}.pickle")  # whole or absent
