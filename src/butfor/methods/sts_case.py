@@ -1,6 +1,6 @@
 """What the structural time series fits for a case: the subject's series, controls and settings.
 
-Shared by the pipeline's analysis (:func:`butfor.methods.sts.analyses_for_case`)
+Shared by the pipeline's analysis (:func:`butfor.analyses.sts.analyses_for_case`)
 and by ``butfor power`` (:mod:`butfor.power_command`), so both fit the very
 same series with the very same settings.
 """
@@ -126,7 +126,7 @@ def sts_inputs(case, panel, *, seed: int) -> StsInputs:
 
 
 # a season is told apart from the level's wander only over several cycles: three, as
-# the model's own minimum of observed periods before the event (sts._prepare)
+# the model's own minimum of observed periods before the event (sts_data.prepare)
 MIN_CYCLES = 3
 
 

@@ -169,7 +169,8 @@ def pseudo_event_forecasts(model, y, X, dates, names, indices,
     which case the caller fits them one by one.
     """
     from butfor.methods._sts_counts import CountObservation, predictive_counts
-    from butfor.methods.sts import _OPTIONS, _as_counts, _check_option, _prepare, _standardise
+    from butfor.methods.sts import _OPTIONS, _check_option
+    from butfor.methods.sts_data import as_counts, prepare, standardise
 
     for name in _OPTIONS:
         _check_option(name, getattr(model, name))
@@ -177,13 +178,13 @@ def pseudo_event_forecasts(model, y, X, dates, names, indices,
     prepared = []
     for k in indices:
         stop = int(k) + post_length
-        data = _prepare(y[:stop], None if X is None else X[:stop],
+        data = prepare(y[:stop], None if X is None else X[:stop],
                         None if dates is None else dates[:stop], int(k), None, names,
                         transform=model.transform, seasonal_period=model.seasonal_period,
                         metric="outcome")
         if counting:
-            data = _as_counts(data, model.transform, "outcome")
-        ys, W, keep, y_mean, y_sd = _standardise(data, model.seasonal_period, "outcome")
+            data = as_counts(data, model.transform, "outcome")
+        ys, W, keep, y_mean, y_sd = standardise(data, model.seasonal_period, "outcome")
         if not keep.all():
             return None
         prepared.append((int(k), stop, ys, W[0], y_mean, y_sd,
