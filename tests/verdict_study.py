@@ -339,9 +339,12 @@ def markdown(cells: list[Cell], outcomes: list[Outcome], seeds: list[int]) -> st
                      f"({c.wrong() / c.n:.0%}; promised at most 5%)")
     refused = [o for o in outcomes if o.refused]
     if refused:
+        why: dict[str, list[str]] = {}
+        for o in refused:
+            why.setdefault(o.refused.split(";")[0], []).append(f"`{o.scenario}` {o.seed}")
         lines += ["", f"{len(refused)} runs were refused by the pipeline (a sentence, exit 2, no "
                   "verdict; counted `inconclusive` above): " + "; ".join(
-                      f"`{o.scenario}` seed {o.seed}: {o.refused.split(';')[0]}" for o in refused)]
+                      f"{', '.join(runs)}: {reason}" for reason, runs in why.items())]
     ps = [o.group_pretrend_p for o in outcomes if o.group_pretrend_p is not None]
     if ps:  # no scenario gives the groups different paths before the event
         lines += ["", f"The group comparison's pre-trend test rejected parallel paths (p <= "
