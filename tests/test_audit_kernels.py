@@ -139,31 +139,47 @@ def test_null_size_is_nominal_on_autocorrelated_series(slow_size, phi):
     assert cover >= 0.93, cover
 
 
-def test_typical_effect_ignores_the_hit_minority_and_states_its_error():
-    # Simulation with known truth: 90% of effects N(0.3, 0.06^2) (untouched accounts
-    # around the reference's true centre 0.3), 10% hit at about -0.4 more (as
-    # butfor.audit_sim). The mean is pulled to ~0.26 and the median to ~0.292
-    # (0.3 + 0.06 * Phi^-1(0.4 / 0.9)), 3.7 standard errors of the centre; the
-    # biweight centre stays within half a standard error of 0.3 (measured 0.28:
-    # hits drawn within ~4 sd of the bulk keep some weight), i.e. within 1% of one
-    # account's noise, while the mean of 400 centres has MC error se/20. Its
-    # stated variance is checked against its spread over 400 seeded draws
-    # (relative Monte-Carlo error of a variance from 400 draws ~ sqrt(2/400) = 7%).
+@pytest.mark.parametrize("share, noise_sd", [(0.1, None), (0.1, 0.06), (0.45, 0.06)])
+def test_typical_effect_ignores_the_hit_minority_and_states_its_error(share, noise_sd):
+    # Simulation with known truth: effects N(0.3, 0.06^2) for untouched accounts
+    # (the reference's true centre 0.3), a share hit by about -0.4 more (as
+    # butfor.audit_sim). With 10% hit the mean is pulled to ~0.26 and the median
+    # to ~0.292 (0.3 + 0.06 * Phi^-1(0.4 / 0.9)); the bisquare centre stays
+    # within 5% of one account's noise sd of 0.3 (0.003; measured 0.0001 at 10%,
+    # 0.0015 at 45%: hits drawn within 3.5 sd of the bulk keep some weight), which
+    # shifts an account's z by < 0.05; the mean of 400 centres has MC error
+    # ~0.0001. With 45% hit the MAD grows with the gap, and only the scale capped
+    # at the accounts' own noise (noise_sd) keeps the centre there. The stated
+    # variance is checked
+    # against the spread over 400 seeded draws (relative MC error of a variance
+    # from 400 draws ~ sqrt(2/400) = 7%).
     centres, variances, medians = [], [], []
     for seed in range(400):
         rng = np.random.default_rng(seed)
         x = rng.normal(0.3, 0.06, 1000)
-        hit = rng.random(1000) < 0.1
+        hit = rng.random(1000) < share
         x[hit] += rng.normal(-0.4, 0.1, hit.sum())
-        c, v = typical_effect(x)
+        c, v = typical_effect(x, noise_sd=noise_sd)
         centres.append(c)
         variances.append(v)
         medians.append(np.median(x))
     centres = np.array(centres)
     se = np.sqrt(np.mean(variances))
-    assert abs(centres.mean() - 0.3) < 0.5 * se, (centres.mean(), se)
-    assert abs(np.mean(medians) - 0.3) > 2 * se  # the median would be biased by > 2 se
+    assert abs(centres.mean() - 0.3) < 0.05 * 0.06, (centres.mean(), se)
+    assert abs(np.mean(medians) - 0.3) > 0.05 * 0.06  # the median's bias is larger
     assert np.var(centres, ddof=1) == pytest.approx(np.mean(variances), rel=0.2)
+
+
+def test_typical_effect_without_the_noise_cap_slides_when_half_are_hit():
+    # The same simulation, 45% hit, scale from the MAD alone: the window takes the
+    # hit accounts in and the centre moves by more than 0.02 (a third of one
+    # account's noise), which is why the audit caps the scale at the median se.
+    rng = np.random.default_rng(0)
+    x = rng.normal(0.3, 0.06, 1000)
+    hit = rng.random(1000) < 0.45
+    x[hit] += rng.normal(-0.4, 0.1, hit.sum())
+    assert typical_effect(x)[0] < 0.28
+    assert abs(typical_effect(x, noise_sd=0.06)[0] - 0.3) < 0.01
 
 
 def test_typical_effect_degenerate_sets():

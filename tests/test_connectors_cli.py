@@ -178,10 +178,10 @@ def test_the_wikimedia_control_gives_the_demo_controls_estimate(tmp_path, monkey
     """The series in the cassette is the demo's own pageviews control (make_example.py), so
     the structural time series must give the very same effect with either: same numbers,
     same seed, only the control's name differs."""
+    from butfor.analyses import sts
     from butfor.case import load_case
     from butfor.connectors.controls import add_fetched_controls
     from butfor.ingest import ingest_files
-    from butfor.methods import sts
     from butfor.simulate import PlatformConfig, simulate_platform
 
     monkeypatch.setenv("BUTFOR_CASSETTE", str(EXAMPLE / "cassette.json"))

@@ -120,7 +120,7 @@ def test_count_interval_covers_the_injected_rate_ratio(slow_size):
     ("transform = \"none\"", "transform = \"log1p\"", "cannot also take transform 'log1p'"),
     # event_study keeps time effects, so this variant leaves [regression] out
     ("methods = [\"before_after\"]", "methods = [\"before_after\", \"event_study\"]",
-     "fitted by before_after only"),
+     "fitted by before_after and sts only"),
 ])
 def test_count_model_refuses_what_it_cannot_fit(tmp_path, old, new, words):
     text = CASE.format(transform="none").replace(old, new)

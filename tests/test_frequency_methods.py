@@ -19,8 +19,9 @@ import pytest
 from butfor import frequency as freq
 from butfor.case import parse_case
 from butfor.errors import AssumptionWarning
-from butfor.methods.sts import StructuralTimeSeries, _season_design
+from butfor.methods.sts import StructuralTimeSeries
 from butfor.methods.sts_case import sts_inputs
+from butfor.methods.sts_data import season_design
 from butfor.panel import Panel
 
 STS_CASE = """\
@@ -98,13 +99,13 @@ def test_monthly_panel_fits_a_12_month_season_and_covers_the_known_effect():
 def test_the_season_is_phased_by_month_of_year_not_by_day_count():
     # January is season 0 whatever the year and whatever the month's length (hand count)
     dates = pd.date_range("2019-11-01", periods=15, freq="MS").to_numpy()
-    D = _season_design(dates, len(dates), 12)
+    D = season_design(dates, len(dates), 12)
     months = pd.DatetimeIndex(dates).month.to_numpy()
     assert (D[months == 1, 0] == 1).all() and (D[months != 1, 0] != 1).all()
     assert (D[months == 12] == -1).all()  # the last season is effect-coded -1
     # quarterly: a year of 4 quarters
     q = pd.date_range("2019-01-01", periods=8, freq="QS-JAN").to_numpy()
-    Dq = _season_design(q, 8, 4)
+    Dq = season_design(q, 8, 4)
     assert (Dq[[0, 4], 0] == 1).all() and (Dq[[3, 7]] == -1).all()
 
 
@@ -118,7 +119,7 @@ def test_short_monthly_pre_period_fits_no_season_and_says_so():
 
 
 def test_the_note_and_the_season_reach_the_analysis():
-    from butfor.methods.sts import analyses_for_case
+    from butfor.analyses.sts import analyses_for_case
 
     (a,) = analyses_for_case(case(), monthly_panel(pre_months=30), seed=1)
     assert any("no 12-month season was fitted" in w for w in a["warnings"])
@@ -150,7 +151,7 @@ def test_daily_panel_keeps_its_weekly_pattern():
     inputs = sts_inputs(case(date="2022-04-01"), Panel.from_frame(frame), seed=0)
     assert inputs.settings["seasonal_period"] == 7 and inputs.season == "weekly pattern"
     assert inputs.notes == ()
-    D = _season_design(dates.to_numpy(), 120, 7)
+    D = season_design(dates.to_numpy(), 120, 7)
     days = dates.to_numpy().astype("datetime64[D]").astype(np.int64)
     assert (D[days % 7 == 0, 0] == 1).all()  # the phase of the day count, as before
 

@@ -440,8 +440,8 @@ def test_analyses_for_case_on_the_demo_platform():
 
     import jsonschema
 
+    from butfor.analyses.sts import analyses_for_case
     from butfor.case import load_case
-    from butfor.methods.sts import analyses_for_case
     from butfor.results import load_schema, to_jsonable
     from butfor.simulate import PlatformConfig, simulate_platform
 
@@ -474,8 +474,8 @@ def test_sts_section_of_the_case_file_sets_the_model():
     import tomllib
     from importlib import resources
 
+    from butfor.analyses.sts import analyses_for_case
     from butfor.case import parse_case
-    from butfor.methods.sts import analyses_for_case
     from butfor.simulate import PlatformConfig, simulate_platform
 
     text = resources.files("butfor").joinpath("demo_case.toml").read_text()

@@ -73,8 +73,8 @@ class Outcome(_Section):
     metric: str
     transform: Transform = "none"
     posts_metric: str = "posts"  # denominator for transform = "per_post"
-    # "poisson": the outcome is a count, fitted with its own log link (before_after only;
-    # see case_designs.COUNT_METHODS); its effect is a rate ratio
+    # "poisson": the outcome is a count, fitted with its own log link (before_after and
+    # sts; see case_designs.COUNT_METHODS)
     family: Literal["gaussian", "poisson"] = "gaussian"
 
 

@@ -35,7 +35,7 @@ NEEDS_SUBJECT_METHODS = ("prepost", "sts", "synthetic_control", "sdid", "changep
 # the methods that fit the outcome on a plain log (the others take log1p)
 LOG_METHODS = ("before_after", "event_study")
 # the methods with a count model for [outcome] family = "poisson" (Poisson pseudo-likelihood)
-COUNT_METHODS = ("before_after",)
+COUNT_METHODS = ("before_after", "sts")
 # the claim kinds about one subject's own series or money
 NEEDS_SUBJECT_CLAIMS = ("beyond_platform_trend", "targeted", "not_preexisting", "income_loss",
                         "claimed_amount", "attributed_to")

@@ -76,11 +76,19 @@ def _run_case(case: Case, panel: Panel, report: IngestReport, *, inputs: list[In
     with _progress(console) as progress:
         task = progress.add_task("analysing", total=len(case.methods) + len(extra) + 1
                                  + sum(len(v) for v in claimed.values()))
-        for method in case.methods:
+        # the case's own methods, shared with a helper process on a large panel
+        # (butfor.parallel_methods), then put back in the case's order
+        from butfor.parallel_methods import run_methods
+
+        def started(method: str) -> None:
             progress.update(task, description=f"{method}")
-            start = time.perf_counter()
-            analyses.extend(_run_method(method, case, panel, seed, draws))
-            timings[method] = round(time.perf_counter() - start, 3)
+
+        for method, (out, taken, seconds) in zip(
+                case.methods, run_methods(list(case.methods), case, panel, seed, started),
+                strict=True):
+            analyses.extend(out)
+            draws.update(taken)
+            timings[method] = seconds
             progress.advance(task)
         for metric, methods in claimed.items():
             # a claim about another metric (replies in an impressions case) gets the

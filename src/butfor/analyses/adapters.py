@@ -19,7 +19,7 @@ def adapter_for(method: str) -> Adapter:
     if method == "prepost":
         from butfor.methods import prepost as module
     elif method == "sts":
-        from butfor.methods import sts as module
+        from butfor.analyses import sts as module
     elif method == "synthetic_control":
         from butfor.methods import synth_case as module
     elif method == "sdid":

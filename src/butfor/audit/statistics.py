@@ -34,7 +34,7 @@ def audit_statistics(out: Path, parts: list[Partition], plan: dict, shared: dict
     spec = plan["spec"]
     acc = _read_accounts(out, parts)
     inf = _inference(acc, spec)
-    centres = _centres(acc, spec)
+    centres = _centres(acc, inf, spec)
     procedure = fdr_procedure(spec)
     table = _account_table(acc, inf, spec, centres, procedure)
     gtab = _group_table(table, plan["groups"], plan["base_group"], spec["level"])
@@ -135,12 +135,22 @@ def _reference_sets(acc: pd.DataFrame,
     return {"platform": (everyone, everyone)}
 
 
-def _centres(acc: pd.DataFrame, spec: dict) -> dict[str, tuple[float, float]]:
-    """Each reference set's typical effect and its variance (empty with no reference)."""
+def _centres(acc: pd.DataFrame, inf: Inference, spec: dict) -> dict[str, tuple[float, float]]:
+    """Each reference set's typical effect and its variance (empty with no reference).
+
+    The scale is capped at the set's median standard error: an untouched
+    account's effect varies by its own noise, however many others were hit.
+    """
     sets = _reference_sets(acc, spec)
     effect = acc["effect"].to_numpy(float)
-    return {} if sets is None else {k: typical_effect(effect[member])
-                                    for k, (_, member) in sets.items()}
+    if sets is None:
+        return {}
+    out = {}
+    for k, (_, member) in sets.items():
+        se = inf.se[member & np.isfinite(effect)]
+        noise = float(np.median(se)) if se.size else None
+        out[k] = typical_effect(effect[member], noise_sd=noise)
+    return out
 
 
 def _centred(acc: pd.DataFrame, inf: Inference, spec: dict,

@@ -22,7 +22,8 @@ def peer_units(case, panel) -> list[str]:
         pool = list(panel.unit_ids)
     excluded = {subject, *controls, *case.peers.exclude}
     pool = [u for u in pool if u not in excluded]
-    missing = [u for u in pool if u not in set(panel.unit_ids)]
+    present = set(panel.unit_ids)  # once: unit_ids builds a list from the units table
+    missing = [u for u in pool if u not in present]
     if missing:
         raise DataError(f"peer {missing[0]!r} is not in the panel; remove it from [peers] units")
     if not pool:

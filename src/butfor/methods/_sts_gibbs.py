@@ -60,6 +60,7 @@ from scipy.linalg import lapack
 from scipy.special import gammainc, gammaincinv
 
 from butfor.errors import EstimationError
+from butfor.methods._sts_counts import CountObservation, update_latent
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class GibbsDraws:
     gamma: np.ndarray  # (B, K, q) bool
     level_end: np.ndarray  # (B, K) mu at the last day
     acceptance: np.ndarray  # (B,) Metropolis acceptance rate of the state variances
+    latent_acceptance: float | None = None  # counts: share of latent log rates accepted
 
 
 # ---------------------------------------------------------------------------
@@ -374,6 +376,7 @@ def gibbs(
     rng: np.random.Generator,
     flips: int = 2,
     init_jitter: float = 0.3,
+    counts: CountObservation | None = None,
 ) -> GibbsDraws:
     """Run ``burn + n_keep`` Gibbs iterations on a batch of standardised series.
 
@@ -381,7 +384,9 @@ def gibbs(
     post-period); ``W`` (B or 1, T, q) the regressors, the first ``n_fixed``
     always in the model; ``prior_inclusion`` (q - n_fixed,) the spike-and-slab
     inclusion probabilities of the others. Regressors must be finite on every
-    day (the caller imputes or masks).
+    day (the caller imputes or masks). With ``counts`` (see
+    :mod:`butfor.methods._sts_counts`), ``y`` is the starting latent log rate and
+    each iteration redraws it given the counts.
     """
     y = np.asarray(y, dtype=float)
     B, T = y.shape
@@ -452,6 +457,7 @@ def gibbs(
 
     lv, sl, ob = priors.level, priors.slope, priors.obs
     accepted = np.zeros(B)
+    latent_accepted = 0.0
     step = np.full((B, m), 0.5)  # random-walk step on log sd, adapted during burn-in
     log_t = np.full(m, T - 1.0)
     var_priors = [lv, sl][:m]
@@ -543,8 +549,14 @@ def gibbs(
             z = rng.standard_normal((B, q))
             rhs = (v + np.sqrt(sigma2)[:, None] * z)[..., None]
             beta = np.linalg.solve(np.swapaxes(L, 1, 2), rhs)[..., 0] * g
+        # 5. counts: each observed day's latent log rate | its count, the signal, sigma^2
+        if counts is not None:
+            y0, rate = update_latent(rng, counts, y0, mu + fitted_w(beta), sigma2, obs)
+            if it >= burn:
+                latent_accepted += rate
     return GibbsDraws(out_signal, out_sigma, out_level, out_slope, out_beta, out_gamma,
-                      out_level_end, accepted / max(n_keep, 1))
+                      out_level_end, accepted / max(n_keep, 1),
+                      None if counts is None else latent_accepted / max(n_keep, 1))
 
 
 # ---------------------------------------------------------------------------

@@ -108,3 +108,69 @@ def simulate_sts_series(
     return SimulatedSeries(y=y0 + effect, y_no_effect=y0, X=X, dates=dates, event_index=n_pre,
                            effect=effect, beta=beta, sigma_obs=sigma_obs,
                            sigma_level=sigma_level)
+
+
+@dataclass(frozen=True)
+class SimulatedCounts:
+    y: np.ndarray  # observed counts, effect included
+    y_no_effect: np.ndarray  # the counts without the effect, from the same uniforms
+    X: np.ndarray  # (T, p) controls
+    dates: pd.DatetimeIndex
+    event_index: int
+    log_ratio: float  # the effect: the rate is multiplied by exp(log_ratio) from the event
+
+    @property
+    def true_cumulative(self) -> float:
+        return float((self.y - self.y_no_effect)[self.event_index:].sum())
+
+
+def simulate_count_series(
+    rng: np.random.Generator,
+    *,
+    T: int = 400,
+    n_pre: int = 300,
+    p: int = 3,
+    mean_count: float = 3.0,
+    log_ratio: float = 0.0,
+    sigma_latent: float = 0.3,
+    level_sd: str | float = "prior",
+    start: str = "2022-01-01",
+) -> SimulatedCounts:
+    """One count series from the model class the count model fits (Poisson on a latent
+    log rate: local level, weekly pattern, controls, Gaussian noise of ``sigma_latent``).
+
+    The counts with and without the effect share their uniforms (inverse-CDF
+    draws), so "observed minus the counts without the effect" is the exact truth
+    of that series, not an expectation. ``level_sd="prior"`` draws the level's sd
+    from the estimator's own prior, relative to the latent series' pre-period sd
+    (as :func:`simulate_sts_series` does); a number fixes it on the log scale.
+    """
+    from scipy.stats import poisson
+
+    dates = pd.date_range(start, periods=T, freq="D")
+    common = np.cumsum(rng.normal(0, 0.3, T))
+    X = 50.0 + common[:, None] * rng.uniform(0.5, 1.5, p)[None, :] + rng.normal(0, 1.0, (T, p))
+    Xs = (X - X[:n_pre].mean(axis=0)) / X[:n_pre].std(axis=0)
+    beta = rng.uniform(0.1, 0.3, p) * rng.choice([-1.0, 1.0], p)
+    weekly = rng.normal(0, 0.2, 7)
+    weekly -= weekly.mean()
+    other = (weekly[dates.day_of_week.to_numpy()] + Xs @ beta
+             + rng.normal(0, sigma_latent, T))
+    walk = np.cumsum(rng.normal(0, 1.0, T))
+    u = rng.uniform(size=T)
+    if level_sd == "prior":
+        # relative to the sd the estimator standardises by: that of log(y + 1/2) before
+        # the event, found by fixed point (the counts depend on the level)
+        ratio = 1.0 / np.sqrt(rng.gamma(16.0) / (32 * 0.01**2 / 2))
+        sd = 0.0
+        for _ in range(50):
+            counts = poisson.ppf(u, np.exp(np.log(mean_count) + sd * walk + other))
+            sd = ratio * float(np.std(np.log(counts[:n_pre] + 0.5), ddof=1))
+    else:
+        sd = float(level_sd)
+    latent = np.log(mean_count) + sd * walk + other
+    effect = np.where(np.arange(T) >= n_pre, log_ratio, 0.0)
+    y_no = poisson.ppf(u, np.exp(latent))
+    y = poisson.ppf(u, np.exp(latent + effect))
+    return SimulatedCounts(y=y, y_no_effect=y_no, X=X, dates=dates, event_index=n_pre,
+                           log_ratio=log_ratio)

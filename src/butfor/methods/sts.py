@@ -45,6 +45,11 @@ from butfor import frequency as freq
 from butfor.display import Displayable
 from butfor.errors import AssumptionWarning, DataError, InputError
 from butfor.inference.false_positive import FalsePositiveResult
+from butfor.methods._sts_counts import (
+    CountObservation,
+    median_rate,
+    predictive_counts,
+)
 from butfor.methods._sts_gibbs import (
     Priors,
     SdPrior,
@@ -52,12 +57,24 @@ from butfor.methods._sts_gibbs import (
     gibbs,
     split_rhat,
 )
+from butfor.methods.sts_data import (
+    ConstantSeriesError,
+    ControlCheckResult,
+    Prepared,
+    as_counts,
+    control_jump_check,
+    prepare,
+    season_design,
+    standardise,
+)
 from butfor.results import EffectPath, summarise_draws
 from butfor.settings import checked_settings
 
 Trend = Literal["local_level", "local_linear_trend"]
 Transform = Literal["none", "log1p"]
 ControlCheck = Literal["error", "warn", "off"]
+#: "poisson": counts on a latent log rate (see methods/_sts_counts.py)
+Family = Literal["gaussian", "poisson"]
 
 METHOD = "sts"
 _OPTIONS: dict[str, tuple[str, Any]] = {
@@ -73,6 +90,7 @@ _OPTIONS: dict[str, tuple[str, Any]] = {
     "transform": ("choice", ("none", "log1p")),
     "check_controls": ("choice", ("error", "warn", "off")),
     "flips": ("int", (0, 10**3)),
+    "family": ("choice", ("gaussian", "poisson")),
 }
 
 
@@ -101,32 +119,6 @@ def _check_option(name: str, value: Any) -> None:
 
 # ---------------------------------------------------------------------------
 # results
-class ConstantSeriesError(DataError):
-    """The outcome does not vary before the event: nothing to model, no honest interval."""
-
-
-@dataclass(frozen=True)
-class ControlCheckResult:
-    """How far each control moved at each event, against its own pre-period moves.
-
-    ``ratio`` is the control's jump at the event (mean over ``window`` days
-    after minus before) divided by the root mean square of such jumps at
-    pre-period dates; above ``threshold`` the control moved at the event.
-    """
-
-    names: tuple[str, ...]
-    event_indices: tuple[int, ...]
-    window: int
-    ratio: np.ndarray  # (n_controls, n_events)
-    threshold: float
-    moved: np.ndarray  # (n_controls, n_events) bool
-
-    def to_dict(self) -> dict:
-        return {"controls": list(self.names), "event_indices": list(self.event_indices),
-                "window_days": self.window, "jump_ratio": self.ratio,
-                "threshold": self.threshold, "moved": self.moved}
-
-
 @dataclass(frozen=True)
 class StsResult(Displayable):
     """A fitted structural time series: one effect path per post-period, and its posterior."""
@@ -195,6 +187,7 @@ class StructuralTimeSeries:
         transform: Transform = "none",
         check_controls: ControlCheck = "error",
         flips: int = 2,
+        family: Family = "gaussian",
         seed: int = 0,
     ) -> None:
         self.trend = trend
@@ -208,6 +201,7 @@ class StructuralTimeSeries:
         self.transform = transform
         self.check_controls = check_controls
         self.flips = flips
+        self.family = family
         self.seed = seed
 
     def get_params(self) -> dict[str, Any]:
@@ -238,9 +232,12 @@ class StructuralTimeSeries:
         if not isinstance(self.seed, int | np.integer):
             raise InputError(None, f"the 'seed' setting must be an integer; got {self.seed!r}",
                              "pass seed=<int>")
-        data = _prepare(y, X, dates, event_index, post_periods, control_names,
+        data = prepare(y, X, dates, event_index, post_periods, control_names,
                         transform=self.transform, seasonal_period=self.seasonal_period,
                         metric=metric)
+        counting = self.family == "poisson"
+        if counting:
+            data = as_counts(data, self.transform, metric)
         y_raw, dates_idx, names, periods = data.y_raw, data.dates, data.names, data.periods
         in_post, T, p = data.in_post, len(data.y_raw), len(data.names)
 
@@ -261,7 +258,7 @@ class StructuralTimeSeries:
                     raise DataError(message)
                 warnings.warn(message, AssumptionWarning, stacklevel=2)
 
-        ys, W, keep, y_mean, y_sd = _standardise(data, self.seasonal_period, metric)
+        ys, W, keep, y_mean, y_sd = standardise(data, self.seasonal_period, metric)
         n_fixed = W.shape[2] - int(keep.sum())
         p_kept = int(keep.sum())
         pi = np.full(p_kept, min(1.0, self.expected_model_size / p_kept)) if p_kept else np.zeros(0)
@@ -273,6 +270,8 @@ class StructuralTimeSeries:
         draws = gibbs(
             np.tile(ys, (C, 1)), W, n_fixed=n_fixed, prior_inclusion=pi, trend=self.trend,
             priors=priors, n_keep=per_chain, burn=self.burn, rng=rng, flips=self.flips,
+            counts=CountObservation(np.tile(np.where(data.fit_days, data.y_raw, np.nan),
+                                            (C, 1)), y_mean, y_sd) if counting else None,
         )
 
         # posterior predictive of y on every day, standardised scale
@@ -287,6 +286,8 @@ class StructuralTimeSeries:
         var_std = flat_signal.var(axis=0) + float(np.mean(sigma**2))
 
         def back(v: np.ndarray) -> np.ndarray:
+            if counting:  # a quantile of the latent log rate, as a rate
+                return median_rate(v, y_mean, y_sd)
             out = v * y_sd + y_mean
             if self.transform == "log1p":
                 out = np.maximum(np.expm1(out), 0.0)
@@ -299,7 +300,9 @@ class StructuralTimeSeries:
         counterfactual = back(mean_std)
         lower = back(mean_std - zq * np.sqrt(var_std))
         upper = back(mean_std + zq * np.sqrt(var_std))
-        pred_all = back(pred_post)  # (C, K, n_post_days), original scale
+        # (C, K, n_post_days), original scale; counts are drawn at the predicted rate
+        pred_all = (predictive_counts(rng, pred_post, y_mean, y_sd) if counting
+                    else back(pred_post))
         pred_flat = pred_all.reshape(C * per_chain, -1)[: self.n_draws]  # (D, n_post_days)
         alpha = (1 - self.level) / 2
         counterfactual[post_idx] = pred_flat.mean(axis=0)
@@ -316,6 +319,8 @@ class StructuralTimeSeries:
             cum_chains.append((obs_window[ok][None, None, :] - cf_window[:, :, ok]).sum(axis=2))
         diag = _diagnostics(draws, cum_chains, C)
         diag["days_fitted"] = int(data.fit_days.sum())
+        if counting:
+            diag["latent_acceptance"] = draws.latent_acceptance
         diag["days_missing_in_fit"] = int((~in_post & ~np.isfinite(data.z)).sum())
         diag["days_dropped_for_missing_controls"] = data.n_dropped_for_controls
         if not diag["converged"]:
@@ -361,210 +366,6 @@ class StructuralTimeSeries:
             control_check=check,
             settings=self.get_params(),
         )
-
-
-# ---------------------------------------------------------------------------
-# helpers
-@dataclass(frozen=True)
-class _Prepared:
-    y_raw: np.ndarray  # the outcome as given
-    z: np.ndarray  # on the model's scale (log1p or as given), NaN where missing
-    X: np.ndarray  # controls, gaps carried forward
-    dates: np.ndarray
-    names: tuple[str, ...]
-    periods: list[tuple[int, int]]
-    in_post: np.ndarray
-    fit_days: np.ndarray  # observed, outside every post-period, controls present
-    n_dropped_for_controls: int
-
-
-def _prepare(y, X, dates, event_index, post_periods, control_names, *, transform: str,
-             seasonal_period: int | None, metric: str) -> _Prepared:
-    """Arrays, post-periods, the model's scale and the days to fit on; checks the data."""
-    y_raw, dates_idx, names, Xraw = _as_arrays(y, X, dates, control_names)
-    T = len(y_raw)
-    periods = _post_periods(T, event_index, post_periods)
-    in_post = np.zeros(T, dtype=bool)
-    for a, b in periods:
-        in_post[a:b] = True
-    if transform == "log1p":
-        if (y_raw[np.isfinite(y_raw)] < 0).any():
-            raise DataError(
-                f"{metric} has negative values, so it cannot be modelled as a count "
-                "(log1p); use transform = \"none\""
-            )
-        z = np.log1p(y_raw)
-    else:
-        z = y_raw.copy()
-    z[~np.isfinite(z)] = np.nan
-    # controls: days without them leave the fit; in the post-periods they are carried forward
-    fit_days = ~in_post & np.isfinite(z)
-    n_dropped = 0
-    if Xraw.shape[1]:
-        x_missing = ~np.isfinite(Xraw).all(axis=1)
-        n_dropped = int((fit_days & x_missing).sum())
-        fit_days &= ~x_missing
-        if (in_post & x_missing).any():
-            warnings.warn(
-                f"controls are missing on {int((in_post & x_missing).sum())} post-period "
-                "days; they were carried forward from the last day with data",
-                AssumptionWarning, stacklevel=3,
-            )
-        Xraw = pd.DataFrame(Xraw).ffill().bfill().to_numpy()
-    n_fit = int(fit_days.sum())
-    need = max(10, 3 * (seasonal_period or 1))
-    if n_fit < need:
-        raise DataError(
-            f"only {n_fit} usable days before the event; the structural time series needs "
-            f"at least {need}: lengthen the pre-period"
-        )
-    return _Prepared(y_raw, z, Xraw, dates_idx, names, periods, in_post, fit_days, n_dropped)
-
-
-def _standardise(data: _Prepared, seasonal_period: int | None, metric: str):
-    """Scale y and the controls on the fit days (as CausalImpact does); build the design.
-
-    Returns ``(ys, W, keep, y_mean, y_sd)``: ``ys`` NaN off the fit days, ``W``
-    (1, T, q) with the season dummies first, ``keep`` the controls kept (a
-    control constant before the event is dropped with a warning).
-    """
-    z, fit_days, Xraw = data.z, data.fit_days, data.X
-    T, p = Xraw.shape
-    y_mean = float(np.mean(z[fit_days]))
-    y_sd = float(np.std(z[fit_days], ddof=1))
-    # relative: log1p(123457) repeated has a standard deviation of 2e-15 from rounding alone,
-    # and dividing by it would turn that rounding into the whole signal
-    if not np.isfinite(y_sd) or y_sd <= 1e-9 * max(1.0, abs(y_mean)):
-        raise ConstantSeriesError(
-            f"{metric} is constant before the event (every value is "
-            f"{float(np.nanmedian(data.y_raw[fit_days])):g}), so a forecast has no variation to "
-            "learn from and no interval to give; the structural time series is left out")
-    ys = np.where(fit_days, (z - y_mean) / y_sd, np.nan)
-    keep = np.ones(p, dtype=bool)
-    Xs = np.zeros((T, 0))
-    if p:
-        x_mean = Xraw[fit_days].mean(axis=0)
-        x_sd = Xraw[fit_days].std(axis=0, ddof=1)
-        keep = x_sd > 1e-12 * np.maximum(1.0, np.abs(x_mean))
-        if not keep.all():
-            dropped = [n for n, k in zip(data.names, keep, strict=True) if not k]
-            warnings.warn(
-                f"control(s) {', '.join(dropped)} are constant before the event and were "
-                "left out", AssumptionWarning, stacklevel=3,
-            )
-        Xs = (Xraw[:, keep] - x_mean[keep]) / x_sd[keep]
-    seasonal = _season_design(data.dates, T, seasonal_period)
-    W = np.concatenate([seasonal, Xs], axis=1)[None]
-    return ys, W, keep, y_mean, y_sd
-
-
-def _as_arrays(y, X, dates, control_names):
-    if isinstance(y, pd.Series) and dates is None and isinstance(y.index, pd.DatetimeIndex):
-        dates = y.index
-    y_raw = np.asarray(y, dtype=float).copy()
-    if y_raw.ndim != 1:
-        raise DataError("y must be one series (a 1-d array)")
-    T = len(y_raw)
-    if X is None:
-        Xraw = np.zeros((T, 0))
-        names: list[str] = []
-    else:
-        if isinstance(X, pd.DataFrame):
-            names = [str(c) for c in X.columns]
-        Xraw = np.asarray(X, dtype=float)
-        if Xraw.ndim == 1:
-            Xraw = Xraw[:, None]
-        if not isinstance(X, pd.DataFrame):
-            names = [f"x{i}" for i in range(Xraw.shape[1])]
-        if Xraw.shape[0] != T:
-            raise DataError(f"the controls have {Xraw.shape[0]} days but the outcome has {T}")
-    if control_names is not None:
-        names = [str(n) for n in control_names]
-        if len(names) != Xraw.shape[1]:
-            raise DataError("control_names must name every control column")
-    if dates is None:
-        # consecutive days from an arbitrary Monday: the weekly pattern is then by position
-        dates_idx = (np.datetime64("2000-01-03", "D") + np.arange(T)).astype("datetime64[ns]")
-    else:
-        dates_idx = pd.DatetimeIndex(dates).to_numpy(dtype="datetime64[ns]")
-        if len(dates_idx) != T:
-            raise DataError(f"dates has {len(dates_idx)} entries but the outcome has {T}")
-    return y_raw, dates_idx, tuple(names), Xraw
-
-
-def _post_periods(T, event_index, post_periods) -> list[tuple[int, int]]:
-    if post_periods is not None:
-        periods = sorted((int(a), int(b)) for a, b in post_periods)
-    else:
-        if event_index is None:
-            raise DataError("give event_index (the first day after each event) or post_periods")
-        starts = sorted({int(e) for e in np.atleast_1d(event_index)})
-        periods = [(s, starts[i + 1] if i + 1 < len(starts) else T) for i, s in enumerate(starts)]
-    if not periods:
-        raise DataError("no post-period was given")
-    prev = 0
-    for a, b in periods:
-        if not (0 < a < b <= T):
-            raise DataError(
-                f"the post-period [{a}, {b}) is not inside the series of {T} days with at "
-                "least one day before it; check the event dates"
-            )
-        if a < prev:
-            raise DataError("post-periods overlap; give each event its own days")
-        prev = b
-    return periods
-
-
-def _season_design(dates: np.ndarray, T: int, period: int | None) -> np.ndarray:
-    """Effect-coded season dummies (1 on season j, -1 on the last), phased by the series' periods."""
-    if period is None or period < 2:
-        return np.zeros((T, 0))
-    phase = np.mod(freq.ordinal(dates, freq.infer(dates)), period)
-    D = (phase[:, None] == np.arange(period - 1)[None, :]).astype(float)
-    D[phase == period - 1] = -1.0
-    return D
-
-
-def control_jump_check(
-    X: np.ndarray, fit_days: np.ndarray, periods: Sequence[tuple[int, int]],
-    names: Sequence[str], *, window: int = 28, threshold: float = 5.0,
-) -> ControlCheckResult:
-    """Compare each control's jump at each event with its jumps at pre-period dates.
-
-    The jump at day k is the mean over the ``w`` days from k minus the mean
-    over the ``w`` days before k. Its size at an event is measured in units of
-    the root mean square of the jumps at every date where both windows lie in
-    the fit period; above ``threshold`` (5 by default) the control has moved
-    with the event. On 300 simulated series with 10 untouched random-walk
-    controls each, the largest ratio was 3.6 (``tests/test_sts.py``). ``w`` is
-    the shorter of ``window`` and the post-period, and at most a quarter of the
-    pre-period.
-    """
-    p = X.shape[1]
-    first = periods[0][0]
-    w = int(max(1, min(window, min(b - a for a, b in periods), first // 4)))
-    Xf = np.where(fit_days[:, None], X, np.nan)
-    ratios = np.zeros((p, len(periods)))
-    csum = np.vstack([np.zeros((1, p)), np.cumsum(np.nan_to_num(Xf, nan=0.0), axis=0)])
-    cnt = np.vstack([np.zeros((1, p)), np.cumsum(np.isfinite(Xf), axis=0)])
-
-    def window_mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return (csum[b] - csum[a]) / (cnt[b] - cnt[a])
-
-    ks = np.arange(w, first - w + 1)
-    placebo = window_mean(ks, ks + w) - window_mean(ks - w, ks) if ks.size else None
-    for j, (a, b) in enumerate(periods):
-        before = np.flatnonzero(fit_days[:a])[-w:]
-        after = np.arange(a, min(b, a + w))
-        jump = np.abs(X[after].mean(axis=0) - X[before].mean(axis=0))
-        if placebo is None or placebo.shape[0] < 10:
-            continue  # too little history to judge: the check passes
-        scale = np.sqrt(np.nanmean(placebo**2, axis=0))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ratios[:, j] = np.where(scale > 0, jump / scale, np.where(jump > 0, np.inf, 0.0))
-    return ControlCheckResult(tuple(names), tuple(a for a, _ in periods), w, ratios, threshold,
-                              ratios > threshold)
 
 
 def _diagnostics(draws, cum_chains: list[np.ndarray], C: int) -> dict[str, Any]:
@@ -622,97 +423,6 @@ def sts_false_positive_check(
                                   n_draws=n_draws, chains=chains, alpha=alpha).false_positive
 
 
-# ---------------------------------------------------------------------------
-# the pipeline's entry point
-def _left_out(subject: str, metric: str, label: str, names: list[str], reason: str) -> dict:
-    """An analysis that could not be fitted, saying why, with no effect for claims to read."""
-    return {
-        "id": f"sts:{metric}",
-        "method": METHOD,
-        "title": f"Structural time-series forecast of {subject}'s {label}",
-        "metric": metric,
-        "event": names[0],
-        "events": names,
-        "description": f"Not fitted: {reason}.",
-        "left_out": reason,
-        "warnings": [reason],
-    }
-
-
-def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
-    """One STS analysis of the subject's outcome: one fit, one post-period per event.
-
-    What is fitted is built by :func:`butfor.methods.sts_case.sts_inputs`.
-    The pseudo-events that measure the known error rate also give the power
-    curve (:mod:`butfor.methods.sts_pseudo`), at no extra fit.
-    Assumption warnings are recorded in the analysis (``warnings``), not raised.
-    """
-    from butfor.methods.sts_case import sts_inputs
-    from butfor.methods.sts_pseudo import sts_pseudo_event_check
-
-    inputs = sts_inputs(case, panel, seed=seed)
-    subject, metric, label = inputs.subject, inputs.metric, inputs.label
-    X, dates, periods, names = inputs.X, inputs.dates, inputs.periods, inputs.names
-    n_pseudo, y_values = inputs.pseudo_events, inputs.y
-    model = StructuralTimeSeries(**inputs.settings)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", AssumptionWarning)
-        try:
-            result = model.fit(y_values, X, dates=dates, post_periods=periods, unit=subject,
-                               metric=label)
-        except ConstantSeriesError as err:  # the other methods still run; claims skip this
-            return [_left_out(subject, metric, label, names, str(err))]
-    notes = [*inputs.notes, *(str(w.message) for w in caught
-                              if issubclass(w.category, AssumptionWarning))]
-    for w in caught:  # anything else is not ours to swallow
-        if not issubclass(w.category, AssumptionWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    check = None
-    if n_pseudo > 0:
-        power = getattr(case, "power", None)
-        try:
-            check = sts_pseudo_event_check(model, y_values, X, dates=dates,
-                                           event_index=periods[0][0], n_events=n_pseudo,
-                                           n_draws=250, chains=5,
-                                           effects=power.effects if power else None)
-        except DataError as err:  # too short a pre-period for pseudo-events
-            notes.append(f"no false-positive check: {err}")
-    effects = [p.to_dict(include_draws=True) for p in result.paths]  # the pipeline takes them
-    for k, (eff, name) in enumerate(zip(effects, names, strict=True)):
-        eff["diagnostics"]["event"] = name
-        band = result.cumulative_effect(k)
-        eff["cumulative_effect"] = {key: band[key] for key in ("point", "lower", "upper")}
-    n_controls = len(result.control_names)
-    controls_text = (f"{n_controls} control series ({', '.join(result.control_names)})"
-                     if n_controls else "no control series")
-    analysis = {
-        "id": f"sts:{metric}",
-        "method": METHOD,
-        "title": f"Structural time-series forecast of {subject}'s {label}",
-        "metric": metric,
-        "event": names[0],
-        "events": names,
-        "description": (
-            f"Forecasts what {subject}'s {label} would have been after each event from its own "
-            f"pre-event level, {inputs.season} and {controls_text}, fitted before the first "
-            "event. It is fooled if the series would have changed course anyway at that time "
-            "(a trend break unrelated to the event), or if a control was itself moved by the "
-            "event."
-        ),
-        "effect": effects[0],
-        "effects": effects,
-        "controls": {
-            "names": list(result.control_names),
-            "inclusion_probability": result.inclusion_probability,
-            "coefficient_standardised": result.coefficients,
-            "check": None if result.control_check is None else result.control_check.to_dict(),
-        },
-        "convergence": result.diagnostics,
-        "warnings": notes,
-        "settings": result.settings,
-    }
-    if check is not None:
-        analysis["false_positive"] = check.false_positive.to_dict()
-        if inputs.relative_effects:  # a relative change of day-on-day growth means nothing
-            analysis["power"] = check.power.to_dict()
-    return [analysis]
+__all__ = ["ConstantSeriesError", "ControlCheckResult", "Prepared", "StructuralTimeSeries",
+           "StsResult", "as_counts", "control_jump_check", "prepare", "season_design",
+           "standardise", "sts_false_positive_check"]

@@ -168,21 +168,27 @@ def pseudo_event_forecasts(model, y, X, dates, names, indices,
     events cannot share a batch (a control constant before one of them), in
     which case the caller fits them one by one.
     """
-    from butfor.methods.sts import _OPTIONS, _check_option, _prepare, _standardise
+    from butfor.methods._sts_counts import CountObservation, predictive_counts
+    from butfor.methods.sts import _OPTIONS, _check_option
+    from butfor.methods.sts_data import as_counts, prepare, standardise
 
     for name in _OPTIONS:
         _check_option(name, getattr(model, name))
+    counting = model.family == "poisson"
     prepared = []
     for k in indices:
         stop = int(k) + post_length
-        data = _prepare(y[:stop], None if X is None else X[:stop],
+        data = prepare(y[:stop], None if X is None else X[:stop],
                         None if dates is None else dates[:stop], int(k), None, names,
                         transform=model.transform, seasonal_period=model.seasonal_period,
                         metric="outcome")
-        ys, W, keep, y_mean, y_sd = _standardise(data, model.seasonal_period, "outcome")
+        if counting:
+            data = as_counts(data, model.transform, "outcome")
+        ys, W, keep, y_mean, y_sd = standardise(data, model.seasonal_period, "outcome")
         if not keep.all():
             return None
-        prepared.append((int(k), stop, ys, W[0], y_mean, y_sd))
+        prepared.append((int(k), stop, ys, W[0], y_mean, y_sd,
+                         np.where(data.fit_days, data.y_raw, np.nan)))
     C = model.chains
     per_chain = math.ceil(model.n_draws / C)
     T_max = max(stop for _, stop, *_ in prepared)
@@ -190,21 +196,32 @@ def pseudo_event_forecasts(model, y, X, dates, names, indices,
     n_fixed = q - (0 if X is None else X.shape[1])
     Y = np.full((len(prepared) * C, T_max), np.nan)
     Wb = np.zeros((len(prepared) * C, T_max, q))
-    for i, (_, stop, ys, W, _, _) in enumerate(prepared):
+    counts = np.full_like(Y, np.nan)
+    for i, (_, stop, ys, W, _, _, c) in enumerate(prepared):
         Y[i * C:(i + 1) * C, :stop] = ys
         Wb[i * C:(i + 1) * C, :stop] = W
+        counts[i * C:(i + 1) * C, :stop] = c
+    # each pseudo-event's latent scale, one row per chain
+    loc = np.repeat([pr[4] for pr in prepared], C)[:, None]
+    scale = np.repeat([pr[5] for pr in prepared], C)[:, None]
     p = q - n_fixed
     pi = np.full(p, min(1.0, model.expected_model_size / p)) if p else np.zeros(0)
     rng = np.random.default_rng(model.seed)
     draws = gibbs(Y, Wb, n_fixed=n_fixed, prior_inclusion=pi, trend=model.trend,
                   priors=Priors(level=SdPrior(model.prior_level_sd, 32.0, 1.0)),
-                  n_keep=per_chain, burn=model.burn, rng=rng, flips=model.flips)
+                  n_keep=per_chain, burn=model.burn, rng=rng, flips=model.flips,
+                  counts=CountObservation(counts, loc, scale) if counting else None)
     out = []
-    for i, (k, stop, _, _, y_mean, y_sd) in enumerate(prepared):
+    for i, (k, stop, _, _, y_mean, y_sd, _) in enumerate(prepared):
         rows = slice(i * C, (i + 1) * C)
         signal = draws.signal[rows, :, k:stop]
         noise = rng.standard_normal(signal.shape) * draws.sigma_obs[rows][..., None]
-        pred = (signal + noise).reshape(C * per_chain, -1)[: model.n_draws] * y_sd + y_mean
+        latent = (signal + noise).reshape(C * per_chain, -1)[: model.n_draws]
+        if counting:
+            out.append(PseudoForecast(k, np.asarray(y[k:stop], dtype=float),
+                                      predictive_counts(rng, latent, y_mean, y_sd)))
+            continue
+        pred = latent * y_sd + y_mean
         if model.transform == "log1p":
             pred = np.maximum(np.expm1(pred), 0.0)
         out.append(PseudoForecast(k, np.asarray(y[k:stop], dtype=float), pred))

@@ -1,0 +1,80 @@
+"""A case's methods shared with a helper process give what they give run one by one.
+
+Reference: butfor.pipeline._run_method called for each method in turn in this
+process (how the pipeline ran them before the helper existed), on the demo case
+trimmed to three quick methods and a smaller simulated platform (60 peers).
+"""
+
+from __future__ import annotations
+
+import pickle
+import tomllib
+import warnings
+
+import pytest
+
+from butfor import parallel_methods
+from butfor.case import parse_case
+from butfor.errors import AssumptionWarning
+from butfor.demo import demo_case_text
+from butfor.simulate import PlatformConfig, simulate_platform
+from butfor.threads import single_threaded
+
+METHODS = ["prepost", "changepoint", "peer_effects"]
+
+
+@pytest.fixture(scope="module")
+def case_and_panel():
+    text = demo_case_text()
+    raw = tomllib.loads(text)
+    raw["methods"] = METHODS
+    raw.pop("damages", None)
+    raw["claims"] = [c for c in raw["claims"] if c["kind"] == "declined_after"]
+    case = parse_case(raw, text, "demo_case.toml")
+    panel = simulate_platform(PlatformConfig(n_peers=60), seed=case.case.seed).panel
+    return case, panel
+
+
+def _bytes(done) -> list[bytes]:
+    return [pickle.dumps((out, sorted(draws), [draws[k].tobytes() for k in sorted(draws)]))
+            for out, draws, _ in done]
+
+
+def test_the_helper_gives_the_methods_outputs_in_the_cases_order(case_and_panel, monkeypatch):
+    case, panel = case_and_panel
+    with single_threaded():
+        alone = [parallel_methods._one(m, case, panel, 7) for m in METHODS]
+        monkeypatch.setattr(parallel_methods, "_cores", lambda: 2)
+        monkeypatch.setattr(parallel_methods, "MIN_CELLS", 0)
+        started = []
+        together = parallel_methods.run_methods(METHODS, case, panel, 7, started.append)
+    assert _bytes(together) == _bytes(alone)
+    assert started == METHODS[:len(started)]  # this process starts from the front
+
+
+def test_the_helper_claims_from_the_back_and_keeps_butfors_warnings(case_and_panel, tmp_path,
+                                                                  monkeypatch):
+    case, panel = case_and_panel
+    assert parallel_methods._claim(tmp_path, 0)  # as if this process had taken the first
+
+    def warn_then_run(method, *args):
+        warnings.warn(f"from {method}", AssumptionWarning, stacklevel=1)
+        warnings.warn("a library's deprecation note", DeprecationWarning, stacklevel=1)
+        return [], {}, 0.0
+
+    monkeypatch.setattr(parallel_methods, "_one", warn_then_run)
+    parallel_methods._child(tmp_path, METHODS, case, panel, 7)
+    done = {int(f.stem): pickle.loads(f.read_bytes()) for f in tmp_path.glob("*.pickle")}
+    assert sorted(done) == [1, 2]
+    assert [str(w.message) for w in done[2][2]] == ["from peer_effects"]
+
+
+def test_a_helper_that_fails_leaves_every_method_run_here(case_and_panel, monkeypatch):
+    case, panel = case_and_panel
+    monkeypatch.setattr(parallel_methods, "_cores", lambda: 2)
+    monkeypatch.setattr(parallel_methods, "MIN_CELLS", 0)
+    monkeypatch.setattr(parallel_methods, "_CHILD", "import sys; sys.exit(3)")
+    with single_threaded():
+        together = parallel_methods.run_methods(METHODS, case, panel, 7)
+        alone = [parallel_methods._one(m, case, panel, 7) for m in METHODS]
+    assert _bytes(together) == _bytes(alone)
