@@ -48,7 +48,8 @@ TABLE1_SDID = {"sdid": -15.6, "sc": -19.6, "did": -27.3}
 
 sys.path.insert(0, str(HERE.parent / "src"))
 from butfor.methods.sdid import SyntheticDiD  # noqa: E402
-from butfor.methods.synth import Predictor, SyntheticControl, placebo_in_space  # noqa: E402
+from butfor.methods.synth import Predictor, SyntheticControl  # noqa: E402
+from butfor.methods.synth_placebo import placebo_in_space  # noqa: E402
 
 PYSYNCON = r"""
 import json, sys, time

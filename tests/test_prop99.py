@@ -20,7 +20,8 @@ import pandas as pd
 import pytest
 
 from butfor.methods.sdid import SyntheticDiD
-from butfor.methods.synth import Predictor, SyntheticControl, leave_one_out, placebo_in_space
+from butfor.methods.synth import Predictor, SyntheticControl
+from butfor.methods.synth_placebo import leave_one_out, placebo_in_space
 
 pytestmark = pytest.mark.realdata
 

@@ -25,16 +25,10 @@ from butfor.methods._simplex import (
     simplex_lsq,
     simplex_lsq_batch,
 )
-from butfor.methods.synth import (
-    Predictor,
-    StaggeredSyntheticControl,
-    SyntheticControl,
-    _solve_w,
-    leave_one_out,
-    placebo_in_space,
-    placebo_in_time,
-    search_v,
-)
+from butfor.methods.synth import Predictor, SyntheticControl
+from butfor.methods.synth_placebo import leave_one_out, placebo_in_space, placebo_in_time
+from butfor.methods.synth_staggered import StaggeredSyntheticControl
+from butfor.methods.synth_weights import search_v, solve_w
 from butfor.results import to_jsonable
 from butfor.settings import SettingsError
 
@@ -193,13 +187,13 @@ def test_v_search_is_at_least_as_good_as_brute_force_sampling(seed):
     # 2000 random V (log-uniform over the same box) never do better
     rng = np.random.default_rng(100 + seed)
     v = np.exp(rng.uniform(np.log(1e-6), 0, size=(2000, X1.shape[1])))
-    _, losses = _solve_w(v, np.repeat(X1, 2000, 0), np.repeat(X0, 2000, 0),
+    _, losses = solve_w(v, np.repeat(X1, 2000, 0), np.repeat(X0, 2000, 0),
                          np.repeat(Z1, 2000, 0), np.repeat(Z0, 2000, 0))
     assert res.loss[0] <= losses.min() + 1e-9
     # the equal-weights start and the regression start are beaten or matched too
     assert res.loss[0] <= min(res.start_losses[0]) + 1e-12
     # the reported loss is the loss of the reported V
-    _, again = _solve_w(res.v, X1, X0, Z1, Z0)
+    _, again = solve_w(res.v, X1, X0, Z1, Z0)
     assert again[0] == pytest.approx(res.loss[0])
 
 

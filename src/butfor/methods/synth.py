@@ -63,13 +63,10 @@ import pandas as pd
 from butfor.display import Displayable
 from butfor.errors import DataError, EstimationError
 from butfor.inference.placebo import (
-    PlaceboTest,
-    permutation_p_value,
-    permutation_rank,
-    placebo_draws,
     rmspe,
 )
-from butfor.methods._simplex import simplex_lsq_batch, simplex_lsq_eq
+from butfor.methods._simplex import simplex_lsq_batch
+from butfor.methods.synth_weights import clean_weights, predictor_fit, scaled_predictors, search_v
 from butfor.results import EffectPath, summarise_draws
 from butfor.settings import checked_settings
 
@@ -78,14 +75,8 @@ VMode = Literal["search", "equal", "regression"]
 
 __all__ = [
     "Predictor",
-    "SpacePlacebo",
-    "StaggeredSyntheticControl",
     "SyntheticControl",
     "SyntheticControlResult",
-    "TimePlacebo",
-    "leave_one_out",
-    "placebo_in_space",
-    "placebo_in_time",
     "search_v",
 ]
 
@@ -111,11 +102,11 @@ class Predictor:
         if self.name:
             return self.name
         end = self.start if self.end is None else self.end
-        a, b = _period_label(self.start), _period_label(end)
+        a, b = period_label(self.start), period_label(end)
         return f"{self.variable} ({a})" if a == b else f"{self.variable} ({a}–{b})"
 
 
-def _period_label(x: Any) -> str:
+def period_label(x: Any) -> str:
     if isinstance(x, pd.Timestamp | np.datetime64):
         ts = pd.Timestamp(x)
         return str(ts.year) if (ts.month, ts.day) == (1, 1) else f"{ts:%Y-%m-%d}"
@@ -197,8 +188,8 @@ class SyntheticControl:
         first treated period; ``covariates`` maps variable names to tables of
         the same shape, for the predictors.
         """
-        data = _prepare(self, outcome, treated, event, donors, covariates, metric)
-        return _fit_units(self, data, [data.unit_index(treated)], [data.donor_index(treated)])[0]
+        data = prepare_data(self, outcome, treated, event, donors, covariates, metric)
+        return fit_units(self, data, [data.unit_index(treated)], [data.donor_index(treated)])[0]
 
     # -- settings checks ---------------------------------------------------
     def _check(self) -> None:
@@ -252,9 +243,9 @@ class SyntheticControlResult(Displayable):
         """Gap means over blocks that end before the event and start at it."""
         g = self.gaps.to_numpy(dtype=float)
         post = self.post
-        pre_g = _block_means(g[~post][:, None], self.block)[:, 0]
+        pre_g = block_means(g[~post][:, None], self.block)[:, 0]
         post_part = g[post]
-        post_g = np.array([_nanmean(post_part[a:a + self.block])
+        post_g = np.array([nanmean_rows(post_part[a:a + self.block])
                            for a in range(0, post_part.size, self.block)])
         return pre_g, post_g
 
@@ -288,7 +279,7 @@ class SyntheticControlResult(Displayable):
         post = self.post
         summary = summarise_draws(obs[post], syn[post][None, :])
         summary = replace(summary, p_value=None)
-        return EffectPath(METHOD, self.unit, self.metric, _dates(self.observed.index), obs, syn,
+        return EffectPath(METHOD, self.unit, self.metric, period_dates(self.observed.index), obs, syn,
                           syn.copy(), syn.copy(), int(np.argmax(post)), summary, None,
                           self._diagnostics())
 
@@ -316,7 +307,7 @@ class SyntheticControlResult(Displayable):
 # ---------------------------------------------------------------------------
 # data preparation
 @dataclass(frozen=True)
-class _Data:
+class SynthData:
     units: list[str]
     periods: pd.Index
     Y: np.ndarray  # (T, N) outcome
@@ -342,9 +333,9 @@ class _Data:
         return {u: i for i, u in enumerate(self.units)}
 
 
-def _prepare(est: SyntheticControl, outcome: pd.DataFrame, treated: str, event: Any,
+def prepare_data(est: SyntheticControl, outcome: pd.DataFrame, treated: str, event: Any,
              donors: list[str] | None, covariates: dict[str, pd.DataFrame] | None,
-             metric: str, *, extra_units: tuple[str, ...] = ()) -> _Data:
+             metric: str, *, extra_units: tuple[str, ...] = ()) -> SynthData:
     est._check()
     if treated not in outcome.columns:
         raise DataError(f"the treated unit {treated!r} is not in the outcome table")
@@ -361,7 +352,7 @@ def _prepare(est: SyntheticControl, outcome: pd.DataFrame, treated: str, event: 
     Y = outcome[units].to_numpy(dtype=float)
     pre = np.asarray(periods < event)
     if not pre.any() or pre.all():
-        raise DataError(f"the event {_period_label(event)} leaves no pre-period or no "
+        raise DataError(f"the event {period_label(event)} leaves no pre-period or no "
                         "post-period in the data")
     fit_rows = pre.copy()
     if est.fit_start is not None:
@@ -377,7 +368,7 @@ def _prepare(est: SyntheticControl, outcome: pd.DataFrame, treated: str, event: 
         frames = dict(covariates or {})
         frames.setdefault(metric, outcome)
         X, labels = _predictor_matrix(est.predictors, frames, units, event)
-    return _Data(units, periods, Y, pre, fit_rows, X, labels, pool, treated, event, metric)
+    return SynthData(units, periods, Y, pre, fit_rows, X, labels, pool, treated, event, metric)
 
 
 def _predictor_matrix(predictors: list[Predictor], frames: dict[str, pd.DataFrame],
@@ -408,13 +399,13 @@ def _predictor_matrix(predictors: list[Predictor], frames: dict[str, pd.DataFram
     return np.vstack(rows), labels
 
 
-def _dates(index: pd.Index) -> np.ndarray:
+def period_dates(index: pd.Index) -> np.ndarray:
     if isinstance(index, pd.DatetimeIndex):
         return index.to_numpy(dtype="datetime64[ns]")
     return np.asarray(index)
 
 
-def _block_means(Z: np.ndarray, block: int) -> np.ndarray:
+def block_means(Z: np.ndarray, block: int) -> np.ndarray:
     """Means over consecutive blocks of rows, aligned on the last row (the first may be short).
 
     Missing values are left out of each mean.
@@ -424,10 +415,10 @@ def _block_means(Z: np.ndarray, block: int) -> np.ndarray:
     n = Z.shape[0]
     edges = np.arange(n, 0, -block)[::-1]  # block ends, aligned on the last row
     starts = np.maximum(edges - block, 0)
-    return np.stack([_nanmean(Z[a:b]) for a, b in zip(starts, edges, strict=True)])
+    return np.stack([nanmean_rows(Z[a:b]) for a, b in zip(starts, edges, strict=True)])
 
 
-def _nanmean(Z: np.ndarray) -> np.ndarray:
+def nanmean_rows(Z: np.ndarray) -> np.ndarray:
     """Mean over the first axis leaving out NaN (NaN where nothing is observed), no warning."""
     ok = ~np.isnan(Z)
     n = ok.sum(axis=0)
@@ -438,7 +429,7 @@ def _nanmean(Z: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------------------
 # fitting several units at once (the subject, or every placebo)
-def _fit_units(est: SyntheticControl, data: _Data, treated_idx: list[int],
+def fit_units(est: SyntheticControl, data: SynthData, treated_idx: list[int],
                donor_idx: list[np.ndarray]) -> list[SyntheticControlResult]:
     """Fit one synthetic control per treated index, batched when the donor counts agree."""
     results: list[SyntheticControlResult | None] = [None] * len(treated_idx)
@@ -446,18 +437,18 @@ def _fit_units(est: SyntheticControl, data: _Data, treated_idx: list[int],
     for i, d in enumerate(donor_idx):
         by_size.setdefault(d.size, []).append(i)
     for members in by_size.values():
-        fits = _fit_batch(est, data, [treated_idx[i] for i in members],
+        fits = fit_batch(est, data, [treated_idx[i] for i in members],
                           [donor_idx[i] for i in members])
         for i, r in zip(members, fits, strict=True):
             results[i] = r
     return [r for r in results if r is not None]
 
 
-def _fit_batch(est: SyntheticControl, data: _Data, treated_idx: list[int],
+def fit_batch(est: SyntheticControl, data: SynthData, treated_idx: list[int],
                donor_idx: list[np.ndarray]) -> list[SyntheticControlResult]:
     t_idx = np.asarray(treated_idx)
     d_idx = np.stack(donor_idx)  # (U, J)
-    Zall = _block_means(data.Y[data.fit_rows], est.block)  # (T0, N)
+    Zall = block_means(data.Y[data.fit_rows], est.block)  # (T0, N)
     level = np.zeros(data.Y.shape[1])
     if est.intercept:
         level = data.Y[data.fit_rows].mean(axis=0)  # each unit's pre-period mean
@@ -476,12 +467,12 @@ def _fit_batch(est: SyntheticControl, data: _Data, treated_idx: list[int],
         search = [{"variant": "outcome-only, demeaned" if est.intercept else "outcome-only"}
                   for _ in treated_idx]
     else:
-        X1, X0 = _scaled_predictors(data.X, t_idx, d_idx)
-        v, w, loss, search = _predictor_fit(est, X1, X0, Z1, Z0)
+        X1, X0 = scaled_predictors(data.X, t_idx, d_idx)
+        v, w, loss, search = predictor_fit(est, X1, X0, Z1, Z0)
     results = []
     for u, (ti, di) in enumerate(zip(t_idx, d_idx, strict=True)):
         donors = [data.units[j] for j in di]
-        weights = pd.Series(_clean(w[u]), index=donors, name="weight")
+        weights = pd.Series(clean_weights(w[u]), index=donors, name="weight")
         synthetic = (data.Y[:, di] - level[di]) @ weights.to_numpy() + level[ti]
         unit = data.units[ti]
         pw = balance = None
@@ -501,545 +492,3 @@ def _fit_batch(est: SyntheticControl, data: _Data, treated_idx: list[int],
             fit_loss=float(loss[u]), search=search[u], block=est.block,
         ))
     return results
-
-
-def _predictor_fit(est: SyntheticControl, X1: np.ndarray, X0: np.ndarray, Z1: np.ndarray,
-                   Z0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
-    """V and W for a batch of units with predictors; v rows are NaN where V is moot."""
-    U, K, J = X0.shape
-    v = np.full((U, K), np.nan)
-    w = np.zeros((U, J))
-    loss = np.zeros(U)
-    search: list[dict[str, Any]] = [{} for _ in range(U)]
-    inside, matching = _inside_hull(X1, X0)
-    if inside.any():
-        # every V matches the predictors exactly, so W(V) is not unique: take the
-        # exact match that best fits the pre-period outcomes
-        w[inside], loss[inside] = _exact_match_weights(X1[inside], X0[inside], Z1[inside],
-                                                       Z0[inside], matching[inside])
-        for u in np.flatnonzero(inside):
-            search[u] = {"variant": "inside the donors' range: every V matches the predictors "
-                         "exactly, so W is the exact match that best fits the pre-period "
-                         "outcomes", "loss": float(loss[u])}
-    out = ~inside
-    if not out.any():
-        return v, w, loss, search
-    a, b, c, d = X1[out], X0[out], Z1[out], Z0[out]
-    idx = np.flatnonzero(out)
-    if isinstance(est.v, str) and est.v == "search":
-        res = search_v(a, b, c, d, rng=np.random.default_rng(est.seed),
-                       n_random=est.n_random_starts, v_floor=est.v_floor,
-                       grid_size=est.grid_size, n_polish=est.n_polish, step_tol=est.step_tol,
-                       max_rounds=est.max_rounds)
-        v[out], w[out], loss[out] = res.v, res.w, res.loss
-        for i, u in enumerate(idx):
-            search[u] = {"variant": "nested V search", **res.info(i)}
-        return v, w, loss, search
-    if isinstance(est.v, str) and est.v == "equal":
-        vv = np.full(a.shape, 1.0 / K)
-    elif isinstance(est.v, str):
-        vv = np.stack([_regression_v(a[i], b[i], c[i], d[i]) for i in range(idx.size)])
-    else:
-        given = np.asarray(est.v, dtype=float)
-        if given.shape != (K,) or (given < 0).any() or given.sum() <= 0:
-            raise EstimationError(f"'v' needs {K} non-negative predictor weights, not all zero")
-        vv = np.tile(given / given.sum(), (idx.size, 1))
-    v[out] = vv
-    w[out], loss[out] = _solve_w(vv, a, b, c, d)
-    for u in idx:
-        search[u] = {"variant": f"V {est.v if isinstance(est.v, str) else 'given'}"}
-    return v, w, loss, search
-
-
-def _clean(w: np.ndarray) -> np.ndarray:
-    w = np.where(w < 1e-12, 0.0, w)
-    return w / w.sum()
-
-
-def _scaled_predictors(X: np.ndarray, t_idx: np.ndarray, d_idx: np.ndarray
-                       ) -> tuple[np.ndarray, np.ndarray]:
-    """Each predictor row divided by its sd across the fit's units (treated and donors)."""
-    X1 = X[:, t_idx].T  # (U, K)
-    X0 = np.transpose(X[:, d_idx], (1, 0, 2))  # (U, K, J)
-    both = np.concatenate([X1[:, :, None], X0], axis=2)
-    sd = both.std(axis=2, ddof=1)
-    sd = np.where(sd > 0, sd, 1.0)
-    return X1 / sd, X0 / sd[:, :, None]
-
-
-def _inside_hull(X1: np.ndarray, X0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(U,) bool: the treated unit's predictors are a convex combination of the donors'.
-
-    Then every V with positive weights gives an exact match, and the nested
-    problem cannot choose among the matches. Also returns the matching
-    weights (U, J), a feasible start for :func:`_exact_match_weights`.
-    """
-    w, _ = simplex_lsq_batch(X0, X1)
-    resid = np.einsum("ukj,uj->uk", X0, w) - X1
-    return np.sum(resid**2, axis=1) <= 1e-12 * (1.0 + np.sum(X1**2, axis=1)), w
-
-
-def _exact_match_weights(X1: np.ndarray, X0: np.ndarray, Z1: np.ndarray, Z0: np.ndarray,
-                         start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Among weights that match the predictors exactly, the best pre-period fit."""
-    w = np.stack([simplex_lsq_eq(Z0[u], Z1[u], X0[u], X1[u], start[u])
-                  for u in range(X1.shape[0])])
-    resid = Z1 - np.einsum("utj,uj->ut", Z0, w)
-    return w, np.mean(resid**2, axis=1)
-
-
-def _regression_v(X1: np.ndarray, X0: np.ndarray, Z1: np.ndarray, Z0: np.ndarray) -> np.ndarray:
-    """Synth's regression-based V: squared coefficients of the outcomes on the predictors.
-
-    Each pre-period outcome is regressed across units on an intercept and the
-    (scaled) predictors; a predictor's weight is the sum over periods of its
-    squared coefficient, normalised to sum to one.
-    """
-    Xu = np.column_stack([np.ones(X0.shape[1] + 1), np.column_stack([X1[:, None], X0]).T])
-    Zu = np.column_stack([Z1[:, None], Z0]).T  # (units, T0)
-    beta = np.linalg.lstsq(Xu, Zu, rcond=None)[0][1:]  # (K, T0)
-    v = (beta**2).sum(axis=1)
-    return v / v.sum() if v.sum() > 0 else np.full(v.size, 1.0 / v.size)
-
-
-def _solve_w(v: np.ndarray, X1: np.ndarray, X0: np.ndarray, Z1: np.ndarray, Z0: np.ndarray,
-             w0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Inner problem for a batch of (V, unit) pairs: W(V) and its pre-period loss."""
-    sv = np.sqrt(v / v.max(axis=1, keepdims=True))
-    w, ok = simplex_lsq_batch(sv[:, :, None] * X0, sv * X1, x0=w0)
-    if not ok.all():
-        raise EstimationError("the donor weights did not converge for some predictor weights; "
-                              "the donors may be degenerate (duplicated or constant units)")
-    resid = Z1 - np.einsum("utj,uj->ut", Z0, w)
-    return w, np.mean(resid**2, axis=1)
-
-
-# ---------------------------------------------------------------------------
-# the V search (pure numpy kernel, batched over units)
-@dataclass(frozen=True)
-class VSearchResult:
-    v: np.ndarray  # (U, K), each row summing to one
-    w: np.ndarray  # (U, J)
-    loss: np.ndarray  # (U,) pre-period MSPE at the solution
-    start_losses: list[list[float]]  # per unit: loss each start reached after the sweeps
-    polished: list[list[float]]  # per unit: loss after the pattern search, best starts
-    rounds: np.ndarray  # (U,) rounds of starts each unit needed
-    confirmed: np.ndarray  # (U,) the best loss was reached from two or more starts
-    evaluations: int
-    steps: int
-
-    def info(self, u: int) -> dict[str, Any]:
-        return {"loss": float(self.loss[u]),
-                "start_losses": [float(x) for x in self.start_losses[u]],
-                "polished_losses": [float(x) for x in self.polished[u]],
-                "rounds": int(self.rounds[u]), "confirmed": bool(self.confirmed[u]),
-                "evaluations": self.evaluations, "batched_steps": self.steps}
-
-
-def search_v(X1: np.ndarray, X0: np.ndarray, Z1: np.ndarray, Z0: np.ndarray, *,
-             rng: np.random.Generator, n_random: int = 6, v_floor: float = 1e-6,
-             grid_size: int = 21, n_polish: int = 3, step_tol: float = 2e-3,
-             max_rounds: int = 2, max_sweeps: int = 10, max_steps: int = 300
-             ) -> VSearchResult:
-    """Nested V search for U problems at once.
-
-    ``X1`` (U, K) and ``X0`` (U, K, J) are scaled predictors, ``Z1`` (U, T0)
-    and ``Z0`` (U, T0, J) the pre-period outcomes. Returns the best V, W and
-    loss found for each problem; see the module docstring for the method.
-
-    The search runs in rounds: the first from equal weights, the
-    regression-based V and ``n_random`` random points; a unit whose best loss
-    was reached from only one start gets another round of ``n_random`` fresh
-    random starts, up to ``max_rounds``, so hard problems get more effort
-    and easy ones none.
-    """
-    U, K, _ = X0.shape
-    lo = math.log(v_floor)
-    if K == 1:
-        v = np.ones((U, 1))
-        w, loss = _solve_w(v, X1, X0, Z1, Z0)
-        return VSearchResult(v, w, loss, [[float(x)] for x in loss],
-                             [[float(x)] for x in loss], np.ones(U, int), np.ones(U, bool),
-                             U, 1)
-    counter = {"evaluations": 0, "steps": 0}
-
-    def evaluate(theta: np.ndarray, unit: np.ndarray, w0: np.ndarray | None
-                 ) -> tuple[np.ndarray, np.ndarray]:
-        counter["evaluations"] += theta.shape[0]
-        counter["steps"] += 1
-        v = np.exp(theta - theta.max(axis=1, keepdims=True))
-        return _solve_w(v, X1[unit], X0[unit], Z1[unit], Z0[unit], w0)
-
-    reg = np.stack([np.log(np.clip(_regression_v(X1[u], X0[u], Z1[u], Z0[u]), 1e-300, None))
-                    for u in range(U)])
-    reg = np.clip(reg - reg.max(axis=1, keepdims=True), lo, 0.0)
-    best_theta = np.zeros((U, K))
-    best_f = np.full(U, np.inf)
-    support = np.zeros(U, dtype=int)  # starts whose search ended at the best loss
-    start_losses: list[list[float]] = [[] for _ in range(U)]
-    polished: list[list[float]] = [[] for _ in range(U)]
-    rounds = np.zeros(U, dtype=int)
-    pending = np.arange(U)
-    for r in range(max_rounds):
-        random = rng.uniform(lo, 0.0, size=(n_random, K))
-        if r == 0:
-            starts = np.concatenate([np.zeros((U, 1, K)), reg[:, None, :],
-                                     np.broadcast_to(random, (U, n_random, K))], axis=1)
-        else:
-            starts = np.broadcast_to(random, (pending.size, n_random, K))
-        theta, f, mult, unit = _search_round(evaluate, starts, pending, lo, grid_size,
-                                             n_polish, step_tol, max_sweeps, max_steps, rng,
-                                             start_losses)
-        for u in pending:
-            rounds[u] += 1
-            mine = unit == u
-            for t_u, f_u, m_u in zip(theta[mine], f[mine], mult[mine], strict=True):
-                polished[u].append(float(f_u))
-                tol = 1e-4 * abs(min(f_u, best_f[u])) + 1e-12
-                if f_u < best_f[u] - tol:
-                    best_f[u], best_theta[u], support[u] = f_u, t_u, m_u
-                elif abs(f_u - best_f[u]) <= tol:
-                    support[u] += m_u
-        pending = pending[support[pending] < 2]
-        if pending.size == 0:
-            break
-    v = np.exp(best_theta - best_theta.max(axis=1, keepdims=True))
-    # re-solve from a cold start: the answer must not depend on the search path
-    w_final, loss = _solve_w(v, X1, X0, Z1, Z0)
-    return VSearchResult(v / v.sum(axis=1, keepdims=True), w_final, loss, start_losses,
-                         polished, rounds, support >= 2, counter["evaluations"],
-                         counter["steps"])
-
-
-def _search_round(evaluate, starts: np.ndarray, units: np.ndarray, lo: float,
-                  grid_size: int, n_polish: int, step_tol: float, max_sweeps: int,
-                  max_steps: int, rng: np.random.Generator, start_losses: list[list[float]]
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """One round of starts for the listed units: coordinate sweeps, then pattern search.
-
-    Returns, for each polished chain, its log-V, loss, the number of starts
-    that had reached the same point after the sweeps, and its unit.
-    """
-    n_units, S, K = starts.shape
-    theta = starts.reshape(n_units * S, K).copy()
-    unit = np.repeat(units, S)
-    w, f = evaluate(theta, unit, None)
-    J = w.shape[1]
-
-    # stage 1: coordinate sweeps over a grid of log v_k
-    grid = np.linspace(lo, 0.0, grid_size)
-    active = np.ones(theta.shape[0], dtype=bool)
-    for _ in range(max_sweeps):
-        moved = np.zeros_like(active)
-        for k in range(K):
-            ids = np.flatnonzero(active)
-            if ids.size == 0:
-                break
-            cand = np.repeat(theta[ids, None, :], grid_size, axis=1)
-            cand[:, :, k] = grid[None, :]
-            wc, fc = evaluate(cand.reshape(-1, K), np.repeat(unit[ids], grid_size),
-                              np.repeat(w[ids], grid_size, axis=0))
-            fc = fc.reshape(ids.size, grid_size)
-            best = np.argmin(fc, axis=1)
-            fb = fc[np.arange(ids.size), best]
-            better = fb < f[ids] - 1e-12 * (1.0 + np.abs(f[ids]))
-            sel = ids[better]
-            theta[sel, k] = grid[best[better]]
-            f[sel] = fb[better]
-            w[sel] = wc.reshape(ids.size, grid_size, J)[np.flatnonzero(better), best[better]]
-            moved[sel] = True
-        active = moved
-        if not active.any():
-            break
-
-    # stage 2: pattern search from the best distinct results of each unit
-    picks, mult = [], []
-    for i, u in enumerate(units):
-        start_losses[u].extend(float(x) for x in f[i * S:(i + 1) * S])
-        order = np.argsort(f[i * S:(i + 1) * S], kind="stable")
-        chosen: list[int] = []
-        count: list[int] = []
-        for o in order:
-            j = i * S + int(o)
-            same = [c for c, ch in enumerate(chosen)
-                    if abs(f[j] - f[ch]) <= 1e-9 * (1 + abs(f[ch]))
-                    and np.abs(w[j] - w[ch]).max() <= 1e-6]
-            if same:
-                count[same[0]] += 1
-            elif len(chosen) < n_polish:
-                chosen.append(j)
-                count.append(1)
-        picks.extend(chosen)
-        mult.extend(count)
-    picks_arr = np.array(picks)
-    theta, w, f = theta[picks_arr].copy(), w[picks_arr].copy(), f[picks_arr].copy()
-    unit = unit[picks_arr]
-    step = np.full(theta.shape[0], 1.0)
-    eye = np.eye(K)
-    for _ in range(max_steps):
-        ids = np.flatnonzero(step >= step_tol)
-        if ids.size == 0:
-            break
-        directions = rng.normal(size=(K, K))
-        directions /= np.linalg.norm(directions, axis=1, keepdims=True)
-        D = np.concatenate([eye, -eye, directions])
-        nd = D.shape[0]
-        cand = np.clip(theta[ids, None, :] + step[ids, None, None] * D[None], lo, 0.0)
-        wc, fc = evaluate(cand.reshape(-1, K), np.repeat(unit[ids], nd),
-                          np.repeat(w[ids], nd, axis=0))
-        fc = fc.reshape(ids.size, nd)
-        best = np.argmin(fc, axis=1)
-        fb = fc[np.arange(ids.size), best]
-        better = fb < f[ids] - 1e-12 * (1.0 + np.abs(f[ids]))
-        sel = ids[better]
-        theta[sel] = cand[np.flatnonzero(better), best[better]]
-        f[sel] = fb[better]
-        w[sel] = wc.reshape(ids.size, nd, J)[np.flatnonzero(better), best[better]]
-        step[sel] = np.minimum(step[sel] * 2.0, 2.0)
-        step[ids[~better]] *= 0.5
-    return theta, f, np.array(mult), unit
-
-
-# ---------------------------------------------------------------------------
-# placebo in space
-@dataclass(frozen=True)
-class SpacePlacebo:
-    """Every donor in turn treated: the subject's fit against the placebo distribution."""
-
-    subject: SyntheticControlResult
-    placebos: tuple[SyntheticControlResult, ...]
-    level: float
-
-    # computed once per placebo test, as each placebo's statistics are
-    @cached_property
-    def units(self) -> tuple[str, ...]:
-        return tuple(p.unit for p in self.placebos)
-
-    @cached_property
-    def ratios(self) -> np.ndarray:
-        return np.array([p.rmspe_ratio for p in self.placebos])
-
-    @cached_property
-    def p_value(self) -> float:
-        """Permutation p-value of the post/pre RMSPE ratio (ADH 2010, section 4.2)."""
-        return permutation_p_value(self.subject.rmspe_ratio, self.ratios)
-
-    @cached_property
-    def rank(self) -> int:
-        """The subject's rank by post/pre RMSPE ratio among all units (1 = largest)."""
-        return permutation_rank(self.subject.rmspe_ratio, self.ratios)
-
-    @cached_property
-    def gaps(self) -> pd.DataFrame:
-        return pd.DataFrame({p.unit: p.gaps for p in self.placebos})
-
-    def test(self) -> PlaceboTest:
-        """The placebo record the claims read: signed ratios (sign = direction of change)."""
-        return PlaceboTest(self.units, "post/pre RMSPE ratio, signed by the average post gap",
-                           np.array([p.signed_ratio for p in self.placebos]),
-                           self.subject.signed_ratio)
-
-    def effect(self) -> EffectPath:
-        """The subject's effect path with a placebo interval and counterfactual draws.
-
-        Each placebo gap, rescaled by the subject's pre-period RMSPE over the
-        placebo's, is one draw of what the comparison's error looks like when
-        nothing happened; the counterfactual plus that gap is one draw of the
-        counterfactual. The summary's p-value is the permutation p-value.
-        """
-        s = self.subject
-        obs = s.observed.to_numpy(dtype=float)
-        syn = s.synthetic.to_numpy(dtype=float)
-        post = s.post
-        pre_r = np.array([p.pre_rmspe for p in self.placebos])
-        scale = np.where(pre_r > 0, s.pre_rmspe / np.where(pre_r > 0, pre_r, 1.0), 0.0)
-        draws = placebo_draws(syn, self.gaps.to_numpy(), scale)  # (P, T)
-        alpha = (1 - self.level) / 2
-        lower, upper = np.nanquantile(draws, [alpha, 1 - alpha], axis=0)
-        summary = summarise_draws(obs[post], draws[:, post], self.level)
-        summary = replace(summary, p_value=self.p_value)
-        diagnostics = s._diagnostics()
-        diagnostics.update({"placebo_p_value": self.p_value, "placebo_rank": self.rank,
-                            "placebo_units": len(self.placebos),
-                            "interval": "placebo gaps rescaled to the subject's pre-period fit"})
-        return EffectPath(METHOD, s.unit, s.metric, _dates(s.observed.index), obs, syn, lower,
-                          upper, int(np.argmax(post)), summary, draws[:, post], diagnostics)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            **self.test().to_dict(),
-            "ratio_p_value": self.p_value,
-            "ratio_rank": self.rank,
-            "pre_rmspe": [p.pre_rmspe for p in self.placebos],
-            "post_rmspe": [p.post_rmspe for p in self.placebos],
-            "subject_pre_rmspe": self.subject.pre_rmspe,
-            "subject_post_rmspe": self.subject.post_rmspe,
-        }
-
-
-def placebo_in_space(
-    estimator: SyntheticControl,
-    outcome: pd.DataFrame,
-    treated: str,
-    event: Any,
-    *,
-    donors: list[str] | None = None,
-    covariates: dict[str, pd.DataFrame] | None = None,
-    metric: str = "outcome",
-    subject: SyntheticControlResult | None = None,
-) -> SpacePlacebo:
-    """Fit the subject, then every donor as if treated, with the other donors as its pool.
-
-    The treated unit never serves as a donor to a placebo (its post-period is
-    treated). All placebo fits run batched. Pass ``subject`` to reuse a fit.
-    """
-    data = _prepare(estimator, outcome, treated, event, donors, covariates, metric)
-    if subject is None:
-        subject = _fit_units(estimator, data, [data.unit_index(treated)],
-                             [data.donor_index(treated)])[0]
-    if len(data.pool) < 3:
-        raise DataError("a placebo test needs at least three donors")
-    placebo_units = list(data.pool)
-    fits = _fit_units(estimator, data, [data.unit_index(u) for u in placebo_units],
-                      [data.donor_index(u) for u in placebo_units])
-    return SpacePlacebo(subject, tuple(fits), estimator.level)
-
-
-# ---------------------------------------------------------------------------
-# placebo in time and leave-one-out
-@dataclass(frozen=True)
-class TimePlacebo:
-    """The event moved to ``fake_event``, fitted on data before the real event only."""
-
-    fit: SyntheticControlResult
-    real_event: Any
-
-    @property
-    def gap_ratio(self) -> float:
-        """Post/pre RMSPE ratio between the fake and the real event (≈1 when nothing happened)."""
-        return self.fit.rmspe_ratio
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"fake_event": _period_label(self.fit.event),
-                "real_event": _period_label(self.real_event),
-                "pre_rmspe": self.fit.pre_rmspe, "post_rmspe": self.fit.post_rmspe,
-                "rmspe_ratio": self.fit.rmspe_ratio, "average_gap": self.fit.average_effect}
-
-
-def placebo_in_time(
-    estimator: SyntheticControl,
-    outcome: pd.DataFrame,
-    treated: str,
-    event: Any,
-    fake_event: Any,
-    *,
-    donors: list[str] | None = None,
-    covariates: dict[str, pd.DataFrame] | None = None,
-    metric: str = "outcome",
-) -> TimePlacebo:
-    """Refit as if the event happened at ``fake_event``, using only periods before ``event``.
-
-    The predictors' windows must end before ``fake_event`` (the estimator
-    checks). A large gap between the fake and the real event says the
-    synthetic control was already drifting before anything happened.
-    """
-    if not fake_event < event:
-        raise DataError("a placebo in time needs a fake event before the real one")
-    before = outcome.sort_index()
-    before = before.loc[before.index < event]
-    covs = None if covariates is None else {
-        k: c.sort_index().loc[lambda f: f.index < event] for k, c in covariates.items()}
-    fit = estimator.fit(before, treated, fake_event, donors=donors, covariates=covs,
-                        metric=metric)
-    return TimePlacebo(fit, event)
-
-
-def leave_one_out(
-    estimator: SyntheticControl,
-    outcome: pd.DataFrame,
-    treated: str,
-    event: Any,
-    *,
-    donors: list[str] | None = None,
-    covariates: dict[str, pd.DataFrame] | None = None,
-    metric: str = "outcome",
-    subject: SyntheticControlResult | None = None,
-) -> dict[str, SyntheticControlResult]:
-    """Refit without each donor that has positive weight, one at a time (ADH 2015)."""
-    data = _prepare(estimator, outcome, treated, event, donors, covariates, metric)
-    if subject is None:
-        subject = _fit_units(estimator, data, [data.unit_index(treated)],
-                             [data.donor_index(treated)])[0]
-    dropped = [str(d) for d in subject.weights[subject.weights > 0].index]
-    if not dropped:
-        return {}
-    ti = data.unit_index(treated)
-    fits = _fit_units(estimator, data, [ti] * len(dropped),
-                      [data.donor_index(treated, exclude=(d,)) for d in dropped])
-    return dict(zip(dropped, fits, strict=True))
-
-
-# ---------------------------------------------------------------------------
-# several treated units, per-unit event dates
-@dataclass(frozen=True)
-class StaggeredResult:
-    """One synthetic control per treated unit, and their average by event time."""
-
-    fits: dict[str, SyntheticControlResult]
-    event_time: np.ndarray  # periods since each unit's event
-    average_gap: np.ndarray  # mean gap over treated units at each event time
-    units_at: np.ndarray  # how many treated units contribute at each event time
-
-    @property
-    def average_effect(self) -> float:
-        """Average post-event gap over treated units and post-event periods."""
-        post = self.event_time >= 0
-        weights = self.units_at[post]
-        return float(np.sum(self.average_gap[post] * weights) / np.sum(weights))
-
-
-class StaggeredSyntheticControl:
-    """Synthetic control for several treated units with their own event dates.
-
-    Each treated unit gets its own synthetic control from the never-treated
-    donors, fitted on its own pre-period; gaps are then aligned on event time
-    and averaged over units (the approach of Abadie & L'Hour 2021 and of
-    Ben-Michael, Feller & Rothstein 2022 without the pooling penalty).
-    """
-
-    def __init__(self, estimator: SyntheticControl) -> None:
-        self.estimator = estimator
-
-    def fit(self, outcome: pd.DataFrame, events: dict[str, Any], *,
-            donors: list[str] | None = None,
-            covariates: dict[str, pd.DataFrame] | None = None,
-            metric: str = "outcome") -> StaggeredResult:
-        if not events:
-            raise DataError("give at least one treated unit and its event date")
-        treated = list(events)
-        pool = [c for c in (donors if donors is not None else outcome.columns)
-                if c not in events]
-        fits = {u: self.estimator.fit(outcome, u, events[u], donors=pool,
-                                      covariates=covariates, metric=metric) for u in treated}
-        return _align(fits)
-
-
-def _align(fits: dict[str, SyntheticControlResult]) -> StaggeredResult:
-    offsets, gaps = [], []
-    for f in fits.values():
-        idx = f.observed.index
-        e = int((~f.post).sum())  # periods before the unit's event (index sorted)
-        offsets.append(np.arange(len(idx)) - e)
-        gaps.append(f.gaps.to_numpy(dtype=float))
-    lo = min(o.min() for o in offsets)
-    hi = max(o.max() for o in offsets)
-    event_time = np.arange(lo, hi + 1)
-    total = np.zeros(event_time.size)
-    count = np.zeros(event_time.size)
-    for o, g in zip(offsets, gaps, strict=True):
-        ok = ~np.isnan(g)
-        np.add.at(total, o[ok] - lo, g[ok])
-        np.add.at(count, o[ok] - lo, 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        average = np.where(count > 0, total / np.where(count > 0, count, 1), np.nan)
-    return StaggeredResult(fits, event_time, average, count)

@@ -30,13 +30,9 @@ from butfor.case_methods import block_length
 from butfor.methods import _flags
 from butfor.methods._case import event_windows, outcome_table, peer_units
 from butfor.methods._coverage import check_pre_period
-from butfor.methods.synth import (
-    METHOD,
-    Predictor,
-    StaggeredSyntheticControl,
-    SyntheticControl,
-    placebo_in_space,
-)
+from butfor.methods.synth import METHOD, Predictor, SyntheticControl
+from butfor.methods.synth_placebo import placebo_in_space
+from butfor.methods.synth_staggered import StaggeredSyntheticControl
 from butfor.results import EffectPath, EffectSummary, summarise_draws
 
 
