@@ -29,12 +29,15 @@ from verdict_study import (
 # is left out of the 5% checks. Remove a line when its cause is fixed.
 KNOWN_BROKEN = {
     # a decline begun 60 days before the event is not always found: then "no decline
-    # began before" is supported, and the peer claims pass their timing gate
-    ("not_preexisting", "pre_decline"): 0.25,
-    ("beyond_platform_trend", "pre_decline"): 0.25,
-    ("targeted", "pre_decline"): 0.25,
+    # began before" is supported, and the effect claims pass their timing gate
+    # (100 seeds: 27, 27, 27 and 16 of 100)
+    ("not_preexisting", "pre_decline"): 0.3,
+    ("beyond_platform_trend", "pre_decline"): 0.3,
+    ("targeted", "pre_decline"): 0.3,
+    ("declined_after", "pre_decline"): 0.2,
     # the change-point dating's slope model dates the event's drop weeks early
-    ("not_preexisting", "effect"): 0.25,
+    # (26 and 13 of 100)
+    ("not_preexisting", "effect"): 0.3,
     ("not_preexisting", "platform"): 0.2,
 }
 

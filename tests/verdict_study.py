@@ -43,7 +43,7 @@ import numpy as np
 from scipy import stats
 
 from butfor.case import parse_case
-from butfor.errors import AssumptionWarning
+from butfor.errors import AssumptionWarning, DataError
 from butfor.ingest_report import IngestReport
 from butfor.panel import Panel
 from butfor.pipeline import run_case
@@ -188,6 +188,7 @@ class Outcome:
     failed_gates: dict[str, list[str]]
     group_pretrend_p: float | None  # the group comparison's pre-trend test (see the doc)
     seconds: float
+    refused: str | None = None  # the sentence a refused case ends in (counted inconclusive)
 
 
 def run_one(scenario: str, seed: int) -> Outcome:
@@ -196,8 +197,13 @@ def run_one(scenario: str, seed: int) -> Outcome:
     t0 = time.perf_counter()
     with warnings.catch_warnings():  # the little-data worlds warn of few clusters, as they should
         warnings.simplefilter("ignore", AssumptionWarning)
-        out = run_case(case_for(s, seed), simulate(s, seed), IngestReport(), inputs=[],
-                       case_toml=None, command="verdict study")
+        try:
+            out = run_case(case_for(s, seed), simulate(s, seed), IngestReport(), inputs=[],
+                           case_toml=None, command="verdict study")
+        except DataError as err:  # butfor run refuses the case (exit 2): no verdict at all
+            return Outcome(scenario, seed, dict.fromkeys(CLAIM_KINDS, "inconclusive"),
+                           {k: ["refused"] for k in CLAIM_KINDS}, None,
+                           time.perf_counter() - t0, refused=str(err))
     for v in out.results.verdicts:  # docs/verdict-policy.md: the study checks every sentence
         assert_sentence_agrees(v)
     verdicts = {v["kind"]: v["verdict"] for v in out.results.verdicts}
@@ -287,10 +293,10 @@ def markdown(cells: list[Cell], outcomes: list[Outcome], seeds: list[int]) -> st
         "(`docs/verdict-policy.md`) promises that `supported` is at most 5% of the verdicts "
         "on a false claim and `not supported` at most 5% on a true one.",
         "",
-        f"- measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by "
-        f"`python tests/verdict_study.py --seeds {len(seeds)}` (seeds {seeds[0]}-{seeds[-1]}; "
+        f"- measured by `python tests/verdict_study.py` (tabulated "
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC): seeds {seeds[0]}-{seeds[-1]}, "
         f"{n_runs} runs, {sum(o.seconds for o in outcomes) / 60:.0f} minutes of run time "
-        "added up)",
+        "added up; each row's n is its runs",
         f"- each run: {N_PEERS} peers (half left, half right) x {DAYS} days, event on day "
         f"{EVENT_DAY} (the little-data scenarios: 8 peers x 60 days, event on day 21); "
         f"methods {', '.join(METHODS)}; structural time series with {STS_DRAWS} draws and "
@@ -331,6 +337,14 @@ def markdown(cells: list[Cell], outcomes: list[Outcome], seeds: list[int]) -> st
         what = "supported on a false claim" if not c.true else "not supported on a true claim"
         lines.append(f"- `{c.kind}` in `{c.scenario}`: {what} in {c.wrong()} of {c.n} runs "
                      f"({c.wrong() / c.n:.0%}; promised at most 5%)")
+    refused = [o for o in outcomes if o.refused]
+    if refused:
+        why: dict[str, list[str]] = {}
+        for o in refused:
+            why.setdefault(o.refused.split(";")[0], []).append(f"`{o.scenario}` {o.seed}")
+        lines += ["", f"{len(refused)} runs were refused by the pipeline (a sentence, exit 2, no "
+                  "verdict; counted `inconclusive` above): " + "; ".join(
+                      f"{', '.join(runs)}: {reason}" for reason, runs in why.items())]
     ps = [o.group_pretrend_p for o in outcomes if o.group_pretrend_p is not None]
     if ps:  # no scenario gives the groups different paths before the event
         lines += ["", f"The group comparison's pre-trend test rejected parallel paths (p <= "
