@@ -343,6 +343,10 @@ def local_days(table: Table, column: str, timezone: str | None,
         zoned = bool(has.all())
         cleaned = text.str.replace(r"\s(?:UTC|GMT)$", "+0000", regex=True, case=False)
         parsed = _parse_timestamps(table, column, cleaned, utc=zoned)
+        if not zoned and parsed.dt.tz is not None:
+            # the parser found an offset the zone pattern does not know (ISO 8601's "Z" or
+            # "+01:00" joined to the time): the stamps are zoned after all
+            zoned = True
     if zoned:
         if timezone is None:
             timezone = "UTC"
