@@ -64,6 +64,20 @@ def overview(folder: Path, name: str = "account_overview_analytics.csv", *,
     return write_csv(folder / name, OVERVIEW_HEADER, rows, bom=bom)
 
 
+VIDEO_HEADER = ["Date", "Views", "Watch Time (ms)", "Completion Rate", "Average Watch Time (ms)",
+                "Estimated Revenue"]
+
+
+def video_overview(folder: Path, name: str = "video_overview_analytics.csv") -> Path:
+    """Three days of one account's video overview (FORMATS.md), newest first."""
+    rows = [
+        ["Thu, Aug 27, 2026", "1,500", 4500000, 0.45, 3000, 1.75],
+        ["Wed, Aug 26, 2026", 900, 2500000, 0.40, 2778, 0.90],
+        ["Tue, Aug 25, 2026", 1200, 3600000, 0.42, 3000, 1.25],
+    ]
+    return write_csv(folder / name, VIDEO_HEADER, rows)
+
+
 def content(folder: Path, name: str = "account_analytics_content_2026-08-01_2026-08-31.csv",
             *, handle: str = "ava") -> Path:
     """Four posts on three days (none on Aug 26); one id mangled by a spreadsheet."""

@@ -107,6 +107,18 @@ def test_x_overview_quirks_are_repaired_and_noted(tmp_path):
     assert result.report.rows_repaired == 2
 
 
+def test_x_video_overview_is_detected_and_read_with_row_accounting(tmp_path):
+    # FORMATS.md's video overview: detected without --format, the same reader as the
+    # account overview (one account per file, --unit required)
+    result = read_files([fx.video_overview(tmp_path)], unit="ava")
+    assert result.report.sources[0].format == "x_overview"
+    (source,) = result.report.sources
+    assert source.rows_read == 3 == source.rows_kept and source.rows_dropped == 0
+    assert _day(result, "ava", "2026-08-27")["views"] == 1500  # "1,500"
+    assert _day(result, "ava", "2026-08-26")["watch_time_ms"] == 2500000
+    assert _day(result, "ava", "2026-08-25")["completion_rate"] == 0.42
+
+
 def test_x_content_posts_summed_into_days(tmp_path):
     result = read(fx.content(tmp_path))
     assert set(result.frame["unit"]) == {"ava"}  # from the permalinks

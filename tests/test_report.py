@@ -460,3 +460,23 @@ def test_pdf_without_chromium_says_how_to_install_it(light, tmp_path, monkeypatc
     with pytest.raises(ButforError, match="no Chromium was found"):
         print_pdf(tmp_path / "report.html", tmp_path / "x.pdf",
                   chromium=str(tmp_path / "missing"))
+
+
+def test_daily_counterfactual_offers_a_weekly_view():
+    # issue 17: a 28% fall hidden by day-to-day noise shows in week-by-week means. Hand
+    # computation: days 0-55 before an event on day 56, a pattern 1..7 repeating; the
+    # observed series falls by 28% from the event, the counterfactual does not
+    from butfor.report.plotdata import weekly_view
+
+    days = np.arange("2024-01-01", "2024-04-22", dtype="datetime64[D]")  # 112 days
+    base = np.tile(np.arange(1.0, 8.0), 16)
+    event = 56
+    observed = np.where(np.arange(112) >= event, 0.72 * base, base)
+    view = weekly_view(days, observed, base, event)
+    assert len(view.dates) == 16 and view.dates[8] == days[event]  # weeks start at the event
+    assert view.counterfactual == pytest.approx(np.full(16, 4.0))  # mean of 1..7
+    assert view.observed[:8] == pytest.approx(np.full(8, 4.0))
+    assert view.observed[8:] == pytest.approx(np.full(8, 0.72 * 4.0))
+    # a partial week at either end is left out, and a short series gets no weekly view
+    assert len(weekly_view(days[3:], observed[3:], base[3:], event - 3).dates) == 15
+    assert weekly_view(days[:70], observed[:70], base[:70], event) is None

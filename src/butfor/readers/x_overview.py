@@ -1,7 +1,11 @@
-"""X (Twitter) account overview export, ``account_overview_analytics.csv``.
+"""X (Twitter) account overview export, ``account_overview_analytics.csv``, and its video
+overview, ``video_overview_analytics.csv``.
 
-One row per day for one account; the file does not name the account, so
-``--unit`` is required. Dates look like ``"Tue, Aug 25, 2026"``.
+One row per day for one account; the files do not name the account, so
+``--unit`` is required. Dates look like ``"Tue, Aug 25, 2026"``. The video
+overview (``Date,Views,Watch Time (ms),Completion Rate,Average Watch Time (ms),
+Estimated Revenue``) reads the same way, its columns in snake_case
+(``views``, ``watch_time_ms``, ``completion_rate``, ...).
 
 Column mapping (header -> panel metric); other numeric columns pass through
 in snake_case:
@@ -36,9 +40,14 @@ SIGNATURE = {"impressions", "likes", "engagements", "new_follows", "profile_visi
              "create_post", "unfollows", "bookmarks"}
 
 
+#: the video overview's own columns (no other layout has watch time in milliseconds)
+VIDEO_SIGNATURE = {"watch_time_ms", "average_watch_time_ms", "completion_rate"}
+
+
 def detect(names: set[str]) -> bool:
-    return (len(SIGNATURE & names) >= 3 and not names & {"post_id", "tweet_id", "unit",
-                                                          "username"})
+    if names & {"post_id", "tweet_id", "unit", "username"}:
+        return False
+    return len(SIGNATURE & names) >= 3 or ("date" in names and len(VIDEO_SIGNATURE & names) >= 2)
 
 
 def read(tables: list[Table], report: IngestReport, opts) -> tuple[pd.DataFrame, pd.DataFrame]:

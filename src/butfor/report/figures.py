@@ -198,9 +198,20 @@ def _counterfactual(p: CounterfactualPlot):
     level = f"{round(100 * p.level)}% band"
     ax.fill_between(p.dates, p.lower, p.upper, color=BAND, alpha=0.6, linewidth=0,
                     label=level, zorder=2)
-    ax.plot(p.dates, p.counterfactual, color=BLUE, lw=1.5, ls=(0, (5, 2)), zorder=3,
-            label="expected without the event")
-    ax.plot(p.dates, p.observed, color=INK, lw=1.2, zorder=4, label=f"observed ({p.subject})")
+    if p.weekly is None:
+        ax.plot(p.dates, p.counterfactual, color=BLUE, lw=1.5, ls=(0, (5, 2)), zorder=3,
+                label="expected without the event")
+        ax.plot(p.dates, p.observed, color=INK, lw=1.2, zorder=4,
+                label=f"observed ({p.subject})")
+    else:  # the days faint, their weekly means drawn over them (a step per week)
+        w = p.weekly
+        ax.plot(p.dates, p.counterfactual, color=BLUE, lw=0.8, ls=(0, (5, 2)), alpha=0.5,
+                zorder=3)
+        ax.plot(p.dates, p.observed, color=INK, lw=0.7, alpha=0.35, zorder=4)
+        ax.step(w.dates, w.counterfactual, where="post", color=BLUE, lw=2.0,
+                ls=(0, (5, 2)), zorder=5, label="expected without the event (weekly mean)")
+        ax.step(w.dates, w.observed, where="post", color=INK, lw=2.0, zorder=6,
+                label=f"observed ({p.subject}, weekly mean)")
     _mark_events(ax, p.events)
     ax.set_ylabel(p.ylabel)
     ax.set_xlabel("date")

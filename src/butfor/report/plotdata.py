@@ -55,6 +55,7 @@ from butfor.report.plottypes import (
     EffectPlot,
     PlaceboPlot,
     Plot,
+    WeeklyView,
 )
 from butfor.report.powerplot import power_plots
 
@@ -130,13 +131,43 @@ def counterfactual_plot(analysis: dict, ctx: Context, effect: dict | None = None
            f"{fmt.date(str(dates[-1]))}: the observed series as a solid dark line and the path "
            f"expected without {where} as a dashed blue line inside a shaded {pct_level} band"
            f"{marks_alt(marks_within(ctx, dates))}. {title}.")
+    weekly = weekly_view(dates, observed, counterfactual, index) if period == "day" else None
+    if weekly is not None:
+        alt = alt.replace(" inside a shaded", ", each also averaged week by week as a thicker "
+                          "line, inside a shaded", 1)
     return CounterfactualPlot(
         id=f"fig-{slug(str(analysis['id']) + part)}-counterfactual",
         analysis_id=str(analysis["id"]), title=title, alt=alt, dates=dates, observed=observed,
         counterfactual=counterfactual, lower=lower, upper=upper, event_index=index,
         events=marks_within(ctx, dates),
         ylabel=metric if is_stock(metric) else f"{metric}{per_period(period)}", level=level,
-        subject=unit_name,
+        subject=unit_name, weekly=weekly,
+    )
+
+
+#: fewer whole weeks than this on either side of the event and the days speak for themselves
+MIN_WEEKS = 4
+
+
+def weekly_view(dates: np.ndarray, observed: np.ndarray, counterfactual: np.ndarray,
+                event_index: int) -> WeeklyView | None:
+    """Means over whole weeks counted from the event day (week 0 is the event's first seven
+    days), so no week mixes days before and after it; partial weeks at the ends are left out."""
+    n = len(dates)
+    week = np.floor_divide(np.arange(n) - event_index, 7)
+    first, last = int(week[0]), int(week[-1])
+    full = [k for k in range(first, last + 1) if np.sum(week == k) == 7]
+    if sum(k < 0 for k in full) < MIN_WEEKS or sum(k >= 0 for k in full) < MIN_WEEKS:
+        return None
+
+    def mean(values: np.ndarray, k: int) -> float:
+        chunk = values[week == k]
+        return float(np.nanmean(chunk)) if np.isfinite(chunk).any() else np.nan
+
+    return WeeklyView(
+        dates=np.array([dates[week == k][0] for k in full]),
+        observed=np.array([mean(observed, k) for k in full]),
+        counterfactual=np.array([mean(counterfactual, k) for k in full]),
     )
 
 

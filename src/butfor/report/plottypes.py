@@ -32,6 +32,19 @@ class CounterfactualPlot:
     level: float
     subject: str
     kind: str = "counterfactual"
+    # daily data: the same two series averaged over whole weeks counted from the event
+    # (no week straddles it), drawn over the days so a fall shows through the day-to-day
+    # noise; None for other frequencies and short series
+    weekly: WeeklyView | None = None
+
+
+@dataclass(frozen=True)
+class WeeklyView:
+    """Week-by-week means of a daily series and its counterfactual (NaN days left out)."""
+
+    dates: np.ndarray  # each week's first day
+    observed: np.ndarray
+    counterfactual: np.ndarray
 
 
 @dataclass(frozen=True)
