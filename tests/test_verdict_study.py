@@ -25,18 +25,19 @@ from verdict_study import (
 
 # Cells where the study found the policy breaks its promise (docs/verdict-study.md, "Known
 # failures", with their causes). Each is held to the wrong rate the full study measured
-# (rounded up; the binomial tolerance adds the noise), so it cannot get worse unnoticed, and
-# is left out of the 5% checks. Remove a line when its cause is fixed.
+# (rounded up; the binomial tolerance adds the noise), so it cannot get worse unnoticed at
+# --full size (3 runs cannot tell 35% from worse), and is left out of the 5% checks. Remove a
+# line when its cause is fixed.
 KNOWN_BROKEN = {
     # a decline begun 60 days before the event is not always found: then "no decline
     # began before" is supported, and the effect claims pass their timing gate
-    # (100 seeds: 27, 27, 27 and 16 of 100)
-    ("not_preexisting", "pre_decline"): 0.3,
-    ("beyond_platform_trend", "pre_decline"): 0.3,
-    ("targeted", "pre_decline"): 0.3,
+    # (200 seeds: 62, 62, 62 and 28 of 200)
+    ("not_preexisting", "pre_decline"): 0.35,
+    ("beyond_platform_trend", "pre_decline"): 0.35,
+    ("targeted", "pre_decline"): 0.35,
     ("declined_after", "pre_decline"): 0.2,
     # the change-point dating's slope model dates the event's drop weeks early
-    # (26 and 13 of 100)
+    # (53 and 25 of 200)
     ("not_preexisting", "effect"): 0.3,
     ("not_preexisting", "platform"): 0.2,
 }
