@@ -58,7 +58,13 @@ class InputError(ButforError):
             where.append(f"column '{self.column}'")
         place = ", ".join(where)
         prefix = f"{place}: " if place else ""
-        return f"{prefix}{self.problem}; {self.fix}."
+        # one sentence on one line, whatever the file held: a line break or other control
+        # character inside an echoed cell (a quoted field can hold one) is shown escaped
+        return _one_line(f"{prefix}{self.problem}; {self.fix}.")
+
+
+def _one_line(text: str) -> str:
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class CaseError(InputError):
