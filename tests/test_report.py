@@ -193,6 +193,11 @@ def test_groups_plot_reads_the_interval(results):
             "others group's") in panelplots.groups_plot(analysis, ctx).title
     analysis["groups"].update(lower=-0.2, upper=0.05)
     assert "moved alike" in panelplots.groups_plot(analysis, ctx).title
+    # issue 17: the axis names the metric in words, not log(1 + impressions)
+    label = panelplots.groups_plot(analysis, ctx).ylabel
+    if analysis["groups"].get("scale") == "log":
+        assert label == "group mean of impressions, log scale (a gap of 0.1 ≈ 10%)"
+    assert "log(1 +" not in label
 
 
 def test_changepoint_plot_dates_the_change_against_the_event(results):

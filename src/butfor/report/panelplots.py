@@ -184,8 +184,9 @@ def groups_plot(analysis: dict, ctx: Context) -> GroupsPlot | None:
         alt = (f"Line chart of the mean {metric_words(metric)} of each group "
                f"({', '.join(labels)}) from {fmt.date(str(dates[0]))} to "
                f"{fmt.date(str(dates[-1]))}{marks_alt(marks_within(ctx, dates))}. {title}.")
-    ylabel = (f"group mean of log(1 + {metric_words(metric)})" if scale == "log"
-              else f"group mean of {metric_words(metric)}")
+    # a log scale in words: its numbers are logs, but a gap between them reads as a ratio
+    ylabel = (f"group mean of {metric_words(metric)}, log scale (a gap of 0.1 ≈ 10%)"
+              if scale == "log" else f"group mean of {metric_words(metric)}")
     return GroupsPlot(
         id=f"fig-{slug(str(analysis['id']))}-groups", analysis_id=str(analysis["id"]),
         title=title, alt=alt, labels=labels, dates=dates, means=means,
@@ -274,7 +275,8 @@ def changepoint_plot(analysis: dict, ctx: Context) -> ChangepointPlot | None:
                   "dating, not this one)")
     period = period_of(dates)
     per = "" if is_stock(raw_metric) else per_period(period)
-    ylabel = f"log(1 + {metric}{per})" if scale == "log" else f"{metric}{per}"
+    ylabel = (f"{metric}{per}, log scale (a step of 0.1 ≈ 10%)" if scale == "log"
+              else f"{metric}{per}")
     alt = (f"Line chart of {ctx.subject}'s {metric}{per}"
            + (" with the fitted segments" if fitted is not None else "")
            + (", the detected change date as a solid red line and its likely range shaded"
