@@ -15,8 +15,8 @@ import pytest
 
 from butfor import parallel_methods
 from butfor.case import parse_case
-from butfor.errors import AssumptionWarning
 from butfor.demo import demo_case_text
+from butfor.errors import AssumptionWarning
 from butfor.simulate import PlatformConfig, simulate_platform
 from butfor.threads import single_threaded
 

@@ -21,13 +21,12 @@ from butfor.inference.false_positive import (
     false_positive_rate,
     pseudo_event_indices,
 )
+from butfor.methods._convergence import effective_sample_size, split_rhat
 from butfor.methods._sts_gibbs import (
     _draw,
     _factor,
     _innovation_bands,
     _log_marginal,
-    effective_sample_size,
-    split_rhat,
     truncated_precision,
 )
 from butfor.methods._sts_sim import simulate_sts_series

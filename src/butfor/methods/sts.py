@@ -45,6 +45,7 @@ from butfor import frequency as freq
 from butfor.display import Displayable
 from butfor.errors import AssumptionWarning, DataError, InputError
 from butfor.inference.false_positive import FalsePositiveResult
+from butfor.methods._convergence import effective_sample_size, split_rhat
 from butfor.methods._sts_counts import (
     CountObservation,
     median_rate,
@@ -53,9 +54,7 @@ from butfor.methods._sts_counts import (
 from butfor.methods._sts_gibbs import (
     Priors,
     SdPrior,
-    effective_sample_size,
     gibbs,
-    split_rhat,
 )
 from butfor.methods.sts_data import (
     ConstantSeriesError,

@@ -116,6 +116,8 @@ def _zip(path: Path, shown: str, workdir: Path, out: Expansion, *, depth: int) -
                 with archive.open(info) as src, open(target, "wb") as dst:
                     while chunk := src.read(1 << 20):
                         dst.write(chunk)
+            # zipfile raises NotImplementedError for a compression method it does not support
+            # (and RuntimeError for an encrypted member): the archive, not butfor, is the cause
             except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError,
                     RuntimeError) as err:
                 raise InputError(label, f"cannot be unpacked ({err})",
