@@ -49,157 +49,28 @@ combination of controls was changing anyway.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
-from butfor.display import Displayable
 from butfor.errors import DataError, EstimationError
-from butfor.methods._simplex import frank_wolfe_batch, simplex_lsq_batch
-from butfor.results import EffectPath, EffectSummary
+from butfor.methods.sdid_core import (
+    METHOD,
+    Estimator,
+    Options,
+    SEMethod,
+    Solver,
+    curves,
+    fit_weights,
+    noise_level,
+    weighted_tau,
+)
+from butfor.methods.sdid_result import SDIDResult, period_label
 from butfor.settings import checked_settings
 
-METHOD = "sdid"
-Estimator = Literal["sdid", "sc", "did"]
-SEMethod = Literal["auto", "placebo", "bootstrap", "jackknife", "none"]
-Solver = Literal["frank_wolfe", "exact"]
-
-__all__ = ["SDIDResult", "SyntheticDiD"]
-
-
-# ---------------------------------------------------------------------------
-# numerical core: one design, batched over replications
-@dataclass(frozen=True)
-class _Opts:
-    estimator: Estimator
-    zeta_omega: float
-    zeta_lambda: float
-    min_decrease: float
-    max_iter: int
-    max_iter_pre_sparsify: int
-    sparsify: bool
-    solver: Solver
-
-
-def _noise_level(Y: np.ndarray, N0: int, T0: int) -> float:
-    """sd of the controls' first differences over the pre-period (all pooled)."""
-    d = np.diff(Y[:N0, :T0], axis=1)
-    return float(np.std(d, ddof=1)) if d.size > 1 else 0.0
-
-
-def _collapsed(Y: np.ndarray, N0: np.ndarray, T0: int) -> np.ndarray:
-    """Batched collapsed form: (B, N0+1, T0+1) with treated rows and post columns averaged.
-
-    ``Y`` is (B, N, T) with each batch's first N0[b] rows the controls; rows
-    beyond must be the treated units (all batches share N and T here).
-    """
-    B, N, _ = Y.shape
-    out = np.empty((B, N + 1, T0 + 1))
-    ctrl = np.arange(N)[None, :] < N0[:, None]  # (B, N)
-    post_mean = Y[:, :, T0:].mean(axis=2)  # (B, N)
-    n1 = (N - N0).astype(float)
-    tr_pre = np.einsum("bn,bnt->bt", ~ctrl, Y[:, :, :T0]) / n1[:, None]
-    tr_post = np.einsum("bn,bn->b", ~ctrl, post_mean) / n1
-    out[:, :N, :T0] = Y[:, :, :T0]
-    out[:, :N, T0] = post_mean
-    out[:, N, :T0] = tr_pre
-    out[:, N, T0] = tr_post
-    return out
-
-
-def _fit_weights(Y: np.ndarray, N0: np.ndarray, T0: int, opts: _Opts,
-                 omega0: np.ndarray | None, lambda0: np.ndarray | None
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Unit and time weights for B designs at once (Algorithm 1, steps 2-3).
-
-    ``Y`` (B, N, T): rows [:N0[b]] are controls, the rest treated (rows of
-    padding controls beyond N0[b] are allowed only when N0 varies, and are
-    then treated rows: callers keep N0 fixed within a batch unless they pass
-    ``omega0`` with zeros there). Returns omega (B, N) with zeros on treated
-    rows, and lambda (B, T0).
-    """
-    B, N, _ = Y.shape
-    ctrl = np.arange(N)[None, :] < N0[:, None]
-    n0 = N0.astype(float)
-    Yc = _collapsed(Y, N0, T0)  # (B, N+1, T0+1); row N is the treated average
-    est = opts.estimator
-    # time weights: rows are controls, columns pre-periods (+ the post mean as target)
-    if est == "sdid":
-        rows = np.where(ctrl[:, :, None], Yc[:, :N, :], 0.0)
-        mean = rows.sum(axis=1) / n0[:, None]
-        centred = np.where(ctrl[:, :, None], rows - mean[:, None, :], 0.0)
-        A, b = centred[:, :, :T0], centred[:, :, T0]
-        lam = _weights(A, b, n0 * opts.zeta_lambda**2, lambda0, opts, n_rows=n0,
-                       allowed=None)
-    elif est == "sc":
-        lam = np.zeros((B, T0))
-    else:
-        lam = np.full((B, T0), 1.0 / T0)
-    # unit weights: rows are pre-periods, columns controls (+ the treated average as target)
-    if est == "did":
-        omega = np.where(ctrl, 1.0 / n0[:, None], 0.0)
-    else:
-        M = np.concatenate([np.swapaxes(Yc[:, :N, :T0], 1, 2), Yc[:, N, :T0][:, :, None]],
-                           axis=2)  # (B, T0, N+1)
-        M = np.where(np.concatenate([ctrl, np.ones((B, 1), bool)], axis=1)[:, None, :], M, 0.0)
-        if est == "sdid":
-            M = M - M.mean(axis=1, keepdims=True)
-        zeta = opts.zeta_omega
-        A, b = M[:, :, :N], M[:, :, N]
-        start = omega0 if omega0 is not None else np.where(ctrl, 1.0 / n0[:, None], 0.0)
-        omega = _weights(A, b, np.full(B, T0 * zeta**2), start, opts,
-                         n_rows=np.full(B, float(T0)), allowed=ctrl)
-    return omega, lam
-
-
-def _weights(A: np.ndarray, b: np.ndarray, eta: np.ndarray, x0: np.ndarray | None,
-             opts: _Opts, *, n_rows: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
-    """One weight problem for B designs: FW as the R package runs it, or exact."""
-    B, _, k = A.shape
-    if x0 is None:
-        x0 = np.full((B, k), 1.0 / k)
-    if opts.solver == "exact":
-        start = x0 if allowed is None else np.where(allowed, x0, 0.0)
-        x, ok = simplex_lsq_batch(A, b, eta, start, allowed=allowed)
-        if not ok.all():
-            raise EstimationError("the SDID weights did not converge")
-        return x
-    md = opts.min_decrease
-    if opts.sparsify:
-        x = frank_wolfe_batch(A, b, eta, x0, min_decrease=md,
-                              max_iter=opts.max_iter_pre_sparsify, n_rows=n_rows,
-                              allowed=allowed)
-        x = np.where(x <= x.max(axis=1, keepdims=True) / 4, 0.0, x)
-        x /= x.sum(axis=1, keepdims=True)
-    else:
-        x = x0
-    return frank_wolfe_batch(A, b, eta, x, min_decrease=md, max_iter=opts.max_iter,
-                             n_rows=n_rows, allowed=allowed)
-
-
-def _tau(Y: np.ndarray, N0: np.ndarray, T0: int, omega: np.ndarray, lam: np.ndarray
-         ) -> np.ndarray:
-    """τ_b = (−ω, 1/N1)' Y (−λ, 1/T1) for each design."""
-    B, N, T = Y.shape
-    ctrl = np.arange(N)[None, :] < N0[:, None]
-    n1 = (N - N0).astype(float)
-    unit = np.where(ctrl, -omega, 1.0 / n1[:, None])
-    time = np.concatenate([-lam, np.full((B, T - T0), 1.0 / (T - T0))], axis=1)
-    return np.einsum("bn,bnt,bt->b", unit, Y, time)
-
-
-def _curves(Y: np.ndarray, N0: np.ndarray, T0: int, omega: np.ndarray, lam: np.ndarray
-            ) -> np.ndarray:
-    """Treated-minus-synthetic gap per period, less its λ-weighted pre-period level: (B, T)."""
-    N = Y.shape[1]
-    ctrl = np.arange(N)[None, :] < N0[:, None]
-    n1 = (N - N0).astype(float)
-    unit = np.where(ctrl, -omega, 1.0 / n1[:, None])
-    gap = np.einsum("bn,bnt->bt", unit, Y)
-    return gap - np.einsum("bt,bt->b", gap[:, :T0], lam)[:, None]
+__all__ = ["METHOD", "SDIDResult", "SyntheticDiD"]
 
 
 # ---------------------------------------------------------------------------
@@ -313,15 +184,15 @@ class SyntheticDiD:
         return self._fit_block(design, metric)
 
     # -- one adoption date -------------------------------------------------
-    def _opts(self, Yfit: np.ndarray, N0: int, T0: int) -> tuple[_Opts, float]:
+    def _opts(self, Yfit: np.ndarray, N0: int, T0: int) -> tuple[Options, float]:
         N, T = Yfit.shape
-        noise = _noise_level(Yfit, N0, T0)
+        noise = noise_level(Yfit, N0, T0)
         if self.estimator == "sdid":
             eta_omega = ((N - N0) * (T - T0)) ** 0.25 if self.eta_omega is None \
                 else self.eta_omega
         else:
             eta_omega = 1e-6 if self.eta_omega is None else self.eta_omega
-        return _Opts(self.estimator, eta_omega * noise, self.eta_lambda * noise,
+        return Options(self.estimator, eta_omega * noise, self.eta_lambda * noise,
                      1e-5 * noise, self.max_iter, self.max_iter_pre_sparsify, self.sparsify,
                      self.solver), noise
 
@@ -329,10 +200,10 @@ class SyntheticDiD:
         N0, T0 = d.N0, d.T0_fit
         opts, noise = self._opts(d.Yfit, N0, T0)
         n0 = np.array([N0])
-        omega, lam_fit = _fit_weights(d.Yfit[None], n0, T0, opts, None, None)
+        omega, lam_fit = fit_weights(d.Yfit[None], n0, T0, opts, None, None)
         lam = d.expand_lambda(lam_fit[0])
-        tau = float(_tau(d.Y[None], n0, d.T0, omega, lam[None])[0])
-        curve = _curves(d.Y[None], n0, d.T0, omega, lam[None])[0]
+        tau = float(weighted_tau(d.Y[None], n0, d.T0, omega, lam[None])[0])
+        curve = curves(d.Y[None], n0, d.T0, omega, lam[None])[0]
         method = self._se_method(d.N1)
         se, reps, rep_curves, note, rep_units = None, None, None, None, None
         if method != "none":
@@ -388,16 +259,12 @@ class SyntheticDiD:
             lambda_=first.lambda_, observed=first.observed, curve=first.curve,
             noise_level=first.noise_level, zeta_omega=first.zeta_omega,
             zeta_lambda=first.zeta_lambda,
-            cohorts={_label(ev): {"treated": list(f.treated), "estimate": f.estimate,
+            cohorts={period_label(ev): {"treated": list(f.treated), "estimate": f.estimate,
                                "share": float(s)}
                      for (ev, f), s in zip(fits.items(), shares, strict=True)},
         )
 
 
-def _label(period: Any) -> str:
-    if isinstance(period, pd.Timestamp):
-        return f"{period:%Y-%m-%d}"
-    return str(period)
 
 
 def _events(treated: str | list[str] | dict[str, Any], event: Any) -> dict[str, Any]:
@@ -475,7 +342,7 @@ class _Design:
 
 # ---------------------------------------------------------------------------
 # standard errors
-def _standard_error(method: str, d: _Design, opts: _Opts, omega: np.ndarray,
+def _standard_error(method: str, d: _Design, opts: Options, omega: np.ndarray,
                     lam: np.ndarray, replications: int, rng: np.random.Generator,
                     placebo: str = "random") -> tuple:
     """(se, replicate estimates, replicate effect curves, note on why there is none,
@@ -523,7 +390,7 @@ def _sum_normalize(x: np.ndarray) -> np.ndarray:
     return np.where(s != 0, x / np.where(s != 0, s, 1.0), 1.0 / x.shape[-1])
 
 
-def _placebo_replicates(d: _Design, opts: _Opts, omega: np.ndarray, lam: np.ndarray,
+def _placebo_replicates(d: _Design, opts: Options, omega: np.ndarray, lam: np.ndarray,
                         perms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Algorithm 4: the last N1 of each permutation of the controls play treated."""
     N0, N1 = d.N0, d.N1
@@ -535,12 +402,12 @@ def _placebo_replicates(d: _Design, opts: _Opts, omega: np.ndarray, lam: np.ndar
     omega0 = np.concatenate([omega0, np.zeros((R, N1))], axis=1)
     lam0 = np.tile(lam, (R, 1))
     n0s = np.full(R, n0)
-    om, lf = _fit_weights(Yfit, n0s, d.T0_fit, opts, omega0, lam0)
+    om, lf = fit_weights(Yfit, n0s, d.T0_fit, opts, omega0, lam0)
     lfull = np.stack([d.expand_lambda(x) for x in lf])
-    return _tau(Y, n0s, d.T0, om, lfull), _curves(Y, n0s, d.T0, om, lfull)[:, d.T0:]
+    return weighted_tau(Y, n0s, d.T0, om, lfull), curves(Y, n0s, d.T0, om, lfull)[:, d.T0:]
 
 
-def _bootstrap_replicates(d: _Design, opts: _Opts, omega: np.ndarray, lam: np.ndarray,
+def _bootstrap_replicates(d: _Design, opts: Options, omega: np.ndarray, lam: np.ndarray,
                           replications: int, rng: np.random.Generator) -> np.ndarray:
     """Algorithm 2: units resampled with replacement, weights re-estimated.
 
@@ -560,10 +427,10 @@ def _bootstrap_replicates(d: _Design, opts: _Opts, omega: np.ndarray, lam: np.nd
     om0 = np.where(ctrl, omega[np.minimum(idx, d.N0 - 1)], 0.0)
     total = om0.sum(axis=1, keepdims=True)
     om0 = np.where(total > 0, om0 / np.where(total > 0, total, 1.0), ctrl / n0s[:, None])
-    om, lf = _fit_weights(d.Yfit[idx], n0s, d.T0_fit, opts, om0,
+    om, lf = fit_weights(d.Yfit[idx], n0s, d.T0_fit, opts, om0,
                           np.tile(lam, (replications, 1)))
     lfull = np.stack([d.expand_lambda(x) for x in lf])
-    return _tau(d.Y[idx], n0s, d.T0, om, lfull)
+    return weighted_tau(d.Y[idx], n0s, d.T0, om, lfull)
 
 
 def _jackknife_replicates(d: _Design, omega: np.ndarray, lam: np.ndarray) -> np.ndarray:
@@ -577,7 +444,7 @@ def _jackknife_replicates(d: _Design, omega: np.ndarray, lam: np.ndarray) -> np.
         om = omega[keep].copy()
         om[:n0] = om[:n0] / om[:n0].sum()
         om[n0:] = 0.0
-        taus[i] = _tau(d.Y[keep][None], np.array([n0]), d.T0, om[None], lfull[None])[0]
+        taus[i] = weighted_tau(d.Y[keep][None], np.array([n0]), d.T0, om[None], lfull[None])[0]
     return taus
 
 
@@ -610,9 +477,9 @@ def _staggered_placebo(est: SyntheticDiD, designs: dict[Any, _Design], shares: n
         Y = data[rows]  # (R, n_keep + size, T)
         Yfit = np.stack([_block_rows(y, d, est.block) for y in Y])
         n0s = np.full(R, n_keep)
-        om, lf = _fit_weights(Yfit, n0s, d.T0_fit, opts, None, None)
+        om, lf = fit_weights(Yfit, n0s, d.T0_fit, opts, None, None)
         lfull = np.stack([d.expand_lambda(x) for x in lf])
-        taus += share * _tau(Y, n0s, d.T0, om, lfull)
+        taus += share * weighted_tau(Y, n0s, d.T0, om, lfull)
     return taus
 
 
@@ -628,112 +495,3 @@ def _block_rows(Y: np.ndarray, d: _Design, block: int) -> np.ndarray:
     post_means = np.stack([post[:, a:a + block].mean(axis=1)
                            for a in range(0, post.shape[1], block)], axis=1)
     return np.concatenate([pre, post_means], axis=1)
-
-
-# ---------------------------------------------------------------------------
-# result
-@dataclass(frozen=True)
-class SDIDResult(Displayable):
-    """An SDID (or SC, or DiD) estimate with its weights and standard error."""
-
-    estimator: str
-    metric: str
-    treated: tuple[str, ...]
-    controls: tuple[str, ...]
-    event: Any
-    periods: pd.Index
-    estimate: float
-    se: float | None
-    se_method: str | None
-    se_note: str | None
-    level: float
-    replicates: np.ndarray | None
-    replicate_curves: np.ndarray | None  # (R, T_post) placebo effect curves
-    replicate_units: tuple[str, ...] | None  # pseudo-treated unit of each "each" replicate
-    omega: pd.Series
-    lambda_: pd.Series
-    observed: np.ndarray  # treated average, every period
-    curve: np.ndarray  # gap minus its λ-weighted pre-period level, every period
-    noise_level: float
-    zeta_omega: float
-    zeta_lambda: float
-    cohorts: dict[str, Any] | None = None
-    diagnostics: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def interval(self) -> tuple[float, float] | None:
-        if self.se is None:
-            return None
-        z = norm.ppf(0.5 + self.level / 2)
-        return self.estimate - z * self.se, self.estimate + z * self.se
-
-    @property
-    def p_value(self) -> float | None:
-        if self.se is None or self.se == 0:
-            return None
-        return float(2 * norm.sf(abs(self.estimate) / self.se))
-
-    @property
-    def counterfactual(self) -> np.ndarray:
-        """What the treated average would have been: observed minus the effect curve."""
-        return self.observed - self.curve
-
-    def effect(self) -> EffectPath:
-        """The treated average's effect path; intervals by the normal approximation.
-
-        Counterfactual draws, where the placebo gives them, are the
-        counterfactual plus each placebo replication's effect curve: what the
-        estimator reports for a unit where nothing happened.
-        """
-        T0 = int(np.sum(np.asarray(self.periods < self.event)))
-        obs = np.asarray(self.observed, dtype=float)
-        cf = self.counterfactual
-        post = np.arange(obs.size) >= T0
-        n_post = int(post.sum())
-        draws = None
-        if self.replicate_curves is not None:
-            draws = cf[post][None, :] + self.replicate_curves
-        z = norm.ppf(0.5 + self.level / 2)
-        lower, upper = cf.copy(), cf.copy()
-        if draws is not None:
-            alpha = (1 - self.level) / 2
-            lo, hi = np.quantile(draws, [alpha, 1 - alpha], axis=0)
-            lower[post], upper[post] = lo, hi
-        elif self.se is not None:
-            lower[post], upper[post] = cf[post] - z * self.se, cf[post] + z * self.se
-        se = self.se if self.se is not None else math.nan
-        avg = self.estimate
-        cum = avg * n_post
-        base = abs(float(np.sum(cf[post])))
-        rel = cum / base if base > 0 else math.nan
-        half = z * se
-        summary = EffectSummary(
-            average=avg, average_lower=avg - half, average_upper=avg + half,
-            cumulative=cum, cumulative_lower=cum - half * n_post,
-            cumulative_upper=cum + half * n_post,
-            relative=rel, relative_lower=(cum - half * n_post) / base if base > 0 else math.nan,
-            relative_upper=(cum + half * n_post) / base if base > 0 else math.nan,
-            p_value=self.p_value, level=self.level,
-        )
-        unit = self.treated[0] if len(self.treated) == 1 else "treated average"
-        dates = (self.periods.to_numpy(dtype="datetime64[ns]")
-                 if isinstance(self.periods, pd.DatetimeIndex) else np.asarray(self.periods))
-        return EffectPath(METHOD, unit, self.metric, dates, obs, cf, lower, upper, T0, summary,
-                          draws, self._diagnostics())
-
-    def _diagnostics(self) -> dict[str, Any]:
-        top = self.omega[self.omega > 0].sort_values(ascending=False)
-        lam = self.lambda_[self.lambda_ > 0]
-        return {
-            "estimator": self.estimator,
-            "estimate": self.estimate,
-            "standard_error": self.se,
-            "standard_error_method": self.se_method,
-            "standard_error_note": self.se_note,
-            "unit_weights": {str(k): float(v) for k, v in top.items()},
-            "time_weights": {_label(k): float(v) for k, v in lam.items()},
-            "noise_level": self.noise_level,
-            "zeta_omega": self.zeta_omega,
-            "zeta_lambda": self.zeta_lambda,
-            "cohorts": self.cohorts,
-        }
