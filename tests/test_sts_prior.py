@@ -113,3 +113,16 @@ def test_hyperprior_fit_is_deterministic_and_fixed_prior_records_no_pi():
     fixed = _fit(s, seed=3, n_draws=200, expected_model_size=3.0)
     assert fixed.diagnostics["inclusion_prior"] == {"kind": "fixed", "probability": 0.6}
     assert not np.array_equal(a.effect.draws, fixed.effect.draws)
+
+
+def test_count_model_samples_pi_too():
+    # Reference: simulation with known truth (Poisson on a latent log rate, all 6 controls
+    # drive it); the hyperprior runs in the count path and leaves its prior mean of 0.5
+    from butfor.methods._sts_sim import simulate_count_series
+
+    s = simulate_count_series(np.random.default_rng(11), p=6, log_ratio=0.3)
+    res = _fit(s, family="poisson", seed=0, n_draws=300)
+    record = res.diagnostics["inclusion_prior"]
+    assert record["kind"] == "beta" and np.isclose(record["prior_mean"], 0.5)
+    assert record["posterior_mean"] > 0.5
+    assert np.isfinite(res.effect.draws).all() and (res.effect.draws >= 0).all()

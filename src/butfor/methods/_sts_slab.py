@@ -16,7 +16,7 @@ controls explained before the event and the forecast misses what they do
 after it (issue 18: on ten controls that all matter, 95% intervals missed
 the truth). butfor's default instead puts a Beta hyperprior on ``pi``:
 
-    pi ~ Beta(a, b),   a = 1,   b = (K - m) / m,
+    pi ~ Beta(a, b),   a = 2 m / K,   b = 2 (K - m) / K,
 
 whose mean a / (a + b) = m / K is CausalImpact's fixed value, so a user who
 says nothing starts from the same expectation of three controls, but the
@@ -24,10 +24,12 @@ data move it: the Beta-Binomial prior on the number of controls lets the
 posterior of ``pi`` follow how many controls the data keep, and it corrects
 for multiplicity by itself, more controls on offer meaning a smaller prior
 share for each (Scott & Berger 2010, Ann. Stat. 38(5), who use a = b = 1).
-a = 1 keeps the prior density of ``pi`` non-increasing, as theirs is, and
-the prior as weak as that of a single control (a + b = K / m prior controls'
-worth of information against the K indicators the data decide). Given the
-indicators, ``pi`` is conjugate:
+a + b = 2 gives the hyperprior the weight of theirs (two prior indicators'
+worth of information against the K the data decide), whatever K is. What it
+cannot do: a control whose own evidence is weak is still dropped, by the
+slab's Bayes-factor penalty (about log(n / kappa) / 2 nats), which no prior
+on ``pi`` near 3 / K outweighs (benchmarks/README.md, the dense-and-weak rows).
+Given the indicators, ``pi`` is conjugate:
 
     pi | gamma ~ Beta(a + sum(gamma), b + K - sum(gamma)),
 
