@@ -17,7 +17,7 @@ Adapter = Callable[..., list[dict]]
 def adapter_for(method: str) -> Adapter:
     """The ``analyses_for_case`` of one method named in ``[case] methods``."""
     if method == "prepost":
-        from butfor.methods import prepost as module
+        from butfor.analyses import prepost as module
     elif method == "sts":
         from butfor.analyses import sts as module
     elif method == "synthetic_control":

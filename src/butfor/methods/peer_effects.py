@@ -37,7 +37,7 @@ def peer_effects(y: np.ndarray, controls: np.ndarray, n_pre: int) -> np.ndarray:
 
 
 def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
-    from butfor.methods._case import event_windows, peer_units
+    from butfor.analyses.case_inputs import event_windows, peer_units
 
     del seed  # deterministic: nothing is drawn
     metric = case.outcome.metric

@@ -19,7 +19,7 @@ from butfor.case_methods import block_length
 from butfor.errors import DataError
 from butfor.inference.placebo import PlaceboTest
 from butfor.methods import _flags
-from butfor.methods._case import event_windows, outcome_table, peer_units
+from butfor.analyses.case_inputs import event_windows, outcome_table, peer_units
 from butfor.methods._coverage import check_pre_period
 from butfor.methods.sdid import METHOD, SyntheticDiD
 from butfor.methods.synth_case import _expm1_path

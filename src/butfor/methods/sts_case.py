@@ -43,7 +43,7 @@ def sts_inputs(case, panel, *, seed: int) -> StsInputs:
     the controls alike; ``per_post`` divides the outcome by the posts metric;
     ``pct_change`` models day-on-day growth. ``[sts]`` holds the settings.
     """
-    from butfor.methods._case import event_windows
+    from butfor.analyses.case_inputs import event_windows
 
     opts = getattr(case, "sts", None)
     subject = case.subject.unit

@@ -28,7 +28,7 @@ import pandas as pd
 
 from butfor.case_methods import block_length
 from butfor.methods import _flags
-from butfor.methods._case import event_windows, outcome_table, peer_units
+from butfor.analyses.case_inputs import event_windows, outcome_table, peer_units
 from butfor.methods._coverage import check_pre_period
 from butfor.methods.synth import METHOD, Predictor, SyntheticControl
 from butfor.methods.synth_placebo import placebo_in_space
