@@ -21,9 +21,9 @@ def adapter_for(method: str) -> Adapter:
     elif method == "sts":
         from butfor.analyses import sts as module
     elif method == "synthetic_control":
-        from butfor.methods import synth_case as module
+        from butfor.analyses import synth as module
     elif method == "sdid":
-        from butfor.methods import sdid_case as module
+        from butfor.analyses import sdid as module
     elif method == "event_study":
         from butfor.analyses import event_study as module
     elif method == "changepoint":
