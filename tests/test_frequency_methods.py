@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 
 from butfor import frequency as freq
+from butfor.analyses.sts import sts_inputs
 from butfor.case import parse_case
 from butfor.errors import AssumptionWarning
 from butfor.methods.sts import StructuralTimeSeries
-from butfor.methods.sts_case import sts_inputs
 from butfor.methods.sts_data import season_design
 from butfor.panel import Panel
 
