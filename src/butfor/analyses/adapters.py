@@ -29,7 +29,7 @@ def adapter_for(method: str) -> Adapter:
     elif method == "changepoint":
         from butfor.methods import changepoint as module
     elif method == "peer_effects":
-        from butfor.methods import peer_effects as module
+        from butfor.analyses import peer_effects as module
     elif method == "attribution":
         from butfor.analyses import attribution as module
     elif method == "before_after":
