@@ -103,7 +103,7 @@ def _(result):
 def register_all() -> None:
     """Register the estimator result types (imported here, not at module load, so
     that importing this module does not import every method)."""
-    from butfor.methods import attribution, changepoint, prepost, sdid, sts, synth
+    from butfor.methods import attribution, changepoint, peer_effects, prepost, sdid, sts, synth
     from butfor.methods import panel_results as event_study
 
     @summary.register(sts.StsResult)
@@ -236,6 +236,14 @@ def register_all() -> None:
         ax.set_ylabel("posterior probability of the break")
         ax.set_title("which change does the break follow?")
         return fig
+
+    @summary.register(peer_effects.PeerEffectsResult)
+    def _(result) -> pd.DataFrame:
+        return summary(result.effect).assign(rank=result.rank, n_peers=len(result.peers))
+
+    @plot.register(peer_effects.PeerEffectsResult)
+    def _(result):
+        return plot(result.effect)
 
     @summary.register(prepost.PrePostResult)
     def _(result) -> pd.DataFrame:

@@ -15,7 +15,7 @@ happened to the subject beyond what happened to everyone).
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,13 @@ class PrePostResult(Displayable):
     def rank(self) -> int:
         """1 = the most extreme |effect| among subject and peers."""
         return int(np.sum(np.abs(self.placebo_effects) > abs(self.subject_log_effect)) + 1)
+
+    def to_dict(self) -> dict:
+        return {"effect": self.effect.to_dict(), "peers": list(self.peers),
+                "placebo_effects": self.placebo_effects,
+                "subject_log_effect": self.subject_log_effect, "p_value": self.p_value,
+                "rank": self.rank, "pretrend_slope": self.pretrend_slope,
+                "pretrend_p": self.pretrend_p, "flags": _flags.to_dicts(list(self.flags))}
 
 
 class PrePostComparison:
@@ -139,11 +146,8 @@ class PrePostComparison:
         flags = [*_flags.coverage(usable, post, dates=dates, frequency=frequency,
                                   what="the subject and its peers observed"),
                  _flags.edge_estimate(fixed.relative, fixed.p_value)]
-        return PrePostResult(**{
-            **result.__dict__,
-            "effect": EffectPath(**{**result.effect.__dict__, "summary": fixed}),
-            "flags": tuple(f for f in flags if f is not None),
-        })
+        return replace(result, effect=replace(result.effect, summary=fixed),
+                       flags=tuple(f for f in flags if f is not None))
 
 
 def _slopes(gaps: np.ndarray) -> np.ndarray:

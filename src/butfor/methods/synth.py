@@ -284,6 +284,11 @@ class SyntheticControlResult(Displayable):
                           syn.copy(), syn.copy(), int(np.argmax(post)), summary, None,
                           self._diagnostics())
 
+    def to_dict(self) -> dict:
+        """The fit as JSON-ready values: the effect path, its weights and RMSPEs in it."""
+        return {"unit": self.unit, "metric": self.metric, "event": self.event,
+                "block": self.block, "effect": self.effect().to_dict()}
+
     def _diagnostics(self) -> dict[str, Any]:
         positive = self.weights[self.weights > 0].sort_values(ascending=False)
         out = {
@@ -307,8 +312,8 @@ class SyntheticControlResult(Displayable):
 
 # ---------------------------------------------------------------------------
 # data preparation
-def fit_flags(fit: SyntheticControlResult, window: pd.DataFrame, event_date: pd.Timestamp, block: int,
-              frequency: str) -> list[_flags.Flag | None]:
+def fit_flags(fit: SyntheticControlResult, window: pd.DataFrame, event_date: pd.Timestamp,
+              block: int, frequency: str) -> list[_flags.Flag | None]:
     """An exact fit that is a construction, and periods the comparison cannot use.
 
     ``fit`` is one unit's :class:`SyntheticControlResult` and ``window`` the
