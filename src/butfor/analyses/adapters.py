@@ -27,7 +27,7 @@ def adapter_for(method: str) -> Adapter:
     elif method == "event_study":
         from butfor.analyses import event_study as module
     elif method == "changepoint":
-        from butfor.methods import changepoint as module
+        from butfor.analyses import changepoint as module
     elif method == "peer_effects":
         from butfor.analyses import peer_effects as module
     elif method == "attribution":
