@@ -28,7 +28,7 @@ START = pd.Timestamp("2022-01-01")
 #: every estimator ``import butfor`` names (test_every_registered_estimator_is_covered)
 ESTIMATORS = ["StructuralTimeSeries", "SyntheticControl", "SyntheticDiD", "PrePost", "EventStudy",
               "GroupDisproportion", "SunAbraham", "ChangePoint", "ChangeAttribution",
-              "PrePostComparison", "PeerEffects"]
+              "PrePostComparison", "PeerEffects", "BeforeAfter"]
 
 
 def _wide(seed: int = 0, n_units: int = 12, n_days: int = 60, event_day: int = 40,
@@ -80,6 +80,8 @@ def _fit(name: str):
             long, {"first": (long.index[200].date(), None), "second": (long.index[300].date(),
                                                                        None)})
     panel, treated, others, event = _panel()
+    if name == "BeforeAfter":
+        return butfor.BeforeAfter().fit(panel, "y", event=event, group_a=treated, group_b=others)
     if name == "PrePost":
         return butfor.PrePost().fit(panel, "y", treated=treated, event=event)
     if name == "EventStudy":
@@ -190,6 +192,7 @@ BAD_SETTINGS = {
     "ChangeAttribution": {"share_needed": 1.5},
     "PrePostComparison": {"level": 0.0},
     "PeerEffects": {"level": 1.0},
+    "BeforeAfter": {"family": "negative_binomial"},
 }
 
 
