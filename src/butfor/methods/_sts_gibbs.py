@@ -523,7 +523,7 @@ def gibbs(
             if hyper is not None and n_slab:
                 pi_now = draw_inclusion_probability(rng, hyper, g[:, n_fixed:].sum(axis=1),
                                                     n_slab)
-                log_odds = np.repeat(inclusion_log_odds(pi_now)[:, None], n_slab, axis=1)
+                log_odds = np.broadcast_to(inclusion_log_odds(pi_now)[:, None], (B, n_slab))
             resid_ss = np.maximum(rr - (v * v).sum(axis=1), 1e-12 * rr)
         else:
             resid_ss = rr
