@@ -368,3 +368,13 @@ def dating_changepoint(analyses: list[dict], metric: str) -> dict | None:
     if all(_num(a["changepoint"].get("bic")) is not None for a in found):
         return min(found, key=lambda a: _num(a["changepoint"]["bic"]))
     return min(found, key=lambda a: _num(a["changepoint"].get("sigma")) or math.inf)
+
+
+def before_event_check(analyses: list[dict], metric: str, claim: Any) -> dict | None:
+    """The run's check for a decline begun before the event (``changepoint_before``), for the
+    claim's tolerance and direction; None when the run has none (older results, no event)."""
+    found = [b for a in analyses if a.get("method") == "changepoint"
+             and a.get("metric") == metric for b in a.get("before_event") or []
+             if b.get("tolerance_days") == claim.tolerance_days
+             and b.get("direction") == claim.direction]
+    return found[0] if found else None
