@@ -37,12 +37,15 @@ from butfor.claims_base import (
 )
 from butfor.claims_money import _attributed_to, _claimed_amount, _income_loss
 from butfor.verdicts import (
+    ERROR_RATE_FACTOR,
     INCONCLUSIVE,
     NOT_SUPPORTED,
     SUPPORTED,
+    TARGET_POWER,
     Gate,
     VerdictWord,
     band_words,
+    before_event_check,
     change_words,
     convergence_gate,
     decide,
@@ -51,20 +54,15 @@ from butfor.verdicts import (
     error_rate_gate,
     interval_words,
     log_to_relative,
+    minimum_detectable,
     p_words,
+    pct,
     placebo_units,
     pre_fit_gate,
     pretrend_gate,
     pretrend_test,
     rank_error_rate_gate,
     shows,
-)
-from butfor.verdicts import (
-    ERROR_RATE_FACTOR,
-    TARGET_POWER,
-    before_event_check,
-    minimum_detectable,
-    pct,
 )
 from butfor.verdicts import dating_changepoint as _dating_changepoint
 
