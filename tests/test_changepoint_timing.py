@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pytest
 
-from butfor.methods.changepoint import analyses_for_case
+from butfor.analyses.changepoint import analyses_for_case
 from butfor.verdicts import dating_changepoint
 from verdict_study import SCENARIOS, case_for, simulate
 

@@ -67,7 +67,7 @@ from butfor.methods.sts_data import (
     standardise,
 )
 from butfor.results import EffectPath, summarise_draws
-from butfor.settings import checked_settings
+from butfor.settings import SettingsError, checked_settings
 
 Trend = Literal["local_level", "local_linear_trend"]
 Transform = Literal["none", "log1p"]
@@ -112,8 +112,7 @@ def _check_option(name: str, value: Any) -> None:
             lo < float(value) < hi)
         want = f"a number in ({lo}, {hi})"
     if not ok:
-        raise InputError(None, f"the '{name}' setting of StructuralTimeSeries must be {want}; "
-                         f"got {value!r}", "change that setting")
+        raise SettingsError("StructuralTimeSeries", name, want, value)
 
 
 # ---------------------------------------------------------------------------
@@ -146,6 +145,17 @@ class StsResult(Displayable):
     @property
     def converged(self) -> bool:
         return bool(self.diagnostics.get("converged", False))
+
+    def to_dict(self) -> dict:
+        """The fit as JSON-ready values: one effect path per post-period (draws left out)."""
+        return {"effects": [p.to_dict() for p in self.paths],
+                "post_periods": [list(p) for p in self.post_periods],
+                "control_names": list(self.control_names),
+                "inclusion_probability": self.inclusion_probability,
+                "coefficients": self.coefficients, "diagnostics": self.diagnostics,
+                "control_check": None if self.control_check is None
+                else self.control_check.to_dict(),
+                "settings": self.settings}
 
     def cumulative_effect(self, k: int = 0) -> dict[str, np.ndarray]:
         """Running cumulative effect over post-period ``k``, with its credible interval.
