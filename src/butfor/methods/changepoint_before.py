@@ -19,7 +19,7 @@ column residualised on the base (Frisch-Waugh), so all ``tau`` cost one matrix p
 **Its power, measured on this data** (``docs/verdict-policy.md``, "power decides"): at
 pre-period pseudo-events ``P``, the series up to ``P`` plus ``h`` periods (all before the
 real event, so the event's own change is not in it) gets a known decline injected, a ramp
-beginning at a pseudo-onset between 7 and 91 days before ``P``'s limit, deepening to the
+beginning at a pseudo-onset between 28 and 91 days before ``P``'s limit, deepening to the
 size tried at ``P`` and going on at that pace; the check is run with ``P`` as the event.
 The share of pseudo-events where it finds a decline is the power against that size; the
 minimum detectable decline is read off the curve (:class:`butfor.inference.power.PowerCurve`).
@@ -38,7 +38,7 @@ import pandas as pd
 
 from butfor.inference.power import PowerCurve, effect_grid
 
-ONSET_WINDOW_DAYS = (7, 91)  # pseudo-onsets: 1 to 13 weeks before the limit
+ONSET_WINDOW_DAYS = (28, 91)  # pseudo-onsets: 4 to 13 weeks before the limit
 PSEUDO_EVENTS = 10
 PSEUDO_POST_DAYS = 28  # each pseudo-event's series runs this long past it
 EFFECTS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)  # declines (rises) tried, relative
@@ -138,7 +138,7 @@ def onset_power(y: np.ndarray, dates: pd.DatetimeIndex, event_date: pd.Timestamp
     keep = ~np.isnan(curve)
     return PowerCurve(grid[keep], curve[keep], alpha, runs,
                       f"at {runs} pre-period pseudo-events, a {'rise' if sign > 0 else 'decline'}"
-                      f" injected from 1 to 13 weeks before each pseudo-event's limit and "
+                      f" injected from 4 to 13 weeks before each pseudo-event's limit and "
                       f"going on after it"), false_alarms
 
 
