@@ -245,3 +245,14 @@ def test_event_study_on_a_daily_grid_of_annual_data_is_refused(tmp_path):
         results = json.loads((tmp_path / "out" / "results.json").read_text())
         assert any(a["method"] == "event_study" for a in results["analyses"])
     assert "Traceback" not in result.output
+
+
+def test_a_count_model_on_a_transformed_outcome_is_a_settings_error():
+    # a rule between two settings: the Poisson fit models the count's own log rate, so
+    # a log1p (or any) transform of the outcome would be taken twice
+    from butfor.methods.before_after import BeforeAfter
+    from butfor.settings import SettingsError
+
+    with pytest.raises(SettingsError, match=r"'transform' setting of BeforeAfter must be 'none'"):
+        BeforeAfter(family="poisson", transform="log1p")
+    assert BeforeAfter(family="poisson").family == "poisson"

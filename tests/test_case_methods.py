@@ -120,7 +120,7 @@ def test_the_annual_panel_runs_both_methods_and_recovers_the_effect(tmp_path):
 
 def test_sdid_block_is_a_setting_and_defaults_to_a_week_of_daily_data():
     """Issue #12: daily panels were always blocked by week (-16.59 on Prop 99, not -15.6)."""
-    from butfor.methods.sdid_case import analyses_for_case
+    from butfor.analyses.sdid import analyses_for_case
     from butfor.panel import Panel
 
     rng = np.random.default_rng(3)

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from butfor.analyses.changepoint import analyses_for_case
 from butfor.errors import DataError
 from butfor.methods.changepoint import (
     ChangePoint,
-    analyses_for_case,
     bic_penalty,
     break_posterior,
     credible_interval,

@@ -1,10 +1,11 @@
 """The contract every estimator keeps (issue #11).
 
 Each estimator named by ``import butfor`` is fitted on a small simulated
-fixture; its result must be frozen, serialise to JSON where it has
-``to_dict()``, give a non-empty pandas table from ``.summary()`` and a
-matplotlib Figure from ``.plot()``; a bad setting must raise a ButforError (one
-sentence for the user), never a bare Python exception. The figures quoted are
+fixture; its result must be frozen, serialise through ``to_dict()`` to JSON that
+reads back to the same values (every effect path in it valid against the results
+schema's ``effect_path``), give a non-empty pandas table from ``.summary()`` and
+a matplotlib Figure from ``.plot()``; a bad setting must raise the settings
+error (one sentence for the user), never a bare Python exception. The figures quoted are
 checked against the result's own fields, so a summary that drifts from its
 result fails here.
 """
@@ -19,14 +20,15 @@ import pandas as pd
 import pytest
 
 import butfor
-from butfor.errors import ButforError
 from butfor.panel import Panel
 from butfor.results import dumps, to_jsonable
+from butfor.settings import SettingsError
 
 START = pd.Timestamp("2022-01-01")
+#: every estimator ``import butfor`` names (test_every_registered_estimator_is_covered)
 ESTIMATORS = ["StructuralTimeSeries", "SyntheticControl", "SyntheticDiD", "PrePost", "EventStudy",
               "GroupDisproportion", "SunAbraham", "ChangePoint", "ChangeAttribution",
-              "PrePostComparison"]
+              "PrePostComparison", "PeerEffects", "BeforeAfter"]
 
 
 def _wide(seed: int = 0, n_units: int = 12, n_days: int = 60, event_day: int = 40,
@@ -67,6 +69,9 @@ def _fit(name: str):
         return butfor.SyntheticDiD(se="placebo", replications=20, seed=1).fit(wide, "u00", event)
     if name == "PrePostComparison":
         return butfor.PrePostComparison().fit(wide, "u00", list(wide.columns[1:]), event)
+    if name == "PeerEffects":  # every unit's off-platform control: the units' common path
+        controls = pd.DataFrame({u: wide.mean(axis=1) for u in wide.columns})
+        return butfor.PeerEffects().fit(wide, controls, "u00", list(wide.columns[1:]), event)
     if name == "ChangePoint":
         return butfor.ChangePoint().fit(wide["u00"], event_date=event)
     if name == "ChangeAttribution":
@@ -75,6 +80,8 @@ def _fit(name: str):
             long, {"first": (long.index[200].date(), None), "second": (long.index[300].date(),
                                                                        None)})
     panel, treated, others, event = _panel()
+    if name == "BeforeAfter":
+        return butfor.BeforeAfter().fit(panel, "y", event=event, group_a=treated, group_b=others)
     if name == "PrePost":
         return butfor.PrePost().fit(panel, "y", treated=treated, event=event)
     if name == "EventStudy":
@@ -107,13 +114,44 @@ def test_result_is_frozen(results, name):
         setattr(result, field, None)
 
 
+def test_every_registered_estimator_is_covered():
+    registered = {name for name, module in butfor._LAZY.items()
+                  if module.startswith("butfor.methods.")}
+    assert registered == set(ESTIMATORS)
+
+
+def _effect_paths(value):
+    """Every effect path (a dict with an event index and a summary) inside a JSON value."""
+    if isinstance(value, dict):
+        if {"event_index", "summary", "counterfactual"} <= set(value):
+            yield value
+        for v in value.values():
+            yield from _effect_paths(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _effect_paths(v)
+
+
+# the results whose dict holds an effect path (the coefficient designs report coefficients)
+WITH_EFFECT_PATH = {"StructuralTimeSeries", "SyntheticControl", "SyntheticDiD",
+                    "PrePostComparison", "PeerEffects"}
+
+
 @pytest.mark.parametrize("name", ESTIMATORS)
-def test_result_serialises(results, name):
-    result = results[name]
-    if not hasattr(result, "to_dict"):
-        pytest.skip(f"{type(result).__name__} is serialised by its case adapter, not itself")
-    text = dumps(to_jsonable(result.to_dict()))
-    assert isinstance(json.loads(text), dict)
+def test_result_round_trips_through_json_and_the_schema(results, name):
+    import jsonschema
+
+    from butfor.results import load_schema
+
+    value = to_jsonable(results[name].to_dict())
+    text = dumps(value)
+    assert json.loads(text) == value  # nothing is lost or changed on the way to the file
+    assert dumps(json.loads(text)) == text
+    schema = load_schema()
+    paths = list(_effect_paths(value))
+    assert bool(paths) == (name in WITH_EFFECT_PATH)
+    for path in paths:
+        jsonschema.validate(path, {"$defs": schema["$defs"], "$ref": "#/$defs/effect_path"})
 
 
 @pytest.mark.parametrize("name", ESTIMATORS)
@@ -153,12 +191,14 @@ BAD_SETTINGS = {
     "ChangePoint": {"model": "nonsense"},
     "ChangeAttribution": {"share_needed": 1.5},
     "PrePostComparison": {"level": 0.0},
+    "PeerEffects": {"level": 1.0},
+    "BeforeAfter": {"family": "negative_binomial"},
 }
 
 
 @pytest.mark.parametrize("name", ESTIMATORS)
-def test_bad_setting_is_a_butfor_error(name):
-    with pytest.raises(ButforError) as err:
+def test_bad_setting_is_the_settings_error(name):
+    with pytest.raises(SettingsError) as err:
         getattr(butfor, name)(**BAD_SETTINGS[name])
     message = str(err.value)
     assert "\n" not in message and name in message and next(iter(BAD_SETTINGS[name])) in message

@@ -22,11 +22,13 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from butfor.analyses import prepost
+from butfor.analyses import synth as synth_case
 from butfor.case import parse_case
 from butfor.claims import evaluate_claims
 from butfor.cli import app
 from butfor.ingest import ingest_files
-from butfor.methods import _flags, prepost, synth_case
+from butfor.methods import _flags
 from butfor.methods.prepost import PrePostComparison
 from butfor.results import validate
 

@@ -103,9 +103,9 @@ def test_aggregated_panel_gives_the_hand_aggregated_estimate(tmp_path, daily, fr
 @pytest.mark.parametrize("frequency", ["weekly", "monthly", "annual"])
 def test_sdid_on_each_frequency_is_sdid_on_the_hand_aggregated_table(tmp_path, daily,
                                                                       frequency):
+    from butfor.analyses.sdid import analyses_for_case
     from butfor.case import parse_case
     from butfor.ingest import ingest_files
-    from butfor.methods.sdid_case import analyses_for_case
 
     frame = by_hand(daily, frequency)
     # the treated unit: u10, 2 lower from the event on (a known effect)

@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 
 from butfor import frequency as freq
+from butfor.analyses.sts import sts_inputs
 from butfor.case import parse_case
 from butfor.errors import AssumptionWarning
 from butfor.methods.sts import StructuralTimeSeries
-from butfor.methods.sts_case import sts_inputs
 from butfor.methods.sts_data import season_design
 from butfor.panel import Panel
 
@@ -178,8 +178,8 @@ allegation = "the fall began with the change"
     ("2019-12-01", -1, "supported"),  # one month early: within 14 days rounded up to a month
 ])
 def test_changepoint_and_not_preexisting_count_in_months(drop_at, months, verdict):
+    from butfor.analyses.changepoint import analyses_for_case
     from butfor.claims import evaluate_claims
-    from butfor.methods.changepoint import analyses_for_case
 
     text = STS_CASE.format(date="2020-01-01").replace('methods = ["sts"]',
                                                       'methods = ["changepoint"]') + CLAIM

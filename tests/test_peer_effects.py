@@ -7,9 +7,9 @@ import datetime as dt
 import numpy as np
 import pytest
 
+from butfor.analyses.peer_effects import analyses_for_case
 from butfor.case import parse_case
 from butfor.errors import DataError
-from butfor.methods.peer_effects import analyses_for_case
 from butfor.simulate import EventSpec, PlatformConfig, simulate_platform
 
 EVENT = dt.date(2022, 5, 1)

@@ -199,7 +199,7 @@ def demo_case():
 def test_case_analysis_recovers_the_targeted_effect():
     import jsonschema
 
-    from butfor.methods.sdid_case import analyses_for_case
+    from butfor.analyses.sdid import analyses_for_case
     from butfor.results import load_schema
     from butfor.simulate import simulate_platform
 
@@ -219,8 +219,8 @@ def test_case_analysis_recovers_the_targeted_effect():
 
 
 def test_a_platform_wide_shock_alone_is_not_called_targeted():
+    from butfor.analyses.sdid import analyses_for_case
     from butfor.claims import evaluate_claims
-    from butfor.methods.sdid_case import analyses_for_case
     from butfor.simulate import EventSpec, PlatformConfig, simulate_platform
 
     config = PlatformConfig(n_peers=80, events=(
@@ -239,10 +239,9 @@ def test_case_with_per_unit_event_dates():
     """Staggered events in the case file reach both estimators; effects injected by hand."""
     import jsonschema
 
+    from butfor.analyses import sdid, synth
     from butfor.case import parse_case
     from butfor.demo import demo_case_text
-    from butfor.methods import sdid_case as sdid
-    from butfor.methods import synth_case as synth
     from butfor.panel import Panel
     from butfor.results import load_schema
     from butfor.simulate import EventSpec, PlatformConfig, simulate_platform

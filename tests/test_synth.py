@@ -319,7 +319,7 @@ def demo():
 
 
 def test_case_analysis_recovers_the_targeted_effect(demo):
-    from butfor.methods.synth_case import analyses_for_case
+    from butfor.analyses.synth import analyses_for_case
 
     case = demo_case([{"name": "ownership change", "date": "2022-10-27"}])
     (analysis,) = analyses_for_case(case, demo.panel, seed=3)
@@ -337,8 +337,8 @@ def test_case_analysis_recovers_the_targeted_effect(demo):
 
 
 def test_a_platform_wide_shock_alone_is_not_called_targeted():
+    from butfor.analyses.synth import analyses_for_case
     from butfor.claims import evaluate_claims
-    from butfor.methods.synth_case import analyses_for_case
     from butfor.simulate import EventSpec, PlatformConfig, simulate_platform
 
     config = PlatformConfig(n_peers=120, events=(

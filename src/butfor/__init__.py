@@ -10,8 +10,8 @@ In a notebook::
 ``load_case``, ``ingest``, ``run`` (see :mod:`butfor.api`) and the estimators
 (``StructuralTimeSeries``, ``SyntheticControl``, ``SyntheticDiD``, ``PrePost``,
 ``EventStudy``, ``GroupDisproportion``, ``SunAbraham``, ``ChangePoint``,
-``ChangeAttribution``, ``PrePostComparison``) are imported on first use, so that
-``import butfor`` (and so the command line) starts fast.
+``ChangeAttribution``, ``PrePostComparison``, ``PeerEffects``, ``BeforeAfter``) are
+imported on first use, so that ``import butfor`` (and so the command line) starts fast.
 """
 
 import sys
@@ -38,6 +38,8 @@ _LAZY = {
     "ChangePoint": "butfor.methods.changepoint",
     "ChangeAttribution": "butfor.methods.attribution",
     "PrePostComparison": "butfor.methods.prepost",
+    "PeerEffects": "butfor.methods.peer_effects",
+    "BeforeAfter": "butfor.methods.before_after",
 }
 
 __all__ = ["ButforError", "ButforWarning", "__version__", *_LAZY]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from butfor.case import Claim
 from butfor.claims_base import (
     ClaimContext,
     Verdict,
     event_name,
+    make_verdict,
     missing,
     num_words,
 )
@@ -14,7 +17,13 @@ from butfor.verdicts import (
     INCONCLUSIVE,
     NOT_SUPPORTED,
     SUPPORTED,
+    Gate,
     VerdictWord,
+    convergence_gate,
+    degenerate_gate,
+    error_rate_gate,
+    pre_fit_gate,
+    pretrend_gate,
 )
 
 
@@ -43,6 +52,39 @@ def _event_part(claim: Claim, ctx: ClaimContext) -> dict | None:
     return parts.get(claim.event)
 
 
+def _source_gates(claim: Claim, ctx: ClaimContext) -> list[Gate]:
+    """The gates of each analysis the damages are priced from.
+
+    Damages are only as good as the effect they price: a money claim priced from an
+    analysis whose own checks fail (a flag, no convergence, a known error rate above the
+    bound, a rejected pre-trend, a poor pre-period fit) cannot be supported or refuted by
+    it, just as the effect claim on that analysis cannot. Each gate's reading names the
+    analysis and metric.
+    """
+    by_id = {a["id"]: a for a in ctx.analyses}
+    gates: list[Gate] = []
+    for metric, analysis_id in sorted((ctx.damages.get("source_analyses") or {}).items()):
+        a = by_id.get(analysis_id)
+        if a is None:
+            continue
+        found = [degenerate_gate(a, []), convergence_gate(a, a.get("effect")),
+                 error_rate_gate(a), pretrend_gate(a, claim.alpha), pre_fit_gate(a)]
+        gates += [replace(g, reading=f"{g.reading}, in {analysis_id} (the {metric} effect "
+                          "the damages price)") for g in found if g is not None]
+    return gates
+
+
+def _gated(claim: Claim, word: VerdictWord, sentence: str, figures: dict,
+           gates: list[Gate]) -> Verdict:
+    """The money verdict, made inconclusive by the first failed gate of its source."""
+    failed = [g for g in gates if not g.passed]
+    if failed:
+        word = INCONCLUSIVE
+        reasons = "; ".join(g.reading for g in failed)
+        sentence = f"Inconclusive: {reasons}. The figures were: {sentence[0].lower()}{sentence[1:]}"
+    return make_verdict(claim, word, sentence, figures, list(gates))
+
+
 def _income_loss(claim: Claim, ctx: ClaimContext) -> Verdict:
     sc = _event_part(claim, ctx) or _damages_scenario(ctx)
     if sc is None:
@@ -59,7 +101,7 @@ def _income_loss(claim: Claim, ctx: ClaimContext) -> Verdict:
     else:
         verdict = INCONCLUSIVE
         sentence = f"Lost income may be zero: {band}."
-    return Verdict(claim.id, claim.kind, claim.allegation, verdict, sentence, figures)
+    return _gated(claim, verdict, sentence, figures, _source_gates(claim, ctx))
 
 
 def _claimed_amount(claim: Claim, ctx: ClaimContext) -> Verdict:
@@ -117,7 +159,7 @@ def _claimed_amount(claim: Claim, ctx: ClaimContext) -> Verdict:
         verdict, sentence = NOT_SUPPORTED, f"Far above what the data support: {tail}"
     else:
         verdict, sentence = INCONCLUSIVE, f"Possible but less likely than not: {tail}"
-    return Verdict(claim.id, claim.kind, claim.allegation, verdict, sentence, figures)
+    return _gated(claim, verdict, sentence, figures, _source_gates(claim, ctx))
 
 
 def _attributed_to(claim: Claim, ctx: ClaimContext) -> Verdict:

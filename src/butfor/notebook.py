@@ -103,7 +103,16 @@ def _(result):
 def register_all() -> None:
     """Register the estimator result types (imported here, not at module load, so
     that importing this module does not import every method)."""
-    from butfor.methods import attribution, changepoint, prepost, sdid, sts, synth
+    from butfor.methods import (
+        attribution,
+        before_after,
+        changepoint,
+        peer_effects,
+        prepost,
+        sdid,
+        sts,
+        synth,
+    )
     from butfor.methods import panel_results as event_study
 
     @summary.register(sts.StsResult)
@@ -236,6 +245,29 @@ def register_all() -> None:
         ax.set_ylabel("posterior probability of the break")
         ax.set_title("which change does the break follow?")
         return fig
+
+    @summary.register(before_after.BeforeAfterResult)
+    def _(result) -> pd.DataFrame:
+        return _coefficient_rows([result.effect, *result.covariates])
+
+    @plot.register(before_after.BeforeAfterResult)
+    def _(result):
+        fig, ax = _figure(3.0)
+        rows = [result.effect, *result.covariates]
+        _draw_coefficients(ax, np.arange(len(rows)), np.array([c.estimate for c in rows]),
+                           np.array([c.lower for c in rows]), np.array([c.upper for c in rows]))
+        ax.set_xticks(np.arange(len(rows)), [c.name for c in rows])
+        ax.set_xlabel("")
+        ax.set_title(f"before/after: {result.formula}")
+        return fig
+
+    @summary.register(peer_effects.PeerEffectsResult)
+    def _(result) -> pd.DataFrame:
+        return summary(result.effect).assign(rank=result.rank, n_peers=len(result.peers))
+
+    @plot.register(peer_effects.PeerEffectsResult)
+    def _(result):
+        return plot(result.effect)
 
     @summary.register(prepost.PrePostResult)
     def _(result) -> pd.DataFrame:

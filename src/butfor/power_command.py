@@ -71,8 +71,8 @@ def measure(case, panel, method: str, metric: str) -> PowerRow:
 
 
 def _sts_curve(case, panel, seed: int) -> dict | None:
+    from butfor.analyses.sts import sts_inputs
     from butfor.methods.sts import StructuralTimeSeries
-    from butfor.methods.sts_case import sts_inputs
     from butfor.methods.sts_pseudo import sts_pseudo_event_check
     from butfor.results import to_jsonable
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
@@ -175,6 +175,25 @@ def effect_from_dict(d: dict, draws: np.ndarray | None = None) -> EffectPath:
         draws=None if raw is None else np.asarray(raw, dtype=float),
         diagnostics=dict(d.get("diagnostics", {})),
     )
+
+
+def expm1_path(e: EffectPath) -> EffectPath:
+    """An effect path fitted on log1p, reported on the original scale."""
+    def back(x: np.ndarray) -> np.ndarray:
+        return np.expm1(np.asarray(x, dtype=float)).clip(min=0)
+
+    obs, cf = back(e.observed), back(e.counterfactual)
+    post = np.arange(len(obs)) >= e.event_index
+    draws = None if e.draws is None else back(e.draws)
+    if draws is not None:
+        summary = summarise_draws(obs[post], draws, e.summary.level)
+        summary = EffectSummary(**{**summary.to_dict(), "p_value": e.summary.p_value})
+    else:
+        summary = e.summary
+    return replace(e, observed=obs, counterfactual=cf, lower=back(e.lower), upper=back(e.upper),
+                   summary=summary, draws=draws,
+                   diagnostics={**e.diagnostics, "scale": "fitted on log1p, shown on the "
+                                "original scale"})
 
 
 # ---------------------------------------------------------------------------

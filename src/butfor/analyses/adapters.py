@@ -17,19 +17,19 @@ Adapter = Callable[..., list[dict]]
 def adapter_for(method: str) -> Adapter:
     """The ``analyses_for_case`` of one method named in ``[case] methods``."""
     if method == "prepost":
-        from butfor.methods import prepost as module
+        from butfor.analyses import prepost as module
     elif method == "sts":
         from butfor.analyses import sts as module
     elif method == "synthetic_control":
-        from butfor.methods import synth_case as module
+        from butfor.analyses import synth as module
     elif method == "sdid":
-        from butfor.methods import sdid_case as module
+        from butfor.analyses import sdid as module
     elif method == "event_study":
         from butfor.analyses import event_study as module
     elif method == "changepoint":
-        from butfor.methods import changepoint as module
+        from butfor.analyses import changepoint as module
     elif method == "peer_effects":
-        from butfor.methods import peer_effects as module
+        from butfor.analyses import peer_effects as module
     elif method == "attribution":
         from butfor.analyses import attribution as module
     elif method == "before_after":

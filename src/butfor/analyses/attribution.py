@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from butfor import frequency as freq
+from butfor.analyses.changepoint import adjust_for_controls
 from butfor.analyses.outcome import subject_outcome
 from butfor.methods.attribution import ChangeAttribution
-from butfor.methods.changepoint import _adjust_for_controls, remove_weekly
+from butfor.methods.changepoint import remove_weekly
 
 
 def candidate_changes(case) -> dict:
@@ -71,7 +72,7 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     subject = case.subject.unit
     z = subject_outcome(case, panel)
     first = min(pd.Timestamp(a) for a, _ in candidates.values())
-    z, adjusted_for = _adjust_for_controls(z, case, panel, first)
+    z, adjusted_for = adjust_for_controls(z, case, panel, first)
     if panel.frequency != "D":
         candidates = _on_the_grid(candidates, panel.dates)
         z = _without_season(z, panel.frequency)

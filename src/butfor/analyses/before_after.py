@@ -9,8 +9,8 @@ from butfor.methods.before_after import BeforeAfter, BeforeAfterResult
 
 def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     """The pipeline's entry point (``methods = ["before_after"]``); the fit needs no seed."""
+    from butfor.analyses.case_inputs import event_windows
     from butfor.analyses.event_study import resolve_groups
-    from butfor.methods._case import event_windows
 
     metric = case.outcome.metric
     options, reg = case.before_after, case.regression

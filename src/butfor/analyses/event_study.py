@@ -65,7 +65,7 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     study. For each staggered event (per-account dates): Sun & Abraham beside
     plain two-way fixed effects.
     """
-    from butfor.methods._case import event_windows, peer_units
+    from butfor.analyses.case_inputs import event_windows, peer_units
 
     metric = case.outcome.metric
     transform = case.outcome.transform

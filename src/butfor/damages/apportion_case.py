@@ -44,7 +44,7 @@ def _peer_controls(case, panel, peers: list[str], k: int) -> np.ndarray:
 
 
 def fit_for_case(case, panel, events: list, d, seed: int) -> StepFit:
-    from butfor.methods._case import peer_units
+    from butfor.analyses.case_inputs import peer_units
 
     subject = case.subject.unit
     dates = np.asarray(panel.dates.values).astype("datetime64[D]")

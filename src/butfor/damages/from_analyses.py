@@ -35,16 +35,37 @@ def priced_events(case) -> list:
     return sorted((e for e in chosen if e.date is not None), key=lambda e: e.date)
 
 
-def _effect(analyses: list[dict], draws: dict, method: str, metric: str, unit: str,
-            date: str) -> EffectPath | None:
+def _priced_analysis(analyses: list[dict], draws: dict, method: str, metric: str, unit: str,
+                     date: str) -> tuple[dict, dict] | None:
+    """The analysis (and its effect path) that prices ``metric`` at ``date``, if any."""
     for a in analyses:
         if a["method"] != method or a.get("metric") != metric or "effect" not in a:
             continue
         for effect in [a["effect"], *a.get("effects", [])]:
             key = (a["id"], effect["event_date"])
             if effect["event_date"] == date and key in draws and effect["unit"] == unit:
-                return effect_from_dict(effect, draws[key])
+                return a, effect
     return None
+
+
+def _effect(analyses: list[dict], draws: dict, method: str, metric: str, unit: str,
+            date: str) -> EffectPath | None:
+    found = _priced_analysis(analyses, draws, method, metric, unit, date)
+    if found is None:
+        return None
+    a, effect = found
+    return effect_from_dict(effect, draws[(a["id"], effect["event_date"])])
+
+
+def _flag_note(metric: str, analysis: dict) -> str | None:
+    """A sentence when the analysis a metric is priced from carries an estimator's flag."""
+    flags = [f for f in analysis.get("flags") or [] if isinstance(f, dict)]
+    if not flags:
+        return None
+    said = "; ".join(f"{f.get('name')}: {f.get('message')}" for f in flags)
+    return (f"The {metric} effect is priced from {analysis['id']}, which its estimator "
+            f"flagged ({said}); these damages carry that doubt, and the money claims that "
+            "read them are inconclusive.")
 
 
 def _source(case, metric: str, analyses: list[dict], draws: dict, date: str) -> str | None:
@@ -92,12 +113,17 @@ def run_damages(case, panel, analyses: list[dict], draws: dict, seed: int,
     metrics = sorted({p.metric for p in d.pricing if hasattr(p, "metric")})
     effects: dict[str, EffectPath] = {}
     sources: dict[str, str] = {}
+    analysis_ids: dict[str, str] = {}  # metric -> the analysis its effect is priced from
     notes: list[str] = []
     for metric in metrics:
         method = _source(case, metric, analyses, draws, date)
         if method is None:
             continue
         sources[metric] = method
+        analysis, _ = _priced_analysis(analyses, draws, method, metric, case.subject.unit, date)
+        analysis_ids[metric] = analysis["id"]
+        if (note := _flag_note(metric, analysis)) is not None:
+            notes.append(note)
         effect = _effect(analyses, draws, method, metric, case.subject.unit, date)
         cut = len([e for e in case.events if e.date is not None]) > 1
         if cut:  # the analyses' window stops at the next event: refit it alone
@@ -114,6 +140,7 @@ def run_damages(case, panel, analyses: list[dict], draws: dict, seed: int,
     out = result.to_dict(amounts=amounts)
     out["notes"] = [*notes, *out["notes"]]
     out["sources"] = dict(sorted(sources.items()))
+    out["source_analyses"] = dict(sorted(analysis_ids.items()))
     out["method"] = d.method
     out["event"] = first.name
     out["events_priced"] = [{"name": e.name, "date": str(e.date)} for e in events]

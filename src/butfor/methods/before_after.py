@@ -26,21 +26,23 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from butfor import transforms
+from butfor.display import Displayable
 from butfor.errors import DataError
 from butfor.methods._regression import fit_feols, fit_fepois
 from butfor.methods.panel_design import Fitted, build_design
 from butfor.methods.panel_results import Coefficient, CovariateTransform
+from butfor.settings import SettingsError, checked_settings
 from butfor.transforms import Transform
 
 
 @dataclass(frozen=True)
-class BeforeAfterResult:
+class BeforeAfterResult(Displayable):
     """The post (or group a × post) coefficient, with the design it came from."""
 
     outcome: str
@@ -98,16 +100,17 @@ class BeforeAfter:
     link, the outcome untransformed); ``b`` is then the log of the rate ratio.
     """
 
+    @checked_settings
     def __init__(self, *, covariates: Sequence[str] = (),
                  covariate_transform: CovariateTransform = "log1p", transform: Transform = "none",
                  posts_metric: str = "posts", unit_effects: bool = True,
                  time_effects: bool | None = None, cluster: str = "unit",
-                 level: float = 0.95, family: str = "gaussian") -> None:
-        if family not in ("gaussian", "poisson"):
-            raise ValueError(f"family must be \"gaussian\" or \"poisson\", not {family!r}")
-        if family == "poisson" and transform != "none":
-            raise ValueError("family=\"poisson\" fits the count on its own log scale; "
-                             f"use transform=\"none\", not {transform!r}")
+                 level: float = 0.95, family: Literal["gaussian", "poisson"] = "gaussian"
+                 ) -> None:
+        if family == "poisson" and transform != "none":  # a rule between two settings
+            raise SettingsError("BeforeAfter", "transform",
+                                "'none' when family is 'poisson' (the count is fitted on its "
+                                "own log scale)", transform)
         self.family = family
         self.covariates = tuple(covariates)
         self.covariate_transform = covariate_transform

@@ -18,16 +18,21 @@ relation to their own controls would have shifted at the event anyway.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from butfor import frequency as freq
+from butfor.display import Displayable
 from butfor.errors import DataError
-from butfor.methods._flags import edge_estimate
 from butfor.methods.kernels.accounts import account_effects
 from butfor.results import EffectPath, EffectSummary, summarise_draws
+from butfor.settings import checked_settings
 
 METHOD = "peer_effects"
+#: periods needed before the event to fit each account's relation to its controls
+MIN_PRE = 14
 
 
 def peer_effects(y: np.ndarray, controls: np.ndarray, n_pre: int) -> np.ndarray:
@@ -36,32 +41,61 @@ def peer_effects(y: np.ndarray, controls: np.ndarray, n_pre: int) -> np.ndarray:
     return out["gap"]
 
 
-def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
-    from butfor.methods._case import event_windows, peer_units
+@dataclass(frozen=True)
+class PeerEffectsResult(Displayable):
+    """The subject's effect beyond the typical peer's, each against its own controls."""
 
-    del seed  # deterministic: nothing is drawn
-    metric = case.outcome.metric
-    control_metric = case.controls.metric
-    if control_metric is None or control_metric == metric:
-        raise DataError(
-            "peer_effects needs an off-platform control metric for every account: set "
-            "[controls] metric (e.g. \"pageviews\")"
-        )
-    subject = case.subject.unit
-    peers = peer_units(case, panel)
-    units = [subject, *peers]
-    outcome = np.log1p(panel.wide(metric)[units].clip(lower=0))
-    control = np.log1p(panel.wide(control_metric)[units].clip(lower=0))
-    out = []
-    for event_name, start, event_date, end in event_windows(case, panel, METHOD):
-        y_win = outcome.loc[start:end]
+    effect: EffectPath  # the subject's path, had it fared like a typical account
+    peers: tuple[str, ...]  # the peers with a finite effect, in the order given
+    peer_effects: np.ndarray  # each one's average log effect beyond the typical account's
+    subject_effect: float  # the subject's, on the same scale
+    control_metric: str
+
+    @property
+    def p_value(self) -> float:
+        """Share of accounts (subject included) whose |effect| is at least the subject's."""
+        extreme = np.sum(np.abs(self.peer_effects) >= abs(self.subject_effect))
+        return float((extreme + 1) / (len(self.peer_effects) + 1))
+
+    @property
+    def rank(self) -> int:
+        """1 = the most extreme |effect| among subject and peers."""
+        return int(np.sum(np.abs(self.peer_effects) > abs(self.subject_effect)) + 1)
+
+    def to_dict(self) -> dict:
+        return {"effect": self.effect.to_dict(), "peers": list(self.peers),
+                "peer_effects": self.peer_effects, "subject_effect": self.subject_effect,
+                "control_metric": self.control_metric, "p_value": self.p_value,
+                "rank": self.rank}
+
+
+class PeerEffects:
+    """Each account's log outcome against its own off-platform controls, ranked among peers."""
+
+    @checked_settings
+    def __init__(self, level: float = 0.95) -> None:
+        self.level = level
+
+    def fit(self, outcome: pd.DataFrame, controls: pd.DataFrame, subject: str,
+            peers: list[str], event_date: pd.Timestamp, metric: str = "outcome",
+            control_metric: str = "controls", frequency: str = "D") -> PeerEffectsResult:
+        """``outcome`` and ``controls`` are dates × units tables (``Panel.wide``) of the window."""
+        units = [subject, *peers]
+        y_win = np.log1p(outcome[units].clip(lower=0))
         dates = y_win.index
         n_pre = int(np.sum(dates < event_date))
-        if n_pre < 14 or n_pre == len(dates):
-            raise DataError(f"peer_effects needs at least 14 {freq.PERIOD[panel.frequency]}s "
-                            f"(the panel's periods) before and one after the {event_name}")
+        if n_pre < MIN_PRE or n_pre == len(dates):
+            raise DataError(f"peer_effects needs at least {MIN_PRE} {freq.PERIOD[frequency]}s "
+                            f"(the panel's periods) before the event of {event_date:%Y-%m-%d} "
+                            "and one after it")
         y = y_win.to_numpy(dtype=float).T  # (accounts, days)
-        x = control.loc[start:end].to_numpy(dtype=float).T[:, None, :]
+        x = np.log1p(controls[units].clip(lower=0)).reindex(dates).to_numpy(dtype=float)
+        return self._fit(y, x.T[:, None, :], n_pre, dates, subject, peers, metric,
+                         control_metric)
+
+    def _fit(self, y: np.ndarray, x: np.ndarray, n_pre: int, dates: pd.DatetimeIndex,
+             subject: str, peers: list[str], metric: str, control_metric: str
+             ) -> PeerEffectsResult:
         gap = peer_effects(y, x, n_pre)
         post = np.arange(len(dates)) >= n_pre
         platform = np.nanmedian(gap[1:], axis=0)  # a typical account's own-control gap
@@ -71,20 +105,21 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
         subject_effect, peer_values = float(effects[0]), effects[1:]
         ok = np.isfinite(peer_values)
         peer_values, peer_names = peer_values[ok], [p for p, k in zip(peers, ok, strict=True) if k]
-        rank = int(np.sum(np.abs(peer_values) > abs(subject_effect)) + 1)
-        p_value = float((np.sum(np.abs(peer_values) >= abs(subject_effect)) + 1)
-                        / (len(peer_values) + 1))
+        extreme = np.sum(np.abs(peer_values) >= abs(subject_effect))
+        p_value = float((extreme + 1) / (len(peer_values) + 1))
 
         observed_log = y[0]
         cf_log = observed_log - excess[0]  # the subject had it fared like a typical account
         draws_log = cf_log[post][None, :] - excess[1:][ok][:, post]
         observed = np.expm1(observed_log)
         counterfactual = np.expm1(cf_log).clip(min=0)
-        alpha = 0.025
+        alpha = (1 - self.level) / 2
         band = np.nanquantile(excess[1:][ok], [alpha, 1 - alpha], axis=0)
         lower = np.expm1(cf_log - band[1]).clip(min=0)
         upper = np.expm1(cf_log - band[0]).clip(min=0)
-        summary = summarise_draws(observed[post], np.expm1(draws_log).clip(min=0))
+        summary = summarise_draws(observed[post], np.expm1(draws_log).clip(min=0), self.level)
+        # the rank among the peers replaces the draw-based tail probability: it is the test
+        # this comparison can honestly make
         summary = EffectSummary(**{**summary.to_dict(), "p_value": p_value})
         effect = EffectPath(
             method=METHOD, unit=subject, metric=metric,
@@ -94,32 +129,5 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
             diagnostics={"control_metric": control_metric, "n_peers": len(peer_values),
                          "typical_peer_effect_log": float(np.nanmean(platform[post]))},
         )
-        out.append({
-            "id": f"{METHOD}:{metric}:{event_name}",
-            "method": METHOD,
-            "title": f"The subject among {len(peer_values)} peers, each against its own "
-                     f"{control_metric}, around the {event_name}",
-            "metric": metric,
-            "event": event_name,
-            "description": (
-                f"Measures every account's change after the {event_name} against its own "
-                f"{control_metric}, which the platform's change did not touch, and compares "
-                "the subject's change with the typical account's: the peers' own spread shows "
-                "how far an account strays when nothing singled it out. It is fooled if the "
-                f"change moved {control_metric} after all, or if accounts' ties to their "
-                f"{control_metric} shifted at the event for other reasons."
-            ),
-            "effect": effect.to_dict(include_draws=True),
-            "placebo": {
-                "units": peer_names,
-                "statistic": "average log effect beyond the typical account's, each against "
-                             "its own off-platform controls",
-                "values": peer_values,
-                "subject_value": subject_effect,
-                "p_value": p_value,
-                "rank": rank,
-            },
-            **({"flags": [edge.to_dict()]}
-               if (edge := edge_estimate(summary.relative, p_value)) is not None else {}),
-        })
-    return out
+        return PeerEffectsResult(effect, tuple(peer_names), peer_values, subject_effect,
+                                 control_metric)

@@ -15,7 +15,7 @@ happened to the subject beyond what happened to everyone).
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,13 @@ class PrePostResult(Displayable):
     def rank(self) -> int:
         """1 = the most extreme |effect| among subject and peers."""
         return int(np.sum(np.abs(self.placebo_effects) > abs(self.subject_log_effect)) + 1)
+
+    def to_dict(self) -> dict:
+        return {"effect": self.effect.to_dict(), "peers": list(self.peers),
+                "placebo_effects": self.placebo_effects,
+                "subject_log_effect": self.subject_log_effect, "p_value": self.p_value,
+                "rank": self.rank, "pretrend_slope": self.pretrend_slope,
+                "pretrend_p": self.pretrend_p, "flags": _flags.to_dicts(list(self.flags))}
 
 
 class PrePostComparison:
@@ -139,11 +146,8 @@ class PrePostComparison:
         flags = [*_flags.coverage(usable, post, dates=dates, frequency=frequency,
                                   what="the subject and its peers observed"),
                  _flags.edge_estimate(fixed.relative, fixed.p_value)]
-        return PrePostResult(**{
-            **result.__dict__,
-            "effect": EffectPath(**{**result.effect.__dict__, "summary": fixed}),
-            "flags": tuple(f for f in flags if f is not None),
-        })
+        return replace(result, effect=replace(result.effect, summary=fixed),
+                       flags=tuple(f for f in flags if f is not None))
 
 
 def _slopes(gaps: np.ndarray) -> np.ndarray:
@@ -160,47 +164,3 @@ def _slopes(gaps: np.ndarray) -> np.ndarray:
 def _did_path(unit: np.ndarray, reference: np.ndarray, post: np.ndarray) -> np.ndarray:
     """unit's pre mean plus the reference's change from its own pre mean."""
     return np.nanmean(unit[~post]) + (reference - np.nanmean(reference[~post]))
-
-
-def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
-    from butfor.methods._case import event_windows, peer_units
-
-    metric = case.outcome.metric
-    peers = peer_units(case, panel)
-    outcome = panel.wide(metric)
-    out = []
-    for event_name, start, event_date, end in event_windows(case, panel, "prepost"):
-        window = outcome.loc[start:end]
-        result = PrePostComparison().fit(window, case.subject.unit, peers, event_date, metric,
-                                         frequency=panel.frequency)
-        out.append({
-            "id": f"prepost:{metric}:{event_name}",
-            "method": "prepost",
-            "title": f"Pre/post comparison with {len(peers)} peers around the {event_name}",
-            "metric": metric,
-            "event": event_name,
-            "description": (
-                "Compares the subject's change in the outcome from before to after the event "
-                "with the peers' average change over the same days; each peer compared the "
-                "same way shows how large such a gap gets by chance. It is fooled by peers "
-                "whose trend differed from the subject's anyway, and it cannot see what the "
-                "event did to everyone, only what it did to the subject beyond that."
-            ),
-            "effect": result.effect.to_dict(include_draws=True),
-            "placebo": {
-                "units": list(result.peers),
-                "statistic": "average log effect",
-                "values": result.placebo_effects,
-                "subject_value": result.subject_log_effect,
-                "p_value": result.p_value,
-                "rank": result.rank,
-            },
-            "pretrend": {
-                "statistic": "slope of the log gap to the peers over the pre-period, per day",
-                "slope": result.pretrend_slope,
-                "p_value": result.pretrend_p,
-            },
-            # only when there is one: a result with none is written as before
-            **({"flags": _flags.to_dicts(list(result.flags))} if result.flags else {}),
-        })
-    return out

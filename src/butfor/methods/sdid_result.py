@@ -112,6 +112,19 @@ class SDIDResult(Displayable):
         return EffectPath(METHOD, unit, self.metric, dates, obs, cf, lower, upper, T0, summary,
                           draws, self._diagnostics())
 
+    def to_dict(self) -> dict:
+        """The estimate as JSON-ready values; a staggered fit (cohorts) has no one effect path.
+
+        The staggered estimate averages cohorts with their own pre-periods, so no
+        single path of the treated average matches it; its cohorts are given instead.
+        """
+        return {"estimator": self.estimator, "metric": self.metric,
+                "treated": list(self.treated), "controls": list(self.controls),
+                "event": self.event, "estimate": self.estimate, "standard_error": self.se,
+                "standard_error_method": self.se_method, "interval": self.interval,
+                "p_value": self.p_value, "level": self.level, "cohorts": self.cohorts,
+                "effect": None if self.cohorts is not None else self.effect().to_dict()}
+
     def _diagnostics(self) -> dict[str, Any]:
         top = self.omega[self.omega > 0].sort_values(ascending=False)
         lam = self.lambda_[self.lambda_ > 0]

@@ -65,6 +65,7 @@ from butfor.errors import DataError, EstimationError
 from butfor.inference.placebo import (
     rmspe,
 )
+from butfor.methods import _flags
 from butfor.methods._simplex import simplex_lsq_batch
 from butfor.methods.synth_weights import clean_weights, predictor_fit, scaled_predictors, search_v
 from butfor.results import EffectPath, summarise_draws
@@ -283,6 +284,11 @@ class SyntheticControlResult(Displayable):
                           syn.copy(), syn.copy(), int(np.argmax(post)), summary, None,
                           self._diagnostics())
 
+    def to_dict(self) -> dict:
+        """The fit as JSON-ready values: the effect path, its weights and RMSPEs in it."""
+        return {"unit": self.unit, "metric": self.metric, "event": self.event,
+                "block": self.block, "effect": self.effect().to_dict()}
+
     def _diagnostics(self) -> dict[str, Any]:
         positive = self.weights[self.weights > 0].sort_values(ascending=False)
         out = {
@@ -306,6 +312,28 @@ class SyntheticControlResult(Displayable):
 
 # ---------------------------------------------------------------------------
 # data preparation
+def fit_flags(fit: SyntheticControlResult, window: pd.DataFrame, event_date: pd.Timestamp,
+              block: int, frequency: str) -> list[_flags.Flag | None]:
+    """An exact fit that is a construction, and periods the comparison cannot use.
+
+    ``fit`` is one unit's :class:`SyntheticControlResult` and ``window`` the
+    table it saw (that unit first). The fit uses the
+    pre-event periods every unit is observed in, in means over ``block`` of them.
+    """
+    pre = np.asarray(window.index < event_date)
+    complete = window.notna().all(axis=1).to_numpy() & pre
+    subject = window.iloc[:, 0].to_numpy(dtype=float)
+    exact = _flags.exact_fit(pre_rmspe=fit.pre_rmspe, subject_pre=subject[complete],
+                             fitted_periods=math.ceil(int(complete.sum()) / max(block, 1)),
+                             weights=fit.weights,
+                             observed_share=float(window.notna().to_numpy().mean()))
+    # usable: the subject and its synthetic control (every donor it weights) observed
+    usable = (fit.observed.notna() & fit.synthetic.notna()).to_numpy()
+    return [exact, *_flags.coverage(usable, np.asarray(fit.post), dates=window.index,
+                                    frequency=frequency,
+                                    what="the subject and its synthetic control observed")]
+
+
 @dataclass(frozen=True)
 class SynthData:
     units: list[str]

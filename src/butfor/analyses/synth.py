@@ -1,4 +1,4 @@
-"""Synthetic control from the case file: the subject against the peers, per event.
+"""The case's synthetic controls: the subject against the peers, per event.
 
 ``[synthetic_control]`` (see :mod:`butfor.case_methods`) chooses the variant:
 
@@ -20,20 +20,16 @@ treated.
 
 from __future__ import annotations
 
-import math
-from dataclasses import replace
-
-import numpy as np
 import pandas as pd
 
+from butfor.analyses.case_inputs import event_windows, outcome_table, peer_units
 from butfor.case_methods import block_length
 from butfor.methods import _flags
-from butfor.methods._case import event_windows, outcome_table, peer_units
 from butfor.methods._coverage import check_pre_period
-from butfor.methods.synth import METHOD, Predictor, SyntheticControl
+from butfor.methods.synth import METHOD, Predictor, SyntheticControl, fit_flags
 from butfor.methods.synth_placebo import placebo_in_space
 from butfor.methods.synth_staggered import StaggeredSyntheticControl
-from butfor.results import EffectPath, EffectSummary, summarise_draws
+from butfor.results import expm1_path
 
 
 def estimator_for_case(case, panel, label: str, *, seed: int) -> SyntheticControl:
@@ -72,7 +68,7 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
                                   covariates=covariates, metric=label)
         effect = result.effect()
         if log:
-            effect = _expm1_path(effect)
+            effect = expm1_path(effect)
         flags = fit_flags(result.subject, window, event_date, est.block, panel.frequency)
         flags.append(_flags.edge_estimate(effect.summary.relative, result.p_value))
         out.append({
@@ -92,28 +88,6 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
         out.extend(_staggered_analysis(case, table, staggered, peers, est, label, covariates,
                                        panel.frequency))
     return out
-
-
-def fit_flags(fit, window: pd.DataFrame, event_date: pd.Timestamp, block: int,
-              frequency: str) -> list[_flags.Flag | None]:
-    """An exact fit that is a construction, and periods the comparison cannot use.
-
-    ``fit`` is one unit's :class:`SyntheticControlResult` and ``window`` the
-    table it saw (that unit first). The fit uses the
-    pre-event periods every unit is observed in, in means over ``block`` of them.
-    """
-    pre = np.asarray(window.index < event_date)
-    complete = window.notna().all(axis=1).to_numpy() & pre
-    subject = window.iloc[:, 0].to_numpy(dtype=float)
-    exact = _flags.exact_fit(pre_rmspe=fit.pre_rmspe, subject_pre=subject[complete],
-                             fitted_periods=math.ceil(int(complete.sum()) / max(block, 1)),
-                             weights=fit.weights,
-                             observed_share=float(window.notna().to_numpy().mean()))
-    # usable: the subject and its synthetic control (every donor it weights) observed
-    usable = (fit.observed.notna() & fit.synthetic.notna()).to_numpy()
-    return [exact, *_flags.coverage(usable, np.asarray(fit.post), dates=window.index,
-                                    frequency=frequency,
-                                    what="the subject and its synthetic control observed")]
 
 
 def _named_figures(result, est: SyntheticControl) -> dict:
@@ -196,22 +170,3 @@ def _staggered_analysis(case, table: pd.DataFrame, staggered: dict[str, pd.Times
         },
         **({"flags": _flags.to_dicts(flags)} if flags else {}),
     }]
-
-
-def _expm1_path(e: EffectPath) -> EffectPath:
-    """An effect path fitted on log1p, reported on the original scale."""
-    def back(x: np.ndarray) -> np.ndarray:
-        return np.expm1(np.asarray(x, dtype=float)).clip(min=0)
-
-    obs, cf = back(e.observed), back(e.counterfactual)
-    post = np.arange(len(obs)) >= e.event_index
-    draws = None if e.draws is None else back(e.draws)
-    if draws is not None:
-        summary = summarise_draws(obs[post], draws, e.summary.level)
-        summary = EffectSummary(**{**summary.to_dict(), "p_value": e.summary.p_value})
-    else:
-        summary = e.summary
-    return replace(e, observed=obs, counterfactual=cf, lower=back(e.lower), upper=back(e.upper),
-                   summary=summary, draws=draws,
-                   diagnostics={**e.diagnostics, "scale": "fitted on log1p, shown on the "
-                                "original scale"})

@@ -1,4 +1,9 @@
-"""Small helpers that read what every method needs from a case and a panel."""
+"""What every analysis reads from a case and a panel.
+
+The peer pool, the dated events' windows and the outcome table on the peer
+methods' scale: the case-reading half of each method, kept out of
+:mod:`butfor.methods` so that estimators never see the case.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SDID from the case file: the subject against the peers, per event and per estimator.
+"""The case's SDID analyses: the subject against the peers, per event and per estimator.
 
 ``[sdid]`` (see :mod:`butfor.case_methods`) names the estimators of the
 family of Arkhangelsky et al. (2021), each fitted by the same code and
@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import pandas as pd
 
+from butfor.analyses.case_inputs import event_windows, outcome_table, peer_units
 from butfor.case_methods import block_length
 from butfor.errors import DataError
 from butfor.inference.placebo import PlaceboTest
 from butfor.methods import _flags
-from butfor.methods._case import event_windows, outcome_table, peer_units
 from butfor.methods._coverage import check_pre_period
 from butfor.methods.sdid import METHOD, SyntheticDiD
-from butfor.methods.synth_case import _expm1_path
+from butfor.results import expm1_path
 
 NAMES = {"sdid": "Synthetic difference-in-differences",
          "sc": "Synthetic control (the SDID family's SC estimator)",
@@ -71,7 +71,7 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
             result = est.fit(window, subject, event_date, donors=usable, metric=label)
             effect = result.effect()
             if log:
-                effect = _expm1_path(effect)
+                effect = expm1_path(effect)
             what = WHAT[est.estimator].format(subject=subject, event=event_name)
             analysis = {
                 "id": analysis_id(metric, event_name, est.estimator),
