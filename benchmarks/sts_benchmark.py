@@ -237,22 +237,35 @@ def calibration(n: int) -> str:
     sys.path.insert(0, str(HERE.parent / "tests"))
     from test_sts_calibration import run_calibration
 
+    fixed = {"expected_model_size": 3.0}  # the fixed prior butfor had before issue 18
+    dense = {"n_active": 10}
+    weak = {"n_active": 10, "beta_range": (0.05, 0.2)}
     variants = [
-        ("model class, level sd from the prior (as the test)", {}),
-        ("misspecified: drifting week, t(4) AR(1) noise, level jumps", {"misspecified": True}),
-        ("level sd 0.02-0.15 of the noise sd, often far above the prior", {"level_sd": (0.02, 0.15)}),
+        ("model class, level sd from the prior (as the test)", {}, None),
+        ("model class, fixed prior (expected_model_size = 3, the old default)", {}, fixed),
+        ("misspecified: drifting week, t(4) AR(1) noise, level jumps", {"misspecified": True},
+         None),
+        ("level sd 0.02-0.15 of the noise sd, often far above the prior",
+         {"level_sd": (0.02, 0.15)}, None),
+        ("dense: all 10 controls drive the outcome (coefficients 0.5-2, as above)", dense, None),
+        ("dense, fixed prior (expected_model_size = 3, the old default)", dense, fixed),
+        ("dense and weak: all 10 drive it, coefficients 0.05-0.2", weak, None),
+        ("dense and weak, fixed prior (expected_model_size = 3)", weak, fixed),
     ]
     lines = ["| series | n | coverage of the true cumulative effect (target 92-98%) | "
-             "p < 0.05 at zero effect (target at most 6%) | seconds per fit |",
-             "| --- | --- | --- | --- | --- |"]
-    for name, kw in variants:
+             "p < 0.05 at zero effect (target at most 6%) | median width of the cumulative "
+             "interval | controls included (posterior mean) | seconds per fit |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for name, kw, model_kw in variants:
         t0 = time.perf_counter()
-        out = run_calibration(n, **kw)
+        out = run_calibration(n, model_kw=model_kw, **kw)
         per_fit = (time.perf_counter() - t0) / n
         cov = out["covered"] / n
         fp = out["false_positives"] / out["n_null"]
         lines.append(f"| {name} | {n} | {cov:.1%} ({out['covered']}/{n}) | {fp:.1%} "
-                     f"({out['false_positives']}/{out['n_null']}) | {per_fit:.2f} |")
+                     f"({out['false_positives']}/{out['n_null']}) | {out['median_width']:.0f} | "
+                     f"{out['model_size']:.1f} | {per_fit:.2f} |")
+        print(lines[-1], flush=True)
     return "\n".join(lines)
 
 

@@ -26,9 +26,9 @@ from butfor.methods._sts_gibbs import (
     _draw,
     _factor,
     _innovation_bands,
-    _log_marginal,
     truncated_precision,
 )
+from butfor.methods._sts_slab import log_marginal as _log_marginal
 from butfor.methods._sts_sim import simulate_sts_series
 from butfor.methods.sts import StructuralTimeSeries, sts_false_positive_check
 from butfor.results import EffectSummary, dumps, summarise_draws

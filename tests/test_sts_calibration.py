@@ -35,8 +35,15 @@ def _region(n: int, p_low: float, p_high: float, tail: float = 0.001) -> tuple[i
     return int(binom.ppf(tail, n, p_low)), int(binom.ppf(1 - tail, n, p_high))
 
 
-def run_calibration(n: int, *, seed0: int = 5000, **sim_kw) -> dict:
-    covered, null_flags = [], []
+def run_calibration(n: int, *, seed0: int = 5000, model_kw: dict | None = None,
+                    **sim_kw) -> dict:
+    """Fit ``n`` simulated series; count coverage and false positives.
+
+    ``model_kw`` goes to the estimator (e.g. a fixed ``expected_model_size``),
+    ``sim_kw`` to :func:`simulate_sts_series`. Also returns the median width of
+    the cumulative interval and the mean posterior number of controls included.
+    """
+    covered, null_flags, widths, sizes = [], [], [], []
     for i in range(n):
         rng = np.random.default_rng(seed0 + i)
         null = i % 2 == 0
@@ -45,14 +52,17 @@ def run_calibration(n: int, *, seed0: int = 5000, **sim_kw) -> dict:
                                 effect_shape="step" if i % 4 < 2 else "ramp", **sim_kw)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # convergence is counted below, not raised
-            res = StructuralTimeSeries(seed=i).fit(s.y, s.X, dates=s.dates,
-                                                   event_index=s.event_index)
+            res = StructuralTimeSeries(seed=i, **(model_kw or {})).fit(
+                s.y, s.X, dates=s.dates, event_index=s.event_index)
         summary = res.effect.summary
         covered.append(summary.cumulative_lower <= s.true_cumulative <= summary.cumulative_upper)
+        widths.append(summary.cumulative_upper - summary.cumulative_lower)
+        sizes.append(float(np.nansum(res.inclusion_probability)))
         if null:
             null_flags.append(summary.p_value < 0.05)
     return {"n": n, "covered": int(np.sum(covered)), "n_null": len(null_flags),
-            "false_positives": int(np.sum(null_flags))}
+            "false_positives": int(np.sum(null_flags)), "median_width": float(np.median(widths)),
+            "model_size": float(np.mean(sizes))}
 
 
 @pytest.mark.slow

@@ -40,7 +40,9 @@ observation term. One Gibbs iteration:
    collapsed Gibbs, van Dyk & Park 2008), which keeps the forecast from
    feeding back into the variance it was drawn with.
 3. inclusion indicators | sigma^2, states, with beta integrated out: random
-   scan single-site Gibbs, ``flips`` updates per iteration.
+   scan single-site Gibbs, ``flips`` updates per iteration; then, under the
+   default Beta hyperprior, the inclusion probability | indicators
+   (conjugate; see :mod:`butfor.methods._sts_slab` for the prior and why).
 4. sigma^2 | gamma, states (beta integrated out), then beta | gamma, sigma^2.
 
 Starting values come from first differences (:func:`_moment_start`), jittered
@@ -61,6 +63,12 @@ from scipy.special import gammainc, gammaincinv
 
 from butfor.errors import EstimationError
 from butfor.methods._sts_counts import CountObservation, update_latent
+from butfor.methods._sts_slab import (
+    InclusionBeta,
+    draw_inclusion_probability,
+    flip_indicators,
+    inclusion_log_odds,
+)
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,7 @@ class GibbsDraws:
     level_end: np.ndarray  # (B, K) mu at the last day
     acceptance: np.ndarray  # (B,) Metropolis acceptance rate of the state variances
     latent_acceptance: float | None = None  # counts: share of latent log rates accepted
+    inclusion: np.ndarray | None = None  # (B, K) pi under the Beta hyperprior, else None
 
 
 # ---------------------------------------------------------------------------
@@ -307,28 +316,6 @@ def _log_ig(v: np.ndarray, prior: SdPrior) -> np.ndarray:
     return -(prior.n / 2 + 1) * np.log(v) - prior.n * prior.guess**2 / (2 * v)
 
 
-def _log_marginal(
-    wtw: np.ndarray, omega: np.ndarray, c: np.ndarray, g: np.ndarray, sigma2: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """log p(r | gamma, sigma^2) up to a constant, with beta integrated out.
-
-    Models of different size share one padded (B, q, q) system: excluded
-    coefficients get an identity row and column, which changes neither the
-    determinant nor the quadratic form. Returns (logml, cholesky, v) with
-    ``v = L^-1 (g * c)``.
-    """
-    gg = g[:, :, None] * g[:, None, :]
-    M = wtw * gg
-    diag = np.einsum("bii->bi", M)
-    diag += omega * g + (1.0 - g)
-    L = np.linalg.cholesky(M)
-    cc = (g * c)[..., None]
-    v = np.linalg.solve(L, cc)[..., 0]
-    logdet_l = np.log(np.einsum("bii->bi", L)).sum(axis=1)
-    logml = 0.5 * (g * np.log(omega)).sum(axis=1) - logdet_l + 0.5 * (v * v).sum(axis=1) / sigma2
-    return logml, L, v
-
-
 def _moment_start(
     y0: np.ndarray, obs: np.ndarray, W: np.ndarray, priors: Priors
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -368,7 +355,7 @@ def gibbs(
     W: np.ndarray,
     *,
     n_fixed: int,
-    prior_inclusion: np.ndarray,
+    prior_inclusion: np.ndarray | InclusionBeta,
     trend: str,
     priors: Priors,
     n_keep: int,
@@ -383,7 +370,8 @@ def gibbs(
     ``y`` (B, T) with NaN where there is no observation (missing, or in a
     post-period); ``W`` (B or 1, T, q) the regressors, the first ``n_fixed``
     always in the model; ``prior_inclusion`` (q - n_fixed,) the spike-and-slab
-    inclusion probabilities of the others. Regressors must be finite on every
+    inclusion probabilities of the others, or a Beta hyperprior on one
+    probability they share, sampled in each sweep. Regressors must be finite on every
     day (the caller imputes or masks). With ``counts`` (see
     :mod:`butfor.methods._sts_counts`), ``y`` is the starting latent log rate and
     each iteration redraws it given the counts.
@@ -420,9 +408,12 @@ def gibbs(
         raise EstimationError("a regressor is zero on every observed day")
     omega = priors.information_weight * wtw_diag / n_obs[:, None] if q else np.zeros((B, 0))
     n_slab = q - n_fixed
-    if n_slab:
-        pi = np.clip(np.asarray(prior_inclusion, dtype=float), 1e-6, 1 - 1e-6)
-        log_odds = np.log(pi) - np.log1p(-pi)
+    hyper = prior_inclusion if isinstance(prior_inclusion, InclusionBeta) else None
+    if hyper is not None:  # start at the prior mean; redrawn after each indicator scan
+        log_odds = np.full((B, n_slab), float(inclusion_log_odds(np.array(hyper.mean))))
+    else:
+        log_odds = np.broadcast_to(
+            inclusion_log_odds(np.asarray(prior_inclusion, dtype=float)), (B, n_slab))
     yy_rank = np.arange(B)
 
     # state prior at day 0
@@ -454,6 +445,8 @@ def gibbs(
     out_beta = np.empty((B, n_keep, q))
     out_gamma = np.empty((B, n_keep, q), dtype=bool)
     out_level_end = np.empty((B, n_keep))
+    out_pi = np.empty((B, n_keep)) if hyper is not None else None
+    pi_now = np.full(B, hyper.mean) if hyper is not None else None
 
     lv, sl, ob = priors.level, priors.slope, priors.obs
     accepted = np.zeros(B)
@@ -503,6 +496,8 @@ def gibbs(
             out_beta[:, k] = beta
             out_gamma[:, k] = g.astype(bool)
             out_level_end[:, k] = mu[:, -1]
+            if out_pi is not None:
+                out_pi[:, k] = pi_now
         # 2. state variances | states ------------------------------------
         if m == 1:
             eta = np.diff(mu, axis=1)
@@ -523,22 +518,12 @@ def gibbs(
         rr = (r * r).sum(axis=1)
         if q:
             c = r @ W[0] if shared else np.einsum("bt,btq->bq", r, W)
-            logml, L, v = _log_marginal(wtw, omega, c, g, sigma2)
-            for _ in range(flips if n_slab else 0):
-                j = n_fixed + rng.integers(0, n_slab, size=B)
-                g_new = g.copy()
-                g_new[yy_rank, j] = 1.0 - g_new[yy_rank, j]
-                logml_new, L_new, v_new = _log_marginal(wtw, omega, c, g_new, sigma2)
-                # log odds of gamma_j = 1 against 0, prior included
-                diff = logml_new - logml
-                on_now = g[yy_rank, j] == 1.0
-                lo = np.where(on_now, -diff, diff) + log_odds[j - n_fixed]
-                want_on = rng.uniform(size=B) < 1.0 / (1.0 + np.exp(-lo))
-                take = want_on != on_now
-                g = np.where(take[:, None], g_new, g)
-                logml = np.where(take, logml_new, logml)
-                L = np.where(take[:, None, None], L_new, L)
-                v = np.where(take[:, None], v_new, v)
+            g, L, v = flip_indicators(rng, wtw, omega, c, g, sigma2, log_odds, n_fixed,
+                                      flips)
+            if hyper is not None and n_slab:
+                pi_now = draw_inclusion_probability(rng, hyper, g[:, n_fixed:].sum(axis=1),
+                                                    n_slab)
+                log_odds = np.repeat(inclusion_log_odds(pi_now)[:, None], n_slab, axis=1)
             resid_ss = np.maximum(rr - (v * v).sum(axis=1), 1e-12 * rr)
         else:
             resid_ss = rr
@@ -556,4 +541,4 @@ def gibbs(
                 latent_accepted += rate
     return GibbsDraws(out_signal, out_sigma, out_level, out_slope, out_beta, out_gamma,
                       out_level_end, accepted / max(n_keep, 1),
-                      None if counts is None else latent_accepted / max(n_keep, 1))
+                      None if counts is None else latent_accepted / max(n_keep, 1), out_pi)

@@ -43,6 +43,7 @@ def simulate_sts_series(
     n_pre: int = 600,
     p: int = 10,
     n_active: int = 3,
+    beta_range: tuple[float, float] = (0.5, 2.0),
     effect_size: float = 0.0,
     effect_shape: str = "step",
     sigma_obs: float = 1.0,
@@ -54,7 +55,9 @@ def simulate_sts_series(
 
     ``effect_shape`` is ``"step"`` (constant from the event) or ``"ramp"``
     (growing linearly to twice ``effect_size`` by the last day, so the mean is
-    the same as the step's).
+    the same as the step's). ``n_active`` controls drive the outcome, each with a
+    coefficient of size drawn uniformly from ``beta_range`` (per unit of the raw
+    control, whose pre-period sd is about 5) and a random sign.
     """
     t = np.arange(T)
     # controls: a common factor plus each control's own drift and noise
@@ -65,7 +68,7 @@ def simulate_sts_series(
          + rng.normal(0, 1.0, (T, p)))
     beta = np.zeros(p)
     active = rng.choice(p, size=min(n_active, p), replace=False)
-    beta[active] = rng.uniform(0.5, 2.0, active.size) * rng.choice([-1.0, 1.0], active.size)
+    beta[active] = rng.uniform(*beta_range, active.size) * rng.choice([-1.0, 1.0], active.size)
     weekly = rng.normal(0, 1.0, 7)
     weekly -= weekly.mean()
     dates = pd.date_range(start, periods=T, freq="D")

@@ -25,8 +25,13 @@ fixed (sum-to-zero day effects) rather than slowly drifting, which keeps the
 state sampler to a tridiagonal band; the spike-and-slab prior precision is
 the diagonal of CausalImpact's (its off-diagonal half is 0.005 observations'
 worth of information, immaterial next to the data); the tail probability is
-two-sided (see :func:`butfor.results.summarise_draws`); and several chains
-run side by side, so convergence is checked with split R-hat.
+two-sided (see :func:`butfor.results.summarise_draws`); several chains
+run side by side, so convergence is checked with split R-hat; and, unless
+``expected_model_size`` is set, the controls' inclusion probability is not
+fixed at 3 / K but has a Beta hyperprior with that mean, sampled with the rest
+(George & McCulloch 1993; Scott & Berger 2010), so the number of controls kept
+follows the data when more than three matter (see :mod:`butfor.methods._sts_slab`).
+Setting ``expected_model_size = m`` fixes it at m / K, CausalImpact's prior.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ from butfor.methods._sts_gibbs import (
     SdPrior,
     gibbs,
 )
+from butfor.methods._sts_slab import InclusionBeta, inclusion_prior
 from butfor.methods.sts_data import (
     ConstantSeriesError,
     ControlCheckResult,
@@ -84,7 +90,7 @@ _OPTIONS: dict[str, tuple[str, Any]] = {
     "burn": ("int", (1, 10**6)),
     "chains": ("int", (1, 1000)),
     "prior_level_sd": ("float", (0.0, 1.0)),
-    "expected_model_size": ("float", (0.0, 10**6)),
+    "expected_model_size": ("float_or_none", (0.0, 10**6)),
     "level": ("float", (0.0, 1.0)),
     "transform": ("choice", ("none", "log1p")),
     "check_controls": ("choice", ("error", "warn", "off")),
@@ -108,9 +114,11 @@ def _check_option(name: str, value: Any) -> None:
         want = f"an integer in [{lo}, {hi}]" + (" or None" if kind == "int_or_none" else "")
     else:
         lo, hi = allowed
+        if value is None and kind == "float_or_none":
+            return
         ok = isinstance(value, int | float | np.floating) and not isinstance(value, bool) and (
             lo < float(value) < hi)
-        want = f"a number in ({lo}, {hi})"
+        want = f"a number in ({lo}, {hi})" + (" or None" if kind == "float_or_none" else "")
     if not ok:
         raise SettingsError("StructuralTimeSeries", name, want, value)
 
@@ -180,6 +188,14 @@ class StructuralTimeSeries:
 
     ``fit(y, X, dates=..., event_index=...)`` returns a :class:`StsResult`.
     Settings are stored as given and checked when ``fit`` is called.
+
+    ``expected_model_size``: None (the default) samples the controls' shared
+    inclusion probability under a Beta hyperprior whose mean is 3 / K for K
+    controls (Beta(2m/K, 2(K-m)/K), m = 3; Scott & Berger 2010), so how many
+    controls the model keeps adapts to the data; a number m fixes the
+    probability at m / K, CausalImpact's prior (Brodersen et al. 2015). The
+    result's ``diagnostics["inclusion_prior"]`` records which, and the
+    posterior mean of the probability.
     """
 
     @checked_settings
@@ -191,7 +207,7 @@ class StructuralTimeSeries:
         burn: int = 40,
         chains: int = 10,
         prior_level_sd: float = 0.01,
-        expected_model_size: float = 3.0,
+        expected_model_size: float | None = None,
         level: float = 0.95,
         transform: Transform = "none",
         check_controls: ControlCheck = "error",
@@ -270,7 +286,8 @@ class StructuralTimeSeries:
         ys, W, keep, y_mean, y_sd = standardise(data, self.seasonal_period, metric)
         n_fixed = W.shape[2] - int(keep.sum())
         p_kept = int(keep.sum())
-        pi = np.full(p_kept, min(1.0, self.expected_model_size / p_kept)) if p_kept else np.zeros(0)
+        # None: a Beta hyperprior on the inclusion probability, mean 3 / K (methods/_sts_slab.py)
+        pi = inclusion_prior(self.expected_model_size, p_kept)
 
         priors = Priors(level=SdPrior(self.prior_level_sd, 32.0, 1.0))
         C = self.chains
@@ -328,6 +345,7 @@ class StructuralTimeSeries:
             cum_chains.append((obs_window[ok][None, None, :] - cf_window[:, :, ok]).sum(axis=2))
         diag = _diagnostics(draws, cum_chains, C)
         diag["days_fitted"] = int(data.fit_days.sum())
+        diag["inclusion_prior"] = _inclusion_record(pi, draws.inclusion)
         if counting:
             diag["latent_acceptance"] = draws.latent_acceptance
         diag["days_missing_in_fit"] = int((~in_post & ~np.isfinite(data.z)).sum())
@@ -375,6 +393,14 @@ class StructuralTimeSeries:
             control_check=check,
             settings=self.get_params(),
         )
+
+
+def _inclusion_record(prior, pi_draws: np.ndarray | None) -> dict[str, Any]:
+    """What the spike-and-slab prior on the controls was, and where the data took it."""
+    if isinstance(prior, InclusionBeta):
+        return {"kind": "beta", "a": prior.a, "b": prior.b, "prior_mean": prior.mean,
+                "posterior_mean": float(np.mean(pi_draws))}
+    return {"kind": "fixed", "probability": float(prior[0]) if prior.size else None}
 
 
 def _diagnostics(draws, cum_chains: list[np.ndarray], C: int) -> dict[str, Any]:

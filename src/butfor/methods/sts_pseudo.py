@@ -32,6 +32,7 @@ from butfor.inference.false_positive import (
 )
 from butfor.inference.power import PowerCurve, effect_grid
 from butfor.methods._sts_gibbs import Priors, SdPrior, gibbs
+from butfor.methods._sts_slab import inclusion_prior
 from butfor.results import summarise_draws
 
 # the grid tried when the case gives none: 1% to 60% in 1% steps, then coarser, each way
@@ -205,7 +206,7 @@ def pseudo_event_forecasts(model, y, X, dates, names, indices,
     loc = np.repeat([pr[4] for pr in prepared], C)[:, None]
     scale = np.repeat([pr[5] for pr in prepared], C)[:, None]
     p = q - n_fixed
-    pi = np.full(p, min(1.0, model.expected_model_size / p)) if p else np.zeros(0)
+    pi = inclusion_prior(model.expected_model_size, p)  # as the model's own fit
     rng = np.random.default_rng(model.seed)
     draws = gibbs(Y, Wb, n_fixed=n_fixed, prior_inclusion=pi, trend=model.trend,
                   priors=Priors(level=SdPrior(model.prior_level_sd, 32.0, 1.0)),
