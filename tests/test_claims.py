@@ -102,7 +102,12 @@ def test_beyond_platform_trend(targeted_harm, platform_wide_only):
 
 
 def test_not_preexisting(targeted_harm, earlier_decline):
-    assert targeted_harm["not_preexisting"] == "supported"
+    # the drop is at the event, so no decline is found before it; but "supported" needs the
+    # data to have been able to show a 10% decline (the default smallest effect) begun before
+    # it, and at pre-period pseudo-events this series' check reaches 80% power only for
+    # declines of about a third (docs/verdict-policy.md, power decides): inconclusive, saying so
+    assert targeted_harm["not_preexisting"] == "inconclusive"
+    assert "could not detect a decline smaller than" in targeted_harm["not_preexisting:sentence"]
     assert earlier_decline["not_preexisting"] == "not supported"
 
 

@@ -1,12 +1,13 @@
-"""A case's methods shared with a helper process give what they give run one by one.
+"""A case's methods shared with a pool worker give what they give run one by one.
 
 Reference: butfor.pipeline._run_method called for each method in turn in this
-process (how the pipeline ran them before the helper existed), on the demo case
+process (how the pipeline ran them before the worker existed), on the demo case
 trimmed to three quick methods and a smaller simulated platform (60 peers).
 """
 
 from __future__ import annotations
 
+import os
 import pickle
 import tomllib
 import warnings
@@ -40,7 +41,7 @@ def _bytes(done) -> list[bytes]:
             for out, draws, _ in done]
 
 
-def test_the_helper_gives_the_methods_outputs_in_the_cases_order(case_and_panel, monkeypatch):
+def test_the_worker_gives_the_methods_outputs_in_the_cases_order(case_and_panel, monkeypatch):
     case, panel = case_and_panel
     with single_threaded():
         alone = [parallel_methods._one(m, case, panel, 7) for m in METHODS]
@@ -52,10 +53,9 @@ def test_the_helper_gives_the_methods_outputs_in_the_cases_order(case_and_panel,
     assert started == METHODS[:len(started)]  # this process starts from the front
 
 
-def test_the_helper_claims_from_the_back_and_keeps_butfors_warnings(case_and_panel, tmp_path,
-                                                                  monkeypatch):
+def test_the_worker_keeps_butfors_warnings_and_they_are_shown_here(case_and_panel,
+                                                                   monkeypatch):
     case, panel = case_and_panel
-    assert parallel_methods._claim(tmp_path, 0)  # as if this process had taken the first
 
     def warn_then_run(method, *args):
         warnings.warn(f"from {method}", AssumptionWarning, stacklevel=1)
@@ -63,17 +63,21 @@ def test_the_helper_claims_from_the_back_and_keeps_butfors_warnings(case_and_pan
         return [], {}, 0.0
 
     monkeypatch.setattr(parallel_methods, "_one", warn_then_run)
-    parallel_methods._child(tmp_path, METHODS, case, panel, 7)
-    done = {int(f.stem): pickle.loads(f.read_bytes()) for f in tmp_path.glob("*.pickle")}
-    assert sorted(done) == [1, 2]
-    assert [str(w.message) for w in done[2][2]] == ["from peer_effects"]
+    answer = parallel_methods._there(("peer_effects", case, panel, 7))
+    assert [str(w.message) for w in answer[1]] == ["from peer_effects"]
+    with pytest.warns(AssumptionWarning, match="from peer_effects"):
+        assert parallel_methods._received(answer) == ([], {}, 0.0)
 
 
-def test_a_helper_that_fails_leaves_every_method_run_here(case_and_panel, monkeypatch):
+def _die(job) -> None:
+    os._exit(3)
+
+
+def test_a_worker_that_fails_leaves_every_method_run_here(case_and_panel, monkeypatch):
     case, panel = case_and_panel
     monkeypatch.setattr(parallel_methods, "_cores", lambda: 2)
     monkeypatch.setattr(parallel_methods, "MIN_CELLS", 0)
-    monkeypatch.setattr(parallel_methods, "_CHILD", "import sys; sys.exit(3)")
+    monkeypatch.setattr(parallel_methods, "_there", _die)
     with single_threaded():
         together = parallel_methods.run_methods(METHODS, case, panel, 7)
         alone = [parallel_methods._one(m, case, panel, 7) for m in METHODS]

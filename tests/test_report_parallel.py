@@ -1,13 +1,14 @@
-"""Figures drawn here and in a helper process are the figures drawn one by one, byte for byte.
+"""Figures drawn here and in a pool worker are the figures drawn one by one, byte for byte.
 
 Reference: butfor.report.figures.render called on each plot in turn in this process
-(the drawing the report did before the helper existed); the fixture is the report
+(the drawing the report did before the worker existed); the fixture is the report
 tests' simulated case (tests/report_fixture.py).
 """
 
 from __future__ import annotations
 
-import pickle
+import os
+import time
 
 import pytest
 
@@ -20,7 +21,7 @@ from report_fixture import make_results
 @pytest.fixture(scope="module")
 def plots() -> list:
     found = figures_for(make_results())
-    assert len(found) >= parallel.MIN_FIGURES  # else the helper would not be used
+    assert len(found) >= parallel.MIN_FIGURES  # else the worker would not be used
     return found
 
 
@@ -34,19 +35,35 @@ def test_two_processes_give_the_bytes_of_one(plots, alone, monkeypatch):
     assert parallel.render_all(plots, png=True) == alone
 
 
-def test_the_helper_draws_from_the_back_until_it_meets_a_claimed_figure(plots, alone,
-                                                                       tmp_path):
-    for j in range(3):  # as if this process had drawn the first three
-        assert parallel._claim(tmp_path, j)
-    parallel._child(tmp_path, plots, True)
-    done = sorted(int(f.stem) for f in tmp_path.glob("*.pickle"))
-    assert done == list(range(3, len(plots)))
-    for j in done:
-        assert pickle.loads((tmp_path / f"{j}.pickle").read_bytes()) == (j, *alone[j])
-    assert not parallel._claim(tmp_path, 3)  # each figure is claimed once
+def _where(item: int) -> tuple[int, int]:
+    time.sleep(0.2)  # long beside the worker's start-up share, so both ends are reached
+    return item, os.getpid()
 
 
-def test_a_helper_that_fails_leaves_every_figure_drawn_here(plots, alone, monkeypatch):
-    monkeypatch.setattr(parallel, "_cores", lambda: 2)
-    monkeypatch.setattr(parallel, "_CHILD", "import sys; sys.exit(3)")
-    assert parallel.render_all(plots, png=True) == alone
+def _die(item: int) -> None:
+    os._exit(3)
+
+
+def test_the_worker_takes_the_back_of_the_list_and_the_order_is_kept():
+    # here from the front, the worker from the back: each process's items are one run
+    got = parallel.share(_where, _where, list(range(12)))
+    assert [item for item, _ in got] == list(range(12))
+    pids = [pid for _, pid in got]
+    assert pids[0] == os.getpid() and pids[-1] != os.getpid()
+    cut = pids.index(pids[-1])
+    assert set(pids[:cut]) == {os.getpid()} and set(pids[cut:]) == {pids[-1]}
+
+
+def test_a_worker_that_dies_leaves_every_item_done_here():
+    got = parallel.share(_where, _die, list(range(8)))
+    assert got == [(j, os.getpid()) for j in range(8)]
+
+
+def test_an_error_raised_by_an_item_is_raised_here():
+    def here(item):
+        if item == 5:
+            raise ValueError("bad item")
+        return item
+
+    with pytest.raises(ValueError, match="bad item"):
+        parallel.share(here, _die, list(range(8)))

@@ -37,12 +37,15 @@ from butfor.claims_base import (
 )
 from butfor.claims_money import _attributed_to, _claimed_amount, _income_loss
 from butfor.verdicts import (
+    ERROR_RATE_FACTOR,
     INCONCLUSIVE,
     NOT_SUPPORTED,
     SUPPORTED,
+    TARGET_POWER,
     Gate,
     VerdictWord,
     band_words,
+    before_event_check,
     change_words,
     convergence_gate,
     decide,
@@ -51,7 +54,9 @@ from butfor.verdicts import (
     error_rate_gate,
     interval_words,
     log_to_relative,
+    minimum_detectable,
     p_words,
+    pct,
     placebo_units,
     pre_fit_gate,
     pretrend_gate,
@@ -100,7 +105,7 @@ def _declined_after(claim: Claim, ctx: ClaimContext) -> Verdict:
         pretrend_gate(a, claim.alpha) or _peer_pretrend_gate(claim, ctx),
         pre_fit_gate(a),
         design_gate(n_placebo, claim.alpha),
-        _timing_gate(claim, ctx),
+        _timing_gate(claim, ctx, rel),
     ]
     if (fp := a.get("false_positive")) and isinstance(fp, dict):
         figures.update(false_positive_rate=fp.get("rate"), false_positive_runs=fp.get("runs"))
@@ -184,7 +189,7 @@ def _placebo_claim(claim: Claim, ctx: ClaimContext, kind: str) -> Verdict:
         design_gate(n, claim.alpha),
         pretrend_gate(a, claim.alpha) or _peer_pretrend_gate(claim, ctx),
         pre_fit_gate(a),
-        _timing_gate(claim, ctx),
+        _timing_gate(claim, ctx, rel if rel is not None else log_to_relative(subject_value)),
     ]
     right_way = {"fell": subject_value < 0, "rose": subject_value > 0,
                  "changed": subject_value != 0}[claim.direction]
@@ -249,10 +254,22 @@ def _peer_pretrend_gate(claim: Claim, ctx: ClaimContext) -> Gate | None:
     return replace(gate, reading=f"{gate.reading}, in the {a['method']} analysis")
 
 
-def _timing_gate(claim: Claim, ctx: ClaimContext) -> Gate | None:
+def _timing_gate(claim: Claim, ctx: ClaimContext, effect: float | None = None) -> Gate | None:
     """A pre-trend gate from this run's own timing check (not_preexisting's): it fails when a
-    change is dated before the event, as no effect of the event can be read off one under way."""
-    timing = _not_preexisting(claim.model_copy(update={"kind": "not_preexisting"}), ctx)
+    change is dated before the event, as no effect of the event can be read off one under way,
+    and when the data could not have shown a decline begun before the event as large as the
+    claimed ``effect`` (relative; at least the claim's smallest effect of interest): such a
+    decline, going on, would explain the effect without the event."""
+    size = ctx.case.smallest_effect(claim)
+    if effect is not None and math.isfinite(effect):
+        size = min(max(size, abs(effect)), 9.99)
+    # an estimate on the other side of the claim is no effect a decline under way could
+    # explain: only a change actually dated before the event fails the gate then
+    against = effect is not None and {"fell": effect > 0, "rose": effect < 0}.get(
+        claim.direction, False)
+    timing = _not_preexisting(claim.model_copy(update={"kind": "not_preexisting",
+                                                       "smallest_effect": size}), ctx,
+                              need_power=not against)
     if timing.figures.get("event_date") is None:  # no timing analysis in this run
         return None
     if timing.verdict == SUPPORTED:
@@ -275,8 +292,9 @@ def _targeted(claim: Claim, ctx: ClaimContext) -> Verdict:
     return _placebo_claim(claim, ctx, "targeted")
 
 
-def _not_preexisting(claim: Claim, ctx: ClaimContext) -> Verdict:
-    """No change in the claimed direction dated before the event (less a tolerance)."""
+def _not_preexisting(claim: Claim, ctx: ClaimContext, need_power: bool = True) -> Verdict:
+    """No change in the claimed direction dated before the event (less a tolerance), and the
+    data could have shown one of the smallest size that matters (``need_power``)."""
     event = ctx.case.event(event_name(claim, ctx.case))
     limit, tol = freq.before(event.date, claim.tolerance_days, ctx.frequency)  # whole periods
     metric = ctx.case.claim_metric(claim)
@@ -338,6 +356,39 @@ def _not_preexisting(claim: Claim, ctx: ClaimContext) -> Verdict:
                                f"{limit}")
             else:
                 checked.append(f"{dated}, after {limit}")
+    onset = before_event_check(ctx.analyses, metric, claim)
+    powered = None  # the sentence's power clause when the check could have seen a decline
+    if onset is not None:
+        found, smallest = onset.get("check"), ctx.case.smallest_effect(claim)
+        mde = minimum_detectable(onset.get("power"), claim.direction)
+        figures.update(onset_check=found, mde=mde, smallest_effect=smallest,
+                       onset_power=(onset.get("power") or {}).get("sentence"))
+        fp = onset.get("false_positive") or {}
+        figures.update(onset_false_positive_rate=fp.get("rate"))
+        noisy = fp.get("rate") is not None and fp["rate"] > ERROR_RATE_FACTOR * 0.05 + 1e-12
+        if found and found.get("found") and noisy:
+            unclear.append(f"with the event's own change left to the event, a {way} seems to "
+                           f"begin around {found['onset']}, but the same check finds one at "
+                           f"{fp['n_flagged']} of {fp['runs']} pre-period pseudo-events where "
+                           f"none was injected (known error rate {fp['rate']:.0%}, bound "
+                           f"{ERROR_RATE_FACTOR * 0.05:.0%})")
+        elif found and found.get("found"):
+            early.append(f"with the event's own change left to the event, a {way} "
+                         f"({'a step' if found['shape'] == 'step' else 'a bend in the trend'}) "
+                         f"begins around {found['onset']}, before {limit} (it lowers the BIC "
+                         f"by {found['delta_bic']:.1f})")
+        elif (mde is not None and mde <= smallest + 1e-12) or not need_power:
+            powered = (f"the data could have detected a {way} of {pct(mde)} beginning before "
+                       f"{limit} with {TARGET_POWER:.0%} power ({onset['power']['how']})"
+                       if mde is not None and mde <= smallest + 1e-12 else None)
+        else:
+            power = onset.get("power")
+            unclear.append(
+                f"the data could not detect a {way} smaller than {pct(mde)} beginning before "
+                f"{limit} ({TARGET_POWER:.0%} power, {power['how']}), so one of "
+                f"{pct(smallest)} is not ruled out" if mde is not None else
+                f"the data could not detect a {way} of any size tried beginning before {limit}"
+                + (f" ({power['how']})" if power else f" ({onset.get('why')})"))
     if early:
         word, sentence = NOT_SUPPORTED, f"A {way} began before the {event.name}: " + \
             "; ".join(early) + "."
@@ -345,7 +396,8 @@ def _not_preexisting(claim: Claim, ctx: ClaimContext) -> Verdict:
         word, sentence = INCONCLUSIVE, "Inconclusive: " + "; ".join(unclear + checked) + "."
     else:
         word, sentence = SUPPORTED, (f"No {way} before {limit} ({freq.describe(ctx.frequency, tol)}"
-                                     f" before the {event.name}): " + "; ".join(checked) + ".")
+                                     f" before the {event.name}): " + "; ".join(
+                                         checked + ([powered] if powered else [])) + ".")
     return make_verdict(claim, word, sentence, figures, gates)
 
 

@@ -355,12 +355,26 @@ def _power_how(power: dict | None) -> str:
 def dating_changepoint(analyses: list[dict], metric: str) -> dict | None:
     """The change-point analysis whose date to believe, when level and slope models disagree.
 
-    The one that fits the series better (smaller residual spread): a slope model
-    fitted to a jump dates the "change" too early, a level model fitted to a bend
-    too late. ``not_preexisting`` reads this one, and the report marks the others.
+    The one whose dated change explains the series better (smaller BIC of that one step
+    or kink on the whole series, ``changepoint.dated_bic``): a slope model fitted to a
+    jump dates the "change" too early, a level model fitted to a bend too late.
+    ``not_preexisting`` reads this one, and the report marks the others. Results written
+    before the BIC was recorded fall back to the smaller noise scale.
     """
     found = [a for a in analyses if a.get("method") == "changepoint"
              and a.get("metric") == metric and isinstance(a.get("changepoint"), dict)]
     if not found:
         return None
+    if all(_num(a["changepoint"].get("bic")) is not None for a in found):
+        return min(found, key=lambda a: _num(a["changepoint"]["bic"]))
     return min(found, key=lambda a: _num(a["changepoint"].get("sigma")) or math.inf)
+
+
+def before_event_check(analyses: list[dict], metric: str, claim: Any) -> dict | None:
+    """The run's check for a decline begun before the event (``changepoint_before``), for the
+    claim's tolerance and direction; None when the run has none (older results, no event)."""
+    found = [b for a in analyses if a.get("method") == "changepoint"
+             and a.get("metric") == metric for b in a.get("before_event") or []
+             if b.get("tolerance_days") == claim.tolerance_days
+             and b.get("direction") == claim.direction]
+    return found[0] if found else None

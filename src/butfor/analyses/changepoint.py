@@ -13,6 +13,7 @@ import pandas as pd
 from butfor import frequency as freq
 from butfor.analyses.outcome import subject_outcome
 from butfor.methods.changepoint import ChangePoint, ChangePointResult
+from butfor.methods.changepoint_before import before_event
 
 
 def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
@@ -36,6 +37,13 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
     for model in ("level", "slope"):
         res = ChangePoint(model=model, weekly=daily, frequency=panel.frequency,
                           season=season).fit(z, first_event)
+        if model == "level" and first_event is not None:
+            # did a decline begin before the event, with the event's own change left to it,
+            # and could this data have shown one? (not_preexisting and the timing gate)
+            before = [before_event(z, res.values, first_event, tolerance, panel.frequency,
+                                   direction=direction, min_size=res.diagnostics["min_size"],
+                                   log_scale=case.outcome.transform in ("log", "log1p"))
+                      for tolerance, direction in _timing_questions(case)]
         onset = res.onset
         by_event = {name: None if onset is None else int((onset - d).days) for name, d in dated}
         by_period = {name: None if onset is None else
@@ -55,11 +63,19 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
             ),
             "changepoint": res.to_dict(),
             "adjusted_for": adjusted_for,
+            **({"before_event": before} if model == "level" and first_event is not None else {}),
             "days_from_events": by_event,
             "periods_from_events": by_period,  # in the panel's own periods
             "sentence": _sentence_all(res, f"{who}'s {metric}"),
         })
     return out
+
+
+def _timing_questions(case) -> list[tuple[int, str]]:
+    """(tolerance in days, direction) of every claim a timing check serves; 14 days, fell if none."""
+    kinds = ("not_preexisting", "declined_after", "beyond_platform_trend", "targeted")
+    asked = {(c.tolerance_days, c.direction) for c in case.claims if c.kind in kinds}
+    return sorted(asked) or [(14, "fell")]
 
 
 def adjust_for_controls(z: pd.Series, case, panel, first_event: pd.Timestamp | None

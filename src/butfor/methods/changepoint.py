@@ -189,6 +189,9 @@ class ChangePointResult(Displayable):
     changes: tuple[dict, ...] = ()  # every detected change: date, lower, upper, change, evidence
     diagnostics: dict[str, Any] = field(default_factory=dict)
     frequency: str = "D"
+    # BIC of the dated changes on the whole series (a step or a kink at each): what the
+    # level and slope models are compared by (``dated_bic``)
+    bic: float | None = None
 
     def periods_from_event(self) -> tuple[int, int, int] | None:
         """(onset, lower, upper) in the series' periods after the event (negative: before)."""
@@ -248,6 +251,7 @@ class ChangePointResult(Displayable):
             "periods_from_event_upper": None if periods is None else periods[2],
             "change": self.change,
             "sigma": self.sigma,
+            "bic": self.bic,
             "penalty": self.penalty,
             "criterion": self.criterion,
             "level": self.level,
@@ -357,9 +361,33 @@ class ChangePoint:
             onset_lower=lower, onset_upper=upper, onset_probability=prob, change=change,
             sigma=float(sigma), penalty=float(penalty), criterion="bic", level=self.level,
             event_date=event, changes=listed, frequency=frequency,
+            bic=dated_bic(y, t, [int(dates.get_loc(c["date"])) for c in changes], self.model),
             diagnostics={"n": n, "min_size": self.min_size, "weekly_removed": self.weekly,
                          "season_removed": self.season,
                          "select": self.select})
+
+
+def dated_bic(y: np.ndarray, t: np.ndarray, taus: list[int], model: Model) -> float:
+    """BIC of the dated changes (a step at each, or a kink for ``"slope"``) on the whole series.
+
+    Both models' datings are fitted to the same series, so their BICs compare: the smaller
+    one explains the series better for its parameters (each change costs a coefficient and
+    its date). The noise scale ``sigma`` cannot decide it: it is read off first (level) or
+    second (slope) differences, and on positively autocorrelated noise the second
+    differences come out smaller, which picked the slope model for a step and dated the
+    step weeks early (issue 13: 26% of the verdict study's ``effect`` runs). No change: a
+    constant (level) or a straight line (slope).
+    """
+    n = len(y)
+    cols = [np.ones(n)] if model == "level" else [np.ones(n), t - t.mean()]
+    for tau in sorted(set(taus)):
+        cols.append((np.arange(n) >= tau).astype(float) if model == "level"
+                    else np.maximum(t - t[tau], 0.0))
+    X = np.column_stack(cols)
+    beta, *_ = np.linalg.lstsq(X, y, rcond=None)
+    rss = max(float(np.sum((y - X @ beta) ** 2)), 1e-300)
+    k = X.shape[1] + len(set(taus)) + 1  # coefficients, the dates, the noise scale
+    return float(n * math.log(rss / n) + k * math.log(n))
 
 
 def _evidence(y: np.ndarray, t: np.ndarray, tau: int, model: Model) -> float:
