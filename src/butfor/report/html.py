@@ -341,8 +341,10 @@ def _summary_rows(results: dict) -> list[dict]:
                                 f"{fmt.signed(r.get('average_upper'))}",
             "cumulative": fmt.signed(r.get("cumulative")),
             "relative": fmt.percent(r.get("relative")),
-            "p_value": fmt.p_value(r.get("p_value")) if fmt.is_number(r.get("p_value"))
-            else fmt.DASH,
+            "p_value": (fmt.p_value(r.get("p_value")) if fmt.is_number(r.get("p_value"))
+                        else fmt.DASH)
+            + (f" (placebo rank test: {fmt.p_value(r['placebo_p_value'])})"
+               if fmt.is_number(r.get("placebo_p_value")) else ""),
         })
     return rows
 
