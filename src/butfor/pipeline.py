@@ -477,28 +477,11 @@ def _pct(x) -> str:
     return "–" if x is None else f"{100 * x:+.1f}%"
 
 
-class _NoProgress:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def add_task(self, *a, **k):
-        return 0
-
-    def update(self, *a, **k):
-        pass
-
-    def advance(self, *a, **k):
-        pass
-
-
-def _progress(console: Console | None):
-    if console is None:
-        return _NoProgress()
+def _progress(console: Console | None) -> Progress:
+    """The run's stage bar; with no console (a library call, the web app) rich's own
+    ``disable`` keeps it silent."""
     return Progress(TextColumn("{task.description:<20}"), BarColumn(), TimeElapsedColumn(),
-                    console=console, transient=True)
+                    console=console, transient=True, disable=console is None)
 
 
 __all__ = ["ButforError", "InputFile", "RunOutput", "run_case", "write_outputs"]
