@@ -4,8 +4,9 @@ How the suite is spread over cores (pyproject: ``-n auto --dist loadgroup``): a
 module with a module-scoped fixture runs on one xdist worker (its tests get an
 ``xdist_group`` of the module's name here), so the fixture is built once, not
 once per worker; the tests that read the demo's output are one group, "demo".
-Units holding a ``slow`` or ``browser`` test are handed out first, so the last
-minutes are spent on short tests, not waiting on one long one.
+Units holding a ``slow``, ``browser`` or ``realdata`` test are handed out first,
+then the module groups, then the rest, so the last minutes are spent on short
+tests, not waiting on one long one.
 """
 
 from __future__ import annotations
@@ -60,10 +61,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     def unit(item: pytest.Item) -> str:
         return _group(item) or item.nodeid
 
-    long_units = {unit(i) for i in items
-                  if i.get_closest_marker("slow") or i.get_closest_marker("browser")}
-    # a stable sort: within each half the collection order is kept
-    items.sort(key=lambda i: unit(i) not in long_units)
+    long_units = {unit(i) for i in items if any(
+        i.get_closest_marker(m) for m in ("slow", "browser", "realdata"))}
+
+    def tier(item: pytest.Item) -> int:
+        # 0: statistical, browser and real-data checks; 1: a module sharing a fixture;
+        # 2: the rest, mostly well under a second each
+        if unit(item) in long_units:
+            return 0
+        return 1 if _group(item) is not None else 2
+
+    # a stable sort: within each tier the collection order is kept
+    items.sort(key=tier)
 
 
 @pytest.fixture(scope="session")
