@@ -75,6 +75,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=tier)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Put each item's ``xdist_group`` into its node id, as ``--dist loadgroup`` needs.
+
+    xdist (3.8) does this by setting ``item._nodeid``, which pytest 9.2 no longer reads
+    (node ids live in ``item._id``), so its groups were silently ignored and every module
+    fixture was built on both workers. Runs on a worker only (where ``loadgroup`` is
+    set), before xdist's own hook reports the collection; a no-op if xdist's suffix took.
+    """
+    if not getattr(session.config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in session.items:
+        group = _group(item)
+        if group is not None and "@" not in item.nodeid:
+            item._id = NodeId.parse(f"{item.nodeid}@{group}")
+
+
 @pytest.fixture(scope="session")
 def slow_size(request: pytest.FixtureRequest):
     """Pick a size for a slow check: ``slow_size(ci=40, full=200)``."""
