@@ -35,6 +35,19 @@ def test_two_processes_give_the_bytes_of_one(plots, alone, monkeypatch):
     assert parallel.render_all(plots, png=True) == alone
 
 
+def test_figures_drawn_early_by_the_run_helper_are_the_figures_drawn_late(plots, alone,
+                                                                         monkeypatch):
+    monkeypatch.setattr(parallel, "_cores", lambda: 2)
+    with parallel.run_helper():
+        parallel.warm_figures()
+        parallel.predraw(plots[:4], png=True)  # drawn in the worker, back first
+        parallel.predraw(plots[-1:], png=False)  # not what the report asks for: called off
+        helper = parallel._HELPER.get()
+        helper.drawn[next(iter(helper.drawn))].result()  # one drawn before the report asks
+        assert parallel.render_all(plots, png=True) == alone
+        assert helper.drawn == {}
+
+
 def _where(item: int) -> tuple[int, int]:
     time.sleep(0.2)  # long beside the worker's start-up share, so both ends are reached
     return item, os.getpid()
