@@ -90,7 +90,8 @@ def timed(args: list[str], src: Path, env_extra: dict | None = None) -> dict:
 
 
 def creator(src: Path, work: Path) -> dict:
-    out, store = work / "out", work.parent / "creator-store" / "store.duckdb"
+    # one store for both commits: its cache holds the control (the same bytes for both)
+    out, store = work / "out", work.parents[1] / "creator-store" / "store.duckdb"
     m = timed(["-m", "butfor", "run", str(CREATOR), "--out", str(out), "--store", str(store)],
               src)
     m["stages"] = json.loads((out / "run.json").read_text())["timings_seconds"]
@@ -162,8 +163,8 @@ def main() -> None:
         tmp = Path(tmp)
         trees = {"before": export(args.before, tmp / "before"),
                  "after": export(args.after, tmp / "after") if args.after else ROOT / "src"}
-        for name, src in trees.items():  # the control into each store's cache, untimed
-            store = tmp / name / "creator-store" / "store.duckdb"
+        for name, src in trees.items():  # the control into the store's cache, untimed
+            store = tmp / "creator-store" / "store.duckdb"
             timed(["-m", "butfor", "run", str(CREATOR), "--fetch", "--out",
                    str(tmp / name / "fetch"), "--store", str(store)], src,
                   {"BUTFOR_CASSETTE": str(CASSETTE)})
