@@ -400,30 +400,6 @@ def test_clopper_pearson_reference_values():
     assert hi == 1.0 and lo == pytest.approx(0.025 ** (1 / 10), rel=1e-9)
 
 
-def test_clopper_pearson_gives_scipy_stats_beta_ppf_bits():
-    # Reference: scipy.stats.beta.ppf (scipy 1.17.1), the call the interval made before it
-    # used scipy.special.betaincinv to keep scipy.stats out of start-up; the same bits
-    from scipy.stats import beta
-
-    for n in (1, 2, 7, 10, 20, 50):
-        for k in range(n + 1):
-            for level in (0.8, 0.95, 0.99):
-                a = (1 - level) / 2
-                want = (0.0 if k == 0 else float(beta.ppf(a, k, n - k + 1)),
-                        1.0 if k == n else float(beta.ppf(1 - a, k + 1, n - k)))
-                assert clopper_pearson(k, n, level) == want
-
-
-def test_sts_band_quantile_is_scipy_stats_norm_ppf():
-    # Reference: scipy.stats.norm.ppf (scipy 1.17.1), which the band used before
-    # methods/sts.py called scipy.special.ndtri (norm.ppf's own kernel) directly
-    from scipy.special import ndtri
-    from scipy.stats import norm
-
-    for level in (0.5, 0.8, 0.9, 0.95, 0.99, 0.999):
-        assert float(ndtri(0.5 + level / 2)) == float(norm.ppf(0.5 + level / 2))
-
-
 def test_false_positive_rate_counts_what_the_method_reports():
     ps = iter([0.01, 0.5, 0.2, 0.04, 0.9, 0.3])
     seen = []
