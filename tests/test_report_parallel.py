@@ -57,6 +57,18 @@ def _die(item: int) -> None:
     os._exit(3)
 
 
+def test_two_items_are_one_here_and_one_there_and_the_helper_stays_open(monkeypatch):
+    monkeypatch.setattr(parallel, "_cores", lambda: 2)
+    with parallel.run_helper():
+        pool = parallel._HELPER.get().pool
+        got = parallel.share(_where, _where, [0, 1], then=parallel.IMPORT_FIGURES)
+        again = parallel.share(_where, _where, [0, 1])
+        assert parallel._HELPER.get().pool is pool
+    for done in (got, again):
+        assert [item for item, _ in done] == [0, 1]
+        assert done[0][1] == os.getpid() != done[1][1]  # the worker is not given both
+
+
 def test_the_worker_takes_the_back_of_the_list_and_the_order_is_kept():
     # here from the front, the worker from the back: each process's items are one run
     got = parallel.share(_where, _where, list(range(12)))

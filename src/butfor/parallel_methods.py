@@ -25,13 +25,16 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from butfor.report.parallel import _cores, share, warm
+from butfor.report.parallel import IMPORT_FIGURES, _cores, has_helper, share, warm
 
 #: smaller panels (units × periods) run in this process alone: the worker's start-up
 #: (imports, a copy of the panel) would cost more than it saves
 MIN_CELLS = 50_000
 #: and so do cases with fewer methods
 MIN_METHODS = 3
+#: unless the run's helper (report.parallel.run_helper) is up anyway, for the figures:
+#: then two methods are shared whatever the panel's size
+MIN_METHODS_HELPER = 2
 
 Done = tuple[list[dict], dict, float]  # analyses, counterfactual draws, seconds
 
@@ -71,7 +74,9 @@ def run_methods(methods: list[str], case, panel, seed: int,
         return [started(m) or _one(m, case, panel, seed) for m in methods]
     order = dealt(methods)
     jobs = [(methods[i], case, panel, seed) for i in order]
-    done = share(lambda job: started(job[0]) or _one(*job), _there, jobs, _received)
+    # the run's helper, done with its methods, imports what drawing needs
+    done = share(lambda job: started(job[0]) or _one(*job), _there, jobs, _received,
+                 then=IMPORT_FIGURES)
     out: list[Done] = [([], {}, 0.0)] * len(methods)
     for i, d in zip(order, done, strict=True):
         out[i] = d
@@ -80,8 +85,12 @@ def run_methods(methods: list[str], case, panel, seed: int,
 
 def shared(methods: list[str], panel) -> bool:
     """Whether :func:`run_methods` shares these methods with a worker."""
+    if _cores() < 2:
+        return False
+    if has_helper():  # its start-up is paid for already
+        return len(methods) >= MIN_METHODS_HELPER
     cells = len(panel.unit_ids) * len(panel.dates)
-    return len(methods) >= MIN_METHODS and cells >= MIN_CELLS and _cores() >= 2
+    return len(methods) >= MIN_METHODS and cells >= MIN_CELLS
 
 
 def dealt(methods: list[str]) -> list[int]:
@@ -97,7 +106,9 @@ def warm_methods(methods: list[str], panel=None) -> None:
     """Have the run's helper import these methods now, if it is to run some of them
     (with no panel yet: if there are enough of them)."""
     if shared(methods, panel) if panel is not None else len(methods) >= MIN_METHODS:
-        warm(_adapters, tuple(methods))
+        order = dealt(methods)
+        # the methods at the worker's end (the back half) are the ones it will run first
+        warm(_adapters, tuple(methods[i] for i in order[len(order) // 2:]))
 
 
 def _adapters(methods: tuple[str, ...]) -> None:

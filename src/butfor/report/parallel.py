@@ -116,9 +116,13 @@ def warm(job: Callable[..., None], *args: Any) -> None:
         pass
 
 
+#: the job that imports what drawing needs (for :func:`warm` and ``share(then=...)``)
+IMPORT_FIGURES = (_import, FIGURE_MODULES)
+
+
 def warm_figures() -> None:
     """Have the run's helper import what drawing needs."""
-    warm(_import, FIGURE_MODULES)
+    warm(*IMPORT_FIGURES)
 
 
 def has_helper() -> bool:
@@ -127,12 +131,14 @@ def has_helper() -> bool:
 
 
 def share(here: Callable[[Any], Any], there: Callable[[Any], Any], items: Sequence,
-          received: Callable[[Any], Any] = lambda r: r) -> list:
+          received: Callable[[Any], Any] = lambda r: r,
+          then: tuple | None = None) -> list:
     """``here(item)`` for every item, in order, some of them run as ``there(item)`` in a
     spawned worker; ``received`` turns the worker's answer into ``here``'s.
 
     ``there`` must be a module-level function (it is pickled by name) and give, after
-    ``received``, what ``here`` gives.
+    ``received``, what ``here`` gives. ``then``, a ``(job, *args)`` for :func:`warm`, is
+    handed to the run's helper once no item is left for it.
     """
     n = len(items)
     lock = threading.Lock()
@@ -140,12 +146,20 @@ def share(here: Callable[[Any], Any], there: Callable[[Any], Any], items: Sequen
     futures: dict[int, Future] = {}
     helper = _HELPER.get()
     pool = helper.pool if helper is not None else _spawned_pool()
+    after = [then if helper is not None else None]
 
     def feed(_done: Future | None = None) -> None:
-        # the worker is kept two items ahead (one running, one on its way), each taken
+        # the worker is kept two items ahead (one running, one on its way; one ahead for
+        # fewer than four items), each taken
         # from the back as the previous one finishes; called from the pool's own thread
         with lock:
             if ends[1] < ends[0]:
+                if after[0] is not None:  # the worker's share is handed out: what comes next
+                    job, after[0] = after[0], None
+                    try:
+                        pool.submit(*job)
+                    except RuntimeError:
+                        pass
                 return
             j = ends[1]
             try:
@@ -159,7 +173,8 @@ def share(here: Callable[[Any], Any], there: Callable[[Any], Any], items: Sequen
     out: dict[int, Any] = {}
     try:
         feed()
-        feed()
+        if n >= 4:  # two ahead; with fewer items the worker would take this process's too
+            feed()
         while True:
             with lock:
                 if ends[0] > ends[1]:
