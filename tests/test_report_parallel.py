@@ -92,3 +92,24 @@ def test_an_error_raised_by_an_item_is_raised_here():
 
     with pytest.raises(ValueError, match="bad item"):
         parallel.share(here, _die, list(range(8)))
+
+
+class _NoWorker:
+    """A pool that cannot start its worker (as in a daemonic process)."""
+
+    def submit(self, *args, **kwargs):
+        raise AssertionError("daemonic processes are not allowed to have children")
+
+    def shutdown(self, **kwargs) -> None:
+        pass
+
+
+def test_a_run_helper_that_cannot_start_leaves_everything_done_here(plots, alone, monkeypatch):
+    monkeypatch.setattr(parallel, "_cores", lambda: 2)
+    monkeypatch.setattr(parallel, "_spawned_pool", _NoWorker)
+    with parallel.run_helper():
+        parallel.warm_figures()
+        parallel.predraw(plots, png=True)
+        assert parallel.share(_where, _where, [0, 1, 2, 3, 4], then=parallel.IMPORT_FIGURES) \
+            == [(i, os.getpid()) for i in range(5)]
+        assert parallel.render_all(plots, png=True) == alone

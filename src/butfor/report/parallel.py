@@ -112,7 +112,7 @@ def warm(job: Callable[..., None], *args: Any) -> None:
         return
     try:
         helper.pool.submit(job, *args)
-    except RuntimeError:  # the pool is broken or shut: the work is done here then
+    except Exception:  # noqa: BLE001 - no worker (broken, shut, or none allowed here)
         pass
 
 
@@ -158,7 +158,7 @@ def share(here: Callable[[Any], Any], there: Callable[[Any], Any], items: Sequen
                     job, after[0] = after[0], None
                     try:
                         pool.submit(*job)
-                    except RuntimeError:
+                    except Exception:  # noqa: BLE001 - no worker: drawing imports it here
                         pass
                 return
             j = ends[1]
@@ -228,7 +228,7 @@ def predraw(plots: Sequence, *, png: bool) -> None:
             continue
         try:
             helper.drawn[key] = helper.pool.submit(_render, (plot, png))
-        except RuntimeError:  # the pool is broken or shut
+        except Exception:  # noqa: BLE001 - no worker (broken, shut, or none allowed here)
             return
 
 
