@@ -25,16 +25,15 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from butfor.report.parallel import IMPORT_FIGURES, _cores, has_helper, share, warm
+from butfor.report.parallel import IMPORT_FIGURES, _cores, share, warm
 
 #: smaller panels (units × periods) run in this process alone: the worker's start-up
 #: (imports, a copy of the panel) would cost more than it saves
 MIN_CELLS = 50_000
-#: and so do cases with fewer methods
+#: and so do cases with fewer methods (a creator's STS and change points: sharing them
+#: cost the helper the methods' imports, about 0.5 s of CPU, to save 0.13 s here, and held
+#: up its drawing)
 MIN_METHODS = 3
-#: unless the run's helper (report.parallel.run_helper) is up anyway, for the figures:
-#: then two methods are shared whatever the panel's size
-MIN_METHODS_HELPER = 2
 
 Done = tuple[list[dict], dict, float]  # analyses, counterfactual draws, seconds
 
@@ -85,12 +84,8 @@ def run_methods(methods: list[str], case, panel, seed: int,
 
 def shared(methods: list[str], panel) -> bool:
     """Whether :func:`run_methods` shares these methods with a worker."""
-    if _cores() < 2:
-        return False
-    if has_helper():  # its start-up is paid for already
-        return len(methods) >= MIN_METHODS_HELPER
     cells = len(panel.unit_ids) * len(panel.dates)
-    return len(methods) >= MIN_METHODS and cells >= MIN_CELLS
+    return len(methods) >= MIN_METHODS and cells >= MIN_CELLS and _cores() >= 2
 
 
 def dealt(methods: list[str]) -> list[int]:
