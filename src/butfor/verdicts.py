@@ -202,19 +202,22 @@ def pretrend_test(analysis: dict) -> dict | None:
         # the sign of the drift into the event: late pre-period minus early pre-period
         half = len(pre) // 2
         slope = sum(pre[half:]) / len(pre[half:]) - sum(pre[:half]) / half
-    return {"p_value": test["p_value"], "slope": slope}
+    return {"p_value": test["p_value"], "slope": slope, "test": test.get("test")}
 
 
 def pretrend_gate(analysis: dict, alpha: float) -> Gate | None:
+    """The pre-trend test's own p-value (for a clustered event study, the wild cluster
+    bootstrap's: its analytic F p-value over-rejects with many pre-periods and few clusters)."""
     test = pretrend_test(analysis)
     if test is None or _num(test.get("p_value")) is None:
         return None
     p = float(test["p_value"])
     passed = p > alpha
+    how = f"{test['test']}, " if test.get("test") == "wild cluster bootstrap" else ""
     return Gate("pretrend", passed, p, f"p > {alpha:g}",
                 "the pre-trend test does not reject parallel paths before the event "
-                f"({p_words(p)})" if passed else
-                f"the pre-trend test rejects parallel paths before the event ({p_words(p)})")
+                f"({how}{p_words(p)})" if passed else
+                f"the pre-trend test rejects parallel paths before the event ({how}{p_words(p)})")
 
 
 def pre_fit_gate(analysis: dict) -> Gate | None:
