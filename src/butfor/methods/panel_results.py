@@ -57,7 +57,9 @@ class WaldTest:
     badly when ``df`` is not small against the clusters;
     ``"wild cluster bootstrap"`` is the restricted wild cluster bootstrap of the
     same statistic (:mod:`butfor.methods.wild_bootstrap`; its draws in
-    ``bootstrap``); ``"placebo"`` the placebo rank (``inference="placebo"``).
+    ``bootstrap``); ``"placebo"`` the placebo rank (``inference="placebo"``);
+    ``"untestable"``: too few clusters for the restrictions (``p_value`` NaN,
+    ``bootstrap["skipped"]`` says why).
     ``p_value_f`` and ``p_value_chi2`` are the analytic F and large-sample
     chi-square p-values, kept for transparency whatever ``test`` is.
     """
@@ -68,7 +70,7 @@ class WaldTest:
     df_denominator: int
     p_value: float
     p_value_chi2: float
-    test: Literal["F", "wild cluster bootstrap", "placebo"] = "F"
+    test: Literal["F", "wild cluster bootstrap", "placebo", "untestable"] = "F"
     p_value_f: float | None = None
     bootstrap: dict[str, Any] | None = None
 
