@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import sys
 import time
 import warnings
@@ -212,6 +213,8 @@ def run_one(scenario: str, seed: int) -> Outcome:
     group = next((a for a in out.results.analyses if a["method"] == "group_disproportion"), {})
     test = ((group.get("group_disproportion") or {}).get("event_study") or {}).get("pretrend")
     p = (test or {}).get("p_value")
+    if (test or {}).get("test") == "untestable":  # no test: NaN, counted apart
+        p = math.nan
     return Outcome(scenario, seed, verdicts, gates, p, time.perf_counter() - t0)
 
 
@@ -345,7 +348,14 @@ def markdown(cells: list[Cell], outcomes: list[Outcome], seeds: list[int]) -> st
         lines += ["", f"{len(refused)} runs were refused by the pipeline (a sentence, exit 2, no "
                   "verdict; counted `inconclusive` above): " + "; ".join(
                       f"{', '.join(runs)}: {reason}" for reason, runs in why.items())]
-    ps = [o.group_pretrend_p for o in outcomes if o.group_pretrend_p is not None]
+    ps = [o.group_pretrend_p for o in outcomes if o.group_pretrend_p is not None
+          and math.isfinite(o.group_pretrend_p)]
+    untestable = sum(o.group_pretrend_p is not None and not math.isfinite(o.group_pretrend_p)
+                     for o in outcomes)
+    if untestable:
+        lines += ["", f"The group comparison's pre-trend test could not be run in {untestable} "
+                  "runs (no more accounts than pre-period coefficients + 1): its gate failed "
+                  "there."]
     if ps:  # no scenario gives the groups different paths before the event
         k = sum(p <= 0.05 for p in ps)
         lines += ["", f"The group comparison's pre-trend test (a wild cluster bootstrap of the "
