@@ -46,6 +46,7 @@ placebo inference instead.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field, replace
 
@@ -191,8 +192,7 @@ def wild_cluster_wald(y: np.ndarray, X: np.ndarray, tested: np.ndarray, unit: np
     # C_g = X̂_g' X̃_g, one small product per cluster
     order = np.argsort(unit, kind="stable")
     bounds = np.searchsorted(unit[order], np.arange(G + 1))
-    C = np.stack([Xh[order[a:z]].T @ Xt[order[a:z]] for a, z in zip(bounds[:-1], bounds[1:],
-                                                                     strict=True)])
+    C = np.stack([Xh[order[a:z]].T @ Xt[order[a:z]] for a, z in itertools.pairwise(bounds)])
     # P_FE(u_r ∘ v) = sum_h v_h P_FE(e_h), e_h = u_r on cluster h alone: column h of alpha
     # and gamma are the unit and period effects fitted to e_h
     sum_time = np.zeros((T, G))
