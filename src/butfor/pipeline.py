@@ -367,8 +367,9 @@ def print_summary(results: Results, console: Console) -> None:
         table.add_column(col, justify="left" if col in ("method", "metric", "event") else "right",
                          no_wrap=True)
     for row in results.summary_table:
-        if row.get("kind") == "coefficient" and row.get("relative") is None:
-            # a regression coefficient on the outcome's own (not a log) scale
+        if row.get("relative") is None:
+            # a regression coefficient on the outcome's own (not a log) scale, or an effect on
+            # day-on-day growth (whose relative change means nothing)
             effect = f"{row['average']:+.4g}"
             interval = f"{row['average_lower']:+.4g} to {row['average_upper']:+.4g}"
         else:
@@ -439,6 +440,9 @@ def _summary_table(analyses: list[dict], case: Case) -> list[dict]:
         # SDID's p comes from its interval (normal, placebo standard error) and the claims
         # read its placebo rank test: where the two differ the row carries both, named
         placebo = (a.get("placebo") or {}).get("p_value")
+        # an effect on day-on-day growth (pct_change) has no relative change that means
+        # anything: growth of 0.09% a day falling to -0.06% is not "165% lower"
+        growth = case.outcome.transform == "pct_change"
         for e in effects:
             s = e["summary"]
             other = (placebo if placebo is not None and s["p_value"] is not None
@@ -454,6 +458,8 @@ def _summary_table(analyses: list[dict], case: Case) -> list[dict]:
                                       "p_value")},
                 **({"placebo_p_value": other} if other is not None else {}),
             })
+            if growth:
+                rows[-1].update(relative=None, relative_lower=None, relative_upper=None)
     return rows
 
 
