@@ -236,3 +236,42 @@ def test_report_is_deterministic(tmp_path):
         pages.append(res.report.read_bytes())
     assert pages[0] == pages[1]
     assert pages[0].count(b"<svg") == 3
+
+
+def test_cli_on_a_dask_cluster_matches_in_process(tmp_path):
+    # The path of the 10^6-account benchmark at small size: `butfor audit --simulate`
+    # on a real Dask scheduler with two worker processes on loopback writes the
+    # partitions on the workers and runs both passes there; the platform, every
+    # table and summary.json are identical to the same command in one process, and
+    # run.json records every partition's cost and each worker's peak memory.
+    runner = CliRunner()
+    common = ["audit", "--simulate", "900", "--simulate-days", "120", "--partition-accounts",
+              "150", "--control-metric", "pageviews", "--seed", "11", "--no-progress"]
+    r = runner.invoke(app, [*common, "--out", str(tmp_path / "here")])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, [*common, "--out", str(tmp_path / "dask"), "--scheduler", "local",
+                            "--workers", "2"])
+    assert r.exit_code == 0, r.output
+    for f in ("panel/part-00000.parquet", "panel/part-00005.parquet", "panel/units.parquet",
+              "truth.parquet"):
+        assert (tmp_path / "here" / "simulated" / f).read_bytes() == \
+            (tmp_path / "dask" / "simulated" / f).read_bytes(), f
+    a, b = _frames(tmp_path / "here"), _frames(tmp_path / "dask")
+    for name in a:
+        pd.testing.assert_frame_equal(a[name], b[name], check_exact=True)
+    assert (tmp_path / "here" / "summary.json").read_text() == \
+        (tmp_path / "dask" / "summary.json").read_text()
+    assert len(a["accounts"]) == 900
+
+    import json
+
+    run = json.loads((tmp_path / "dask" / "run.json").read_text())
+    assert run["executor"]["backend"] == "dask" and run["executor"]["workers"] == 2
+    assert run["executor"]["scheduler"].startswith("tcp://127.0.0.1:")
+    for step in ("simulate", "pass1", "pass2"):
+        pids = sorted(t["partition"] for t in run["tasks"] if t["step"] == step)
+        assert pids == list(range(6)), (step, pids)
+        assert run["partition_cost"][step]["partitions"] == 6
+    assert len(run["workers"]) == 2  # both worker processes ran partitions
+    assert all(w["peak_rss"] > 0 for w in run["workers"].values())
+    assert run["driver_peak_rss"] > 0 and set(run["stages"]) >= {"simulate", "pass1", "pass2"}

@@ -1,0 +1,310 @@
+"""Benchmark ``butfor audit`` on a Dask cluster: 10^5 to 10^6 accounts x 730 days, and 10^7 by arithmetic.
+
+For each size, one command does everything on a Dask ``LocalCluster`` of
+separate worker processes talking over loopback (``--scheduler local
+--workers 2``): the workers simulate the platform straight into Parquet
+partitions on disk (``butfor.audit_sim``, 2,000 accounts a partition; the panel
+is never held whole in any process), then run the audit's two passes on those
+files; the driver combines them and writes the tables and the report. The
+command's ``run.json`` gives each step's wall time, every partition's time and
+the peak resident memory of the worker that ran it (``ru_maxrss`` read in the
+worker); a sampler here adds the resident memory of the whole process tree
+(driver, scheduler, nannies, workers) every 0.2 s. The generated files live
+under ``--root`` (default ``/tmp/dask``) and are deleted after each size.
+
+From the largest size's per-partition cost it writes the arithmetic for
+10^7 accounts x 730 days in under an hour into the section "## Audit on a Dask
+cluster" of benchmarks/README.md (only that section).
+
+Run: ``python benchmarks/audit_dask_benchmark.py --sizes 100000 300000 1000000``
+(about 15 minutes on the shared 2-core machine; ``--from-results`` rewrites
+the section from the last results file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / ".cache" / "audit_dask" / "results.json"
+PER_PARTITION = 2_000
+TARGET_ACCOUNTS = 10_000_000
+HOUR = 3600.0
+
+
+def _du(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def run_size(n: int, days: int, workers: int, root: Path, seed: int) -> dict:
+    out = root / f"audit-{n}"
+    shutil.rmtree(out, ignore_errors=True)
+    log = root / f"audit-{n}.log"
+    cmd = [sys.executable, "-m", "butfor", "audit", "--simulate", str(n), "--simulate-days",
+           str(days), "--partition-accounts", str(PER_PARTITION), "--scheduler", "local",
+           "--workers", str(workers), "--control-metric", "pageviews", "--base-group", "right",
+           "--seed", str(seed), "--out", str(out)]
+    load0 = os.getloadavg()
+    t0 = time.perf_counter()
+    with open(log, "w") as fh:  # the command's progress bar goes here: tail -f it
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)
+        ps = psutil.Process(proc.pid)
+        peak = {"tree": 0}
+        loads = []
+        stop = threading.Event()
+
+        def sample():
+            i = 0
+            while not stop.is_set():
+                try:
+                    procs = [ps, *ps.children(recursive=True)]
+                except psutil.Error:
+                    procs = []
+                total = 0
+                for p in procs:
+                    try:
+                        total += p.memory_info().rss
+                    except psutil.Error:
+                        pass
+                peak["tree"] = max(peak["tree"], total)
+                if i % 50 == 0:
+                    loads.append(os.getloadavg()[0])
+                i += 1
+                time.sleep(0.2)
+
+        th = threading.Thread(target=sample, daemon=True)
+        th.start()
+        rc = proc.wait()
+        stop.set()
+        th.join()
+    seconds = time.perf_counter() - t0
+    if rc != 0:
+        raise RuntimeError(f"butfor audit failed ({rc}); see {log}")
+    run = json.loads((out / "run.json").read_text())
+    summary = json.loads((out / "summary.json").read_text())
+    disk = _du(out / "simulated" / "panel")
+    shutil.rmtree(out)  # the partitions: several GB at 10^6 accounts
+    tasks = run.pop("tasks")
+    steps = {}
+    for step in ("simulate", "pass1", "pass2"):
+        secs = np.array([t["seconds"] for t in tasks if t["step"] == step])
+        cpu = np.array([t["cpu_seconds"] for t in tasks if t["step"] == step])
+        steps[step] = {"partitions": int(secs.size), "median": float(np.median(secs)),
+                       "mean": float(secs.mean()), "p90": float(np.percentile(secs, 90)),
+                       "max": float(secs.max()), "cpu_mean": float(cpu.mean()),
+                       "busy": float(secs.sum())}
+    return {"n_accounts": summary["n_accounts"], "n_partitions": summary["n_partitions"],
+            "days": days, "workers": workers, "command_seconds": seconds,
+            "audit_seconds": run["seconds"], "stages": run["stages"], "steps": steps,
+            "worker_peak_rss": {w: v["peak_rss"] for w, v in run["workers"].items()},
+            "worker_tasks": {w: v["tasks"] for w, v in run["workers"].items()},
+            "driver_peak_rss": run["driver_peak_rss"], "tree_peak_rss": peak["tree"],
+            "memory_limit": run["executor"].get("worker_memory_limit"),
+            "scheduler": run["executor"].get("scheduler"), "disk_bytes": disk,
+            "load_before": load0, "load_after": os.getloadavg(),
+            "load_samples": loads, "flagged": summary["n_flagged"],
+            "disproportion": summary["disproportion"][0]["coef"]}
+
+
+def arithmetic(r: dict) -> dict:
+    """10^7 accounts from one measured size: partitions, worker-seconds, driver time, workers."""
+    scale = TARGET_ACCOUNTS / r["n_accounts"]
+    parts = math.ceil(TARGET_ACCOUNTS / PER_PARTITION)
+    per_part = r["steps"]["pass1"]["mean"] + r["steps"]["pass2"]["mean"]
+    worker_seconds = parts * per_part
+    # how much of the passes' wall time the workers were busy (scheduling, gaps, stragglers)
+    busy = r["steps"]["pass1"]["busy"] + r["steps"]["pass2"]["busy"]
+    wall = r["stages"]["pass1"] + r["stages"]["pass2"]
+    efficiency = busy / (r["workers"] * wall)
+    driver = sum(r["stages"].get(k, 0.0) for k in ("plan", "combine", "statistics", "write"))
+    driver_10m = driver * scale  # linear in accounts (one row per account)
+    startup = r["audit_seconds"] - sum(r["stages"].get(k, 0.0)
+                                       for k in ("plan", "pass1", "combine", "pass2",
+                                                 "statistics", "write"))
+    budget = HOUR - driver_10m - max(startup, 0.0) - 300.0  # 5 minutes' margin
+    workers = math.ceil(worker_seconds / (efficiency * budget)) if budget > 0 else None
+    worker_peak = max(r["worker_peak_rss"].values())
+    return {"partitions": parts, "per_partition_seconds": per_part,
+            "worker_seconds": worker_seconds, "efficiency": efficiency,
+            "driver_seconds": driver_10m, "startup_seconds": startup, "budget": budget,
+            "workers": workers, "worker_peak_rss": worker_peak,
+            "driver_rss": r["driver_peak_rss"] * scale,
+            "disk_bytes": r["disk_bytes"] * scale,
+            "hours": (driver_10m + max(startup, 0.0)
+                      + worker_seconds / (efficiency * workers)) / HOUR if workers else None}
+
+
+def write_readme(results: dict) -> None:
+    rows = results["runs"]
+    big = rows[-1]
+    a = arithmetic(big)
+    gb = 1e9
+    lines = [
+        "## Audit on a Dask cluster (`audit_dask_benchmark.py`)",
+        "",
+        f"`butfor audit --simulate N --simulate-days {big['days']} --scheduler local --workers "
+        f"{big['workers']}`: a Dask `LocalCluster` (distributed {results['distributed']}) of "
+        f"{big['workers']} separate worker processes, one thread each, scheduler and workers on "
+        "127.0.0.1 only. The workers simulate the platform straight into Parquet partitions on "
+        f"disk ({PER_PARTITION:,} accounts x {big['days']} days a partition, AR(1) attention, a "
+        "platform and a group shock, individual losses in 10% of accounts; no process ever "
+        "holds the whole panel), then run both passes on those files (platform reference, the "
+        "off-platform `pageviews` control, two groups); the driver adds up pass 1, computes the "
+        "statistics over one row per account and writes the tables and the report. Figures from "
+        "the command's own `run.json` (every partition's time; each worker's peak resident "
+        "memory, `ru_maxrss` read inside the worker after each partition); one run per size, "
+        f"Python {platform.python_version()}, on the 2-core development machine shared with "
+        "other engineers' jobs (load average: 1-minute figure at the start and end of each "
+        "run, and the range sampled during it).",
+        "",
+        "| accounts | partitions | audit s | simulate s | pass 1 s | pass 2 s | driver s | "
+        "per partition s (pass 1 + 2, mean) | peak per worker (GB) | driver peak (GB) | "
+        "whole tree peak (GB) | panel on disk (GB) | load average |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |",
+    ]
+    for r in rows:
+        st = r["stages"]
+        driver = sum(st.get(k, 0.0) for k in ("plan", "combine", "statistics", "write"))
+        per = r["steps"]["pass1"]["mean"] + r["steps"]["pass2"]["mean"]
+        peaks = ", ".join(f"{v / gb:.2f}" for _, v in sorted(r["worker_peak_rss"].items()))
+        samples = r["load_samples"] or [r["load_before"][0]]
+        lines.append(
+            f"| {r['n_accounts']:,} | {r['n_partitions']:,} | {r['audit_seconds']:.0f} | "
+            f"{st.get('simulate', 0):.0f} | {st['pass1']:.0f} | {st['pass2']:.0f} | "
+            f"{driver:.0f} | {per:.2f} ({r['steps']['pass1']['mean']:.2f} + "
+            f"{r['steps']['pass2']['mean']:.2f}) | {peaks} | {r['driver_peak_rss'] / gb:.2f} | "
+            f"{r['tree_peak_rss'] / gb:.2f} | {r['disk_bytes'] / gb:.2f} | "
+            f"{r['load_before'][0]:.1f} → {r['load_after'][0]:.1f} "
+            f"({min(samples):.1f}-{max(samples):.1f}) |")
+    p1, p2 = big["steps"]["pass1"], big["steps"]["pass2"]
+    lines += [
+        "",
+        "\"audit s\" is the audit from its plan to its report (the `run.json` total, the "
+        "simulation excluded); \"driver s\" is the serial part (plan, adding up pass 1, "
+        "statistics, tables and report). At "
+        f"{big['n_accounts']:,} accounts a partition took {p1['median']:.2f} s in pass 1 (median; "
+        f"90th percentile {p1['p90']:.2f}, slowest {p1['max']:.2f}; CPU {p1['cpu_mean']:.2f} s "
+        f"mean) and {p2['median']:.2f} s in pass 2 (90th percentile {p2['p90']:.2f}, slowest "
+        f"{p2['max']:.2f}; CPU {p2['cpu_mean']:.2f} s mean); simulating one took "
+        f"{big['steps']['simulate']['mean']:.2f} s. Memory per worker stays flat as accounts "
+        "grow (a worker holds one partition at a time); the driver's grows with accounts (it "
+        "holds one row of results per account for the false-discovery step).",
+        "",
+        "### 10^7 accounts x 730 days in under an hour: the arithmetic",
+        "",
+        f"From the {big['n_accounts']:,}-account run above (assumptions in the list below):",
+        "",
+        f"- partitions: 10,000,000 / {PER_PARTITION:,} = {a['partitions']:,};",
+        f"- worker time: {a['partitions']:,} x {a['per_partition_seconds']:.2f} s (pass 1 + "
+        f"pass 2, mean per partition, measured) = {a['worker_seconds']:,.0f} worker-seconds "
+        f"({a['worker_seconds'] / HOUR:.1f} worker-hours);",
+        f"- scheduling: the workers were busy {a['efficiency']:.0%} of the passes' wall time "
+        "(the rest is the scheduler's round trips, the scatter of pass 1's totals and the last "
+        "partitions' stragglers), taken as the same at 10^7;",
+        f"- driver (serial): {sum(big['stages'].get(k, 0.0) for k in ('plan', 'combine', 'statistics', 'write')):.0f} s "
+        f"at {big['n_accounts']:,} accounts, scaled linearly: {a['driver_seconds']:,.0f} s at "
+        f"10^7, plus {max(a['startup_seconds'], 0):.0f} s start-up; with 5 minutes' margin that "
+        f"leaves {a['budget']:,.0f} s for the passes;",
+    ]
+    if a["workers"]:
+        lines += [
+            f"- so **{a['workers']} workers** (one core each, one thread): "
+            f"{a['worker_seconds']:,.0f} / ({a['efficiency']:.2f} x {a['workers']}) = "
+            f"{a['worker_seconds'] / (a['efficiency'] * a['workers']):,.0f} s of passes, "
+            f"{a['hours']:.2f} hours in all;",
+            f"- worker size: {a['worker_peak_rss'] / gb:.2f} GB peak measured per worker (flat "
+            "in accounts); give each **1 core and 1.5 GB** (the Dask nanny pauses a worker at "
+            "80% of its limit), so "
+            f"{a['workers']} x 1.5 = {a['workers'] * 1.5:.0f} GB for the workers;",
+            f"- driver: {a['driver_rss'] / gb:.1f} GB at 10^7 by linear scaling of its "
+            f"{big['driver_peak_rss'] / gb:.2f} GB peak (an upper bound: its fixed imports are "
+            "scaled too), one more core;",
+            f"- disk: {a['disk_bytes'] / gb:.0f} GB of Parquet input at 10^7 "
+            f"({big['disk_bytes'] / gb:.2f} GB measured at {big['n_accounts']:,}), read twice; "
+            "the audit's own files are one row per account.",
+        ]
+    lines += [
+        "",
+        "Assumptions: the per-partition cost measured on this shared 2-core machine holds on "
+        "each worker's own core (it was measured with two workers and other jobs competing for "
+        "two cores, so a dedicated core is if anything faster); the cost is per partition of "
+        f"{PER_PARTITION:,} accounts x 730 days and does not depend on how many partitions there "
+        "are (each reads only its own file, and pass 2 receives the same few-kilobyte totals); "
+        "the input is on a disk or object store every worker can read at the rate measured here "
+        "(local disk); the driver's serial statistics grow linearly (sorting one row per "
+        "account for the false-discovery step is n log n: a little more); workers on several "
+        "machines would add network transfer of the same small per-partition files, which this "
+        "loopback run does not measure. Generating the data is not part of the hour (a real "
+        "audit reads data that exist); on the same workers it would add "
+        f"{a['partitions'] * big['steps']['simulate']['mean'] / (a['workers'] or 1) / 60:.0f} "
+        "minutes.",
+        "",
+        "Run: `python benchmarks/audit_dask_benchmark.py --sizes 100000 300000 1000000` "
+        "(generated partitions under `/tmp/dask/`, deleted after each size).",
+        "",
+    ]
+    section = "\n".join(lines)
+    readme = HERE / "README.md"
+    text = readme.read_text()
+    start = text.find("## Audit on a Dask cluster (")
+    if start >= 0:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
+    else:  # after the audit's own section
+        at = text.find("## Audit (")
+        end = text.find("\n## ", at + 1) if at >= 0 else -1
+        text = (text[:end + 1] + section + "\n" + text[end + 1:]) if end >= 0 \
+            else text.rstrip("\n") + "\n\n" + section
+    readme.write_text(text)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
+    ap.add_argument("--days", type=int, default=730)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=2024)
+    ap.add_argument("--root", type=Path, default=Path("/tmp/dask"))
+    ap.add_argument("--no-readme", action="store_true")
+    ap.add_argument("--from-results", action="store_true")
+    args = ap.parse_args()
+    if args.from_results:
+        write_readme(json.loads(RESULTS.read_text()))
+        return
+    import distributed
+
+    args.root.mkdir(parents=True, exist_ok=True)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    results = {"distributed": distributed.__version__, "runs": []}
+    if RESULTS.exists():  # keep sizes measured before (one size at a time fits the 15 minutes)
+        old = json.loads(RESULTS.read_text())
+        results["runs"] = [r for r in old.get("runs", []) if r["n_accounts"] not in args.sizes]
+    for n in sorted(args.sizes):
+        print(f"{n:,} accounts x {args.days} days on {args.workers} Dask workers ...", flush=True)
+        r = run_size(n, args.days, args.workers, args.root, args.seed)
+        print(f"  audit {r['audit_seconds']:.0f} s (simulation {r['stages']['simulate']:.0f} s), "
+              f"per partition {r['steps']['pass1']['mean'] + r['steps']['pass2']['mean']:.2f} s, "
+              f"peak per worker {max(r['worker_peak_rss'].values()) / 1e9:.2f} GB, load "
+              f"{r['load_before'][0]:.1f} -> {r['load_after'][0]:.1f}", flush=True)
+        results["runs"].append(r)
+        results["runs"].sort(key=lambda x: x["n_accounts"])
+        RESULTS.write_text(json.dumps(results, indent=2))
+    if not args.no_readme:
+        write_readme(results)
+
+
+if __name__ == "__main__":
+    main()
