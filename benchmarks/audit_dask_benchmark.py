@@ -108,7 +108,8 @@ def run_size(n: int, days: int, workers: int, root: Path, seed: int) -> dict:
                        "busy": float(secs.sum())}
     return {"n_accounts": summary["n_accounts"], "n_partitions": summary["n_partitions"],
             "days": days, "workers": workers, "command_seconds": seconds,
-            "audit_seconds": run["seconds"], "stages": run["stages"], "steps": steps,
+            "audit_seconds": run["seconds"], "stages": run["stages"],
+            "stages_cpu": run.get("stages_cpu", {}), "steps": steps,
             "worker_peak_rss": {w: v["peak_rss"] for w, v in run["workers"].items()},
             "worker_tasks": {w: v["tasks"] for w, v in run["workers"].items()},
             "driver_peak_rss": run["driver_peak_rss"], "tree_peak_rss": peak["tree"],
@@ -119,38 +120,62 @@ def run_size(n: int, days: int, workers: int, root: Path, seed: int) -> dict:
             "disproportion": summary["disproportion"][0]["coef"]}
 
 
-def arithmetic(r: dict) -> dict:
-    """10^7 accounts from one measured size: partitions, worker-seconds, driver time, workers."""
-    scale = TARGET_ACCOUNTS / r["n_accounts"]
+DRIVER_STAGES = ("plan", "combine", "statistics", "write")
+
+
+def _driver(r: dict, key: str = "stages") -> float:
+    return sum(r[key].get(k, 0.0) for k in DRIVER_STAGES)
+
+
+def _line(rows: list[dict], value) -> tuple[float, float]:
+    """Least-squares (per account, fixed) through the sizes; proportional from one size."""
+    x = np.array([r["n_accounts"] for r in rows], float)
+    y = np.array([value(r) for r in rows], float)
+    if len(rows) < 2:
+        return float(y[0] / x[0]), 0.0
+    slope, fixed = np.polyfit(x, y, 1)
+    return float(slope), float(fixed)
+
+
+def arithmetic(rows: list[dict]) -> dict:
+    """10^7 accounts from the measured sizes: partitions, worker-seconds, driver, workers.
+
+    The per-partition cost is taken from the largest size. On a dedicated core a
+    one-thread partition takes its CPU time (plus a little I/O wait); on this
+    shared machine its wall time was longer by the contention measured, so the
+    workers are counted both ways.
+    """
+    r = rows[-1]
     parts = math.ceil(TARGET_ACCOUNTS / PER_PARTITION)
-    per_part = r["steps"]["pass1"]["mean"] + r["steps"]["pass2"]["mean"]
-    worker_seconds = parts * per_part
-    # how much of the passes' wall time the workers were busy (scheduling, gaps, stragglers)
-    busy = r["steps"]["pass1"]["busy"] + r["steps"]["pass2"]["busy"]
-    wall = r["stages"]["pass1"] + r["stages"]["pass2"]
-    efficiency = busy / (r["workers"] * wall)
-    driver = sum(r["stages"].get(k, 0.0) for k in ("plan", "combine", "statistics", "write"))
-    driver_10m = driver * scale  # linear in accounts (one row per account)
-    startup = r["audit_seconds"] - sum(r["stages"].get(k, 0.0)
-                                       for k in ("plan", "pass1", "combine", "pass2",
-                                                 "statistics", "write"))
-    budget = HOUR - driver_10m - max(startup, 0.0) - 300.0  # 5 minutes' margin
-    workers = math.ceil(worker_seconds / (efficiency * budget)) if budget > 0 else None
-    worker_peak = max(r["worker_peak_rss"].values())
-    return {"partitions": parts, "per_partition_seconds": per_part,
-            "worker_seconds": worker_seconds, "efficiency": efficiency,
-            "driver_seconds": driver_10m, "startup_seconds": startup, "budget": budget,
-            "workers": workers, "worker_peak_rss": worker_peak,
-            "driver_rss": r["driver_peak_rss"] * scale,
-            "disk_bytes": r["disk_bytes"] * scale,
-            "hours": (driver_10m + max(startup, 0.0)
-                      + worker_seconds / (efficiency * workers)) / HOUR if workers else None}
+    p1, p2 = r["steps"]["pass1"], r["steps"]["pass2"]
+    cpu = p1["cpu_mean"] + p2["cpu_mean"]
+    wall = p1["mean"] + p2["mean"]
+    busy = p1["busy"] + p2["busy"]
+    efficiency = busy / (r["workers"] * (r["stages"]["pass1"] + r["stages"]["pass2"]))
+    d_slope, d_fixed = _line(rows, lambda x: _driver(x, "stages_cpu") or _driver(x))
+    dw_slope, dw_fixed = _line(rows, _driver)
+    m_slope, m_fixed = _line(rows, lambda x: x["driver_peak_rss"])
+    driver = d_slope * TARGET_ACCOUNTS + d_fixed
+    driver_wall = dw_slope * TARGET_ACCOUNTS + dw_fixed
+    margin = 300.0
+    out = {"partitions": parts, "cpu": cpu, "wall": wall, "contention": wall / cpu,
+           "efficiency": efficiency, "driver": driver, "driver_wall": driver_wall,
+           "driver_rss": m_slope * TARGET_ACCOUNTS + m_fixed, "driver_rss_per_million": m_slope * 1e6,
+           "margin": margin, "worker_peak_rss": max(max(x["worker_peak_rss"].values())
+                                                    for x in rows),
+           "disk_bytes": r["disk_bytes"] / r["n_accounts"] * TARGET_ACCOUNTS}
+    for name, per, drv in (("dedicated", cpu, driver), ("shared", wall, driver_wall)):
+        budget = HOUR - drv - margin
+        n = math.ceil(parts * per / (efficiency * budget)) if budget > 0 else None
+        out[name] = {"worker_seconds": parts * per, "budget": budget, "workers": n,
+                     "hours": (drv + parts * per / (efficiency * n)) / HOUR if n else None}
+    return out
 
 
 def write_readme(results: dict) -> None:
     rows = results["runs"]
     big = rows[-1]
-    a = arithmetic(big)
+    a = arithmetic(rows)
     gb = 1e9
     lines = [
         "## Audit on a Dask cluster (`audit_dask_benchmark.py`)",
@@ -177,7 +202,7 @@ def write_readme(results: dict) -> None:
     ]
     for r in rows:
         st = r["stages"]
-        driver = sum(st.get(k, 0.0) for k in ("plan", "combine", "statistics", "write"))
+        driver = _driver(r)
         per = r["steps"]["pass1"]["mean"] + r["steps"]["pass2"]["mean"]
         peaks = ", ".join(f"{v / gb:.2f}" for _, v in sorted(r["worker_peak_rss"].items()))
         samples = r["load_samples"] or [r["load_before"][0]]
@@ -190,70 +215,78 @@ def write_readme(results: dict) -> None:
             f"{r['load_before'][0]:.1f} → {r['load_after'][0]:.1f} "
             f"({min(samples):.1f}-{max(samples):.1f}) |")
     p1, p2 = big["steps"]["pass1"], big["steps"]["pass2"]
+    ded, sh = a["dedicated"], a["shared"]
     lines += [
         "",
         "\"audit s\" is the audit from its plan to its report (the `run.json` total, the "
-        "simulation excluded); \"driver s\" is the serial part (plan, adding up pass 1, "
-        "statistics, tables and report). At "
+        "simulation excluded); \"driver s\" is the serial part in the driver (plan, adding up "
+        "pass 1, statistics, tables and report). At "
         f"{big['n_accounts']:,} accounts a partition took {p1['median']:.2f} s in pass 1 (median; "
         f"90th percentile {p1['p90']:.2f}, slowest {p1['max']:.2f}; CPU {p1['cpu_mean']:.2f} s "
         f"mean) and {p2['median']:.2f} s in pass 2 (90th percentile {p2['p90']:.2f}, slowest "
         f"{p2['max']:.2f}; CPU {p2['cpu_mean']:.2f} s mean); simulating one took "
         f"{big['steps']['simulate']['mean']:.2f} s. Memory per worker stays flat as accounts "
-        "grow (a worker holds one partition at a time); the driver's grows with accounts (it "
-        "holds one row of results per account for the false-discovery step).",
+        "grow (a worker holds one partition at a time); the driver's grows with accounts "
+        f"(about {a['driver_rss_per_million'] / gb:.2f} GB per million: it holds one row of "
+        "results per account for the false-discovery step).",
         "",
         "### 10^7 accounts x 730 days in under an hour: the arithmetic",
         "",
-        f"From the {big['n_accounts']:,}-account run above (assumptions in the list below):",
+        f"From the measured per-partition cost at {big['n_accounts']:,} accounts and the "
+        "driver's cost fitted over the sizes above (assumptions below the list):",
         "",
-        f"- partitions: 10,000,000 / {PER_PARTITION:,} = {a['partitions']:,};",
-        f"- worker time: {a['partitions']:,} x {a['per_partition_seconds']:.2f} s (pass 1 + "
-        f"pass 2, mean per partition, measured) = {a['worker_seconds']:,.0f} worker-seconds "
-        f"({a['worker_seconds'] / HOUR:.1f} worker-hours);",
+        f"- partitions: 10,000,000 / {PER_PARTITION:,} = {a['partitions']:,}, each "
+        f"{PER_PARTITION:,} accounts x 730 days as measured;",
+        f"- work per partition (pass 1 + pass 2, mean): {a['cpu']:.2f} CPU seconds, which is "
+        f"its time on a dedicated core (one thread, data in the page cache); on this shared "
+        f"machine it took {a['wall']:.2f} s of wall time ({a['contention']:.1f}x, the other "
+        "jobs' share of the two cores);",
+        f"- worker time: {a['partitions']:,} x {a['cpu']:.2f} s = "
+        f"{ded['worker_seconds']:,.0f} worker-seconds ({ded['worker_seconds'] / HOUR:.1f} "
+        f"worker-hours; {sh['worker_seconds'] / HOUR:.1f} at the shared machine's wall time);",
         f"- scheduling: the workers were busy {a['efficiency']:.0%} of the passes' wall time "
-        "(the rest is the scheduler's round trips, the scatter of pass 1's totals and the last "
-        "partitions' stragglers), taken as the same at 10^7;",
-        f"- driver (serial): {sum(big['stages'].get(k, 0.0) for k in ('plan', 'combine', 'statistics', 'write')):.0f} s "
-        f"at {big['n_accounts']:,} accounts, scaled linearly: {a['driver_seconds']:,.0f} s at "
-        f"10^7, plus {max(a['startup_seconds'], 0):.0f} s start-up; with 5 minutes' margin that "
-        f"leaves {a['budget']:,.0f} s for the passes;",
+        "(the rest: the scheduler's round trips, the broadcast of pass 1's totals, the last "
+        "partitions finishing one by one), taken as the same at 10^7;",
+        f"- driver (serial, one core): {a['driver']:,.0f} CPU seconds at 10^7 from the line "
+        f"through the sizes ({a['driver_wall']:,.0f} s at this machine's wall time), with "
+        f"{a['margin'] / 60:.0f} minutes' margin for start-up, leaving "
+        f"{ded['budget']:,.0f} s of the hour for the passes;",
     ]
-    if a["workers"]:
+    if ded["workers"]:
         lines += [
-            f"- so **{a['workers']} workers** (one core each, one thread): "
-            f"{a['worker_seconds']:,.0f} / ({a['efficiency']:.2f} x {a['workers']}) = "
-            f"{a['worker_seconds'] / (a['efficiency'] * a['workers']):,.0f} s of passes, "
-            f"{a['hours']:.2f} hours in all;",
-            f"- worker size: {a['worker_peak_rss'] / gb:.2f} GB peak measured per worker (flat "
-            "in accounts); give each **1 core and 1.5 GB** (the Dask nanny pauses a worker at "
-            "80% of its limit), so "
-            f"{a['workers']} x 1.5 = {a['workers'] * 1.5:.0f} GB for the workers;",
-            f"- driver: {a['driver_rss'] / gb:.1f} GB at 10^7 by linear scaling of its "
-            f"{big['driver_peak_rss'] / gb:.2f} GB peak (an upper bound: its fixed imports are "
-            "scaled too), one more core;",
+            f"- so **{ded['workers']} workers** on dedicated cores: "
+            f"{ded['worker_seconds']:,.0f} / ({a['efficiency']:.2f} x {ded['workers']}) = "
+            f"{ded['worker_seconds'] / (a['efficiency'] * ded['workers']):,.0f} s of passes, "
+            f"{ded['hours']:.2f} hours in all"
+            + (f" ({sh['workers']} workers if each ran only as fast as on this shared machine, "
+               f"{sh['hours']:.2f} hours);" if sh["workers"] else ";"),
+            f"- worker size: at most {a['worker_peak_rss'] / gb:.2f} GB peak resident per "
+            "worker at any size (flat in accounts); give each **1 core and 1.5 GB** (a Dask "
+            "worker is paused at 80% of its memory limit and restarted at 95%): "
+            f"{ded['workers']} x 1.5 = {ded['workers'] * 1.5:.0f} GB for the workers;",
+            f"- driver: {a['driver_rss'] / gb:.1f} GB peak at 10^7 from the line through the "
+            f"sizes' driver peaks ({a['driver_rss_per_million'] / gb:.2f} GB per million "
+            "accounts), and one core;",
             f"- disk: {a['disk_bytes'] / gb:.0f} GB of Parquet input at 10^7 "
-            f"({big['disk_bytes'] / gb:.2f} GB measured at {big['n_accounts']:,}), read twice; "
-            "the audit's own files are one row per account.",
+            f"({big['disk_bytes'] / gb:.2f} GB measured at {big['n_accounts']:,}), each file "
+            "read twice (once per pass).",
         ]
     lines += [
         "",
-        "Assumptions: the per-partition cost measured on this shared 2-core machine holds on "
-        "each worker's own core (it was measured with two workers and other jobs competing for "
-        "two cores, so a dedicated core is if anything faster); the cost is per partition of "
-        f"{PER_PARTITION:,} accounts x 730 days and does not depend on how many partitions there "
-        "are (each reads only its own file, and pass 2 receives the same few-kilobyte totals); "
-        "the input is on a disk or object store every worker can read at the rate measured here "
-        "(local disk); the driver's serial statistics grow linearly (sorting one row per "
-        "account for the false-discovery step is n log n: a little more); workers on several "
-        "machines would add network transfer of the same small per-partition files, which this "
-        "loopback run does not measure. Generating the data is not part of the hour (a real "
-        "audit reads data that exist); on the same workers it would add "
-        f"{a['partitions'] * big['steps']['simulate']['mean'] / (a['workers'] or 1) / 60:.0f} "
+        "Assumptions: a partition's cost depends on its size, not on how many partitions "
+        "there are (each task reads only its own file; pass 2 receives the same few-kilobyte "
+        "totals at any size); a dedicated core runs a partition in its measured CPU time; the "
+        "input sits where every worker reads it at local-disk speed (workers on several "
+        "machines add the transfer of each partition's few megabytes, which this loopback run "
+        "does not measure); the driver's statistics grow linearly in accounts (its one sort for "
+        "the false-discovery step is n log n: a little more). Generating the data is not part "
+        "of the hour (an audit reads data that exist); on the same workers it would add about "
+        f"{a['partitions'] * big['steps']['simulate']['cpu_mean'] / (ded['workers'] or 1) / 60:.0f} "
         "minutes.",
         "",
         "Run: `python benchmarks/audit_dask_benchmark.py --sizes 100000 300000 1000000` "
-        "(generated partitions under `/tmp/dask/`, deleted after each size).",
+        "(generated partitions under `/tmp/dask/`, deleted after each size; sizes run one at a "
+        "time are kept in the results file and the section is written from all of them).",
         "",
     ]
     section = "\n".join(lines)
