@@ -173,6 +173,10 @@ def _block(cfg: AuditSimConfig, seed: int, b: int, lo: int, hi: int, dates: np.n
     impressions = np.round(np.expm1(log_reach))
     pv_level = level - 3.0 + rng.normal(0.0, 0.5, n)
     pageviews = np.round(np.expm1(pv_level[:, None] + attention + pv_noise))
+    # a count is never negative: expm1 of a log level below log(0.5) rounds to -1 (about
+    # once in four million account-days of pageviews, which log1p then refused)
+    pageviews[pageviews < 0] = 0.0
+    impressions[impressions < 0] = 0.0
     if cfg.missing_share > 0:
         miss = rng.random((n, T)) < cfg.missing_share
         impressions[miss] = np.nan
