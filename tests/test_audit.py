@@ -275,3 +275,13 @@ def test_cli_on_a_dask_cluster_matches_in_process(tmp_path):
     assert len(run["workers"]) == 2  # both worker processes ran partitions
     assert all(w["peak_rss"] > 0 for w in run["workers"].values())
     assert run["driver_peak_rss"] > 0 and set(run["stages"]) >= {"simulate", "pass1", "pass2"}
+
+
+def test_simulated_counts_are_never_negative(tmp_path):
+    # A pageview noise of 2 log points puts many account-days below log(0.5), where
+    # expm1 rounded gave -1 before the clip (log1p then refused the platform).
+    cfg = replace(SMALL, n_accounts=150, pageview_noise_sd=2.0)
+    panel = simulate_audit_panel(cfg, tmp_path / "sim", seed=9)
+    frame = pd.read_parquet(panel / "part-00000.parquet")
+    assert (frame["pageviews"] == 0).any()
+    assert (frame["pageviews"] >= 0).all() and (frame["impressions"] >= 0).all()
