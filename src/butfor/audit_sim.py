@@ -92,7 +92,7 @@ def simulate_audit_panel(config: AuditSimConfig, out: str | Path, seed: int = 0,
 
         tick = stage(bar, "simulating partitions", n_blocks)
     else:
-        def tick():
+        def tick() -> None:
             return None
     records = (run or _run_serial)(partial(simulate_partition, cfg, seed, str(out)), blocks,
                                    tick, name="simulate")
