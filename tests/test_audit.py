@@ -285,3 +285,31 @@ def test_simulated_counts_are_never_negative(tmp_path):
     frame = pd.read_parquet(panel / "part-00000.parquet")
     assert (frame["pageviews"] == 0).any()
     assert (frame["pageviews"] >= 0).all() and (frame["impressions"] >= 0).all()
+
+
+def test_a_worker_reads_only_its_partitions_unit_rows(tmp_path, monkeypatch):
+    # units.parquet in four row groups of sorted accounts (as the simulator writes
+    # it): a partition's accounts get the rows the whole file gives them, and only
+    # the row group holding them is read; in a shuffled file every group is read.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from butfor.audit import partitions
+
+    units = pd.DataFrame({"unit": [f"a{i:03d}" for i in range(400)],
+                          "group": np.where(np.arange(400) % 3 == 0, "left", "right")})
+    mine = units["unit"].to_numpy()[110:150]
+    full = units.set_index("unit").loc[mine, ["group"]]
+    reads = []
+    real = pq.ParquetFile.read_row_group
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group",
+                        lambda self, i, **kw: reads.append(i) or real(self, i, **kw))
+    for name, frame in (("sorted", units), ("shuffled", units.sample(frac=1, random_state=0))):
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path,
+                       row_group_size=100)
+        reads.clear()
+        got = partitions._units_rows(str(path), ("group",), mine)
+        pd.testing.assert_frame_equal(got.loc[mine], full, check_dtype=False,
+                                      check_index_type=False)
+        assert reads == ([1] if name == "sorted" else [0, 1, 2, 3]), (name, reads)
