@@ -229,6 +229,23 @@ def write_readme(results: dict) -> None:
         "grow (a worker holds one partition at a time); the driver's grows with accounts "
         f"(about {a['driver_rss_per_million'] / gb:.2f} GB per million: it holds one row of "
         "results per account for the false-discovery step).",
+    ]
+    prev = results.get("previous")
+    if prev:
+        lines += [
+            "",
+            f"Before commit {prev['commit']} every worker read and cached the whole "
+            "`units.parquet` (one row per account of the platform) to look up its partition's "
+            "groups, so its memory grew with the platform: peak per worker "
+            + ", ".join(f"{p['peak'] / gb:.2f} GB at {p['n_accounts']:,}" for p in prev["runs"])
+            + f" accounts (same command, load average {prev['load']}); at 10^6 accounts "
+            f"reading three partitions in a bare process peaked at {prev['bare_old'] / 1e6:,.0f} "
+            f"MB against {prev['bare_new'] / 1e6:,.0f} MB reading only the partition's rows, "
+            f"so about {(prev['bare_old'] - prev['bare_new']) * 10 / 1e9:.1f} GB more per worker "
+            "at 10^7. Now a worker reads only the row groups "
+            "holding its partition's accounts.",
+        ]
+    lines += [
         "",
         "### 10^7 accounts x 730 days in under an hour: the arithmetic",
         "",
@@ -260,10 +277,14 @@ def write_readme(results: dict) -> None:
             f"{ded['hours']:.2f} hours in all"
             + (f" ({sh['workers']} workers if each ran only as fast as on this shared machine, "
                f"{sh['hours']:.2f} hours);" if sh["workers"] else ";"),
+            f"- recommended: **{2 * ded['workers']} workers**, twice the minimum, for the "
+            "assumptions below (a cold disk, slower cores, stragglers): "
+            f"{(a['driver'] + ded['worker_seconds'] / (a['efficiency'] * 2 * ded['workers'])) / HOUR:.2f} "
+            "hours by the same arithmetic;",
             f"- worker size: at most {a['worker_peak_rss'] / gb:.2f} GB peak resident per "
             "worker at any size (flat in accounts); give each **1 core and 1.5 GB** (a Dask "
             "worker is paused at 80% of its memory limit and restarted at 95%): "
-            f"{ded['workers']} x 1.5 = {ded['workers'] * 1.5:.0f} GB for the workers;",
+            f"{2 * ded['workers']} x 1.5 = {2 * ded['workers'] * 1.5:.0f} GB for the workers;",
             f"- driver: {a['driver_rss'] / gb:.1f} GB peak at 10^7 from the line through the "
             f"sizes' driver peaks ({a['driver_rss_per_million'] / gb:.2f} GB per million "
             "accounts), and one core;",
@@ -325,6 +346,8 @@ def main() -> None:
     if RESULTS.exists():  # keep sizes measured before (one size at a time fits the 15 minutes)
         old = json.loads(RESULTS.read_text())
         results["runs"] = [r for r in old.get("runs", []) if r["n_accounts"] not in args.sizes]
+        if "previous" in old:  # figures from before a fix, written beside the new ones
+            results["previous"] = old["previous"]
     for n in sorted(args.sizes):
         print(f"{n:,} accounts x {args.days} days on {args.workers} Dask workers ...", flush=True)
         r = run_size(n, args.days, args.workers, args.root, args.seed)

@@ -105,7 +105,8 @@ def measured(fn: Callable, *args) -> dict:
     value = fn(*args)
     rss = _current_rss()
     return {"value": value, "seconds": time.perf_counter() - t0,
-            "cpu_seconds": time.process_time() - c0, "worker": f"{socket.gethostname()}:{os.getpid()}",
+            "cpu_seconds": time.process_time() - c0,
+            "worker": f"{socket.gethostname()}:{os.getpid()}",
             "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "rss": rss}
 
 

@@ -124,7 +124,8 @@ def audit_command(*, parquet: Path | None, store: Path | None, dataset: str | No
                   post_days: int | None, transform: str, out: Path, scheduler: str | None,
                   workers: int, alpha: float, seed: int, console, progress: bool = True,
                   simulate: int | None = None, simulate_days: int | None = None,
-                  partition_accounts: int = 2000, level: float = 0.95, fdr_method: str = "auto") -> AuditOutputs:
+                  partition_accounts: int = 2000, level: float = 0.95,
+                  fdr_method: str = "auto") -> AuditOutputs:
     """What ``butfor audit`` does: resolve the source, run, print the headline."""
     executor = Executor(backend="dask" if scheduler else "local", workers=workers,
                         scheduler=scheduler)
