@@ -64,3 +64,15 @@ def test_no_method_module_reads_the_case(path):
 ])
 def test_the_check_catches_each_way_of_reading_the_case(source):
     assert _problems(ast.parse(source))
+
+
+def test_no_source_file_is_over_600_lines():
+    # issue #11 and STYLE.md: a module a newcomer reads in one sitting; the tests, the
+    # benchmarks and the package alike
+    root = Path(__file__).resolve().parents[1]
+    files = [p for folder in ("src", "tests", "benchmarks") for p in (root / folder).rglob("*.py")
+             if ".venv" not in p.parts]
+    assert len(files) > 100  # the walk found the project (a wrong root would pass vacuously)
+    long = {str(p.relative_to(root)): n for p in files
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 600}
+    assert long == {}

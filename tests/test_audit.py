@@ -102,8 +102,10 @@ def test_backends_give_identical_results(tmp_path):
     spec = AuditSpec(event=SMALL.event_date, controls=("pageviews",))
     local = run_audit(panel, spec, tmp_path / "local", report=False)
     pool = run_audit(panel, spec, tmp_path / "pool", executor=Executor(workers=2), report=False)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    # a random loopback port for the scheduler's HTTP server (None still means 8787, and a
+    # cluster already there, another test's or audit's, failed this test)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
         dask = run_audit(panel, spec, tmp_path / "dask", executor=Executor(client=client),
                          report=False)
     a = _frames(local.out)

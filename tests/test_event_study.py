@@ -140,6 +140,15 @@ def test_two_period_group_gap_is_difference_of_mean_changes():
     means = res.means["mean"]
     assert (means["a", "post"] - means["a", "pre"]) - (means["b", "post"] - means["b", "pre"]) \
         == pytest.approx(hand)
+    # the analysis describes the comparison in the panel's own periods (it said "day-by-day"
+    # for weekly and annual panels too)
+    from butfor.analyses.event_study import _group_analysis
+
+    words = {p: _group_analysis(res, "y", "change", "none", p)["description"]
+             for p in ("day", "week", "year")}
+    assert "day-by-day" in words["day"] and "on the same days" in words["day"]
+    assert "week-by-week" in words["week"] and "in the same weeks" in words["week"]
+    assert "year-by-year" in words["year"] and "day" not in words["year"]
 
 
 def test_sun_abraham_cohort_coefficients_are_did_of_means():

@@ -274,3 +274,20 @@ def test_a_control_that_moved_is_refused_in_months():
     with pytest.raises(DataError, match=r"starting at month 48 \(its 12-month jump"):
         StructuralTimeSeries(seasonal_period=12, n_draws=50).fit(
             y.to_numpy(), control[:, None], dates=y.index, event_index=48)
+
+
+def test_the_case_file_sets_the_expected_model_size():
+    # [sts] expected_model_size reaches the estimator (CausalImpact's fixed prior, m / K);
+    # unset, the estimator keeps its adaptive default and the report says what that means
+    from butfor.errors import CaseError
+    from butfor.report.html import _parameter
+
+    panel = monthly_panel(pre_months=60)
+    assert "expected_model_size" not in sts_inputs(case(), panel, seed=3).settings
+    fixed = sts_inputs(case(extra="expected_model_size = 2.5\n"), panel, seed=3)
+    assert fixed.settings["expected_model_size"] == 2.5
+    assert StructuralTimeSeries(**fixed.settings).expected_model_size == 2.5
+    with pytest.raises(CaseError, match="expected_model_size"):
+        case(extra="expected_model_size = 0\n")
+    assert _parameter("expected_model_size", None).startswith("adaptive")
+    assert _parameter("expected_model_size", 2.5) == "2.5"

@@ -100,3 +100,23 @@ def test_readme_shows_the_command_and_the_figures():
     assert "butfor run examples/prop99/case.toml --allow-path ../shared/data" in readme
     for figure in ("0.334", "-15.6", "-19.6", "-27.3", "1 of 39"):
         assert figure in readme, figure
+
+
+def test_the_summary_names_both_of_sdids_p_values(results):
+    # SDID's row p comes from its interval (normal approximation with the placebo standard
+    # error, as AAHIW 2021 section 5); the claims read the placebo rank test on the same
+    # replicates. The row carries both, so the table never shows a p the claims do not read
+    # without the one they do
+    row = next(r for r in results["summary_table"] if r["id"] == "sdid:cigsale:Proposition 99")
+    placebo = _analysis(results, "sdid:cigsale:Proposition 99")["placebo"]
+    assert row["placebo_p_value"] == placebo["p_value"] != row["p_value"]
+    # the rank test by hand from the 38 placebo estimates: California's and every state's at
+    # least as large in size, over 39
+    import numpy as np
+
+    values = np.abs(placebo["values"])
+    rank = 1 + int((values >= abs(placebo["subject_value"])).sum())
+    assert row["placebo_p_value"] == pytest.approx(rank / 39)
+    sc = next(r for r in results["summary_table"]
+              if r["id"] == "synthetic_control:cigsale:Proposition 99")
+    assert "placebo_p_value" not in sc  # its p is the rank test's own

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import textwrap
 from pathlib import Path
 
@@ -126,3 +127,11 @@ def test_verge_example_runs_from_its_readme(shared_data, tmp_path):
     assert verdict["figures"]["failed_gates"] == ["pretrend"]
     assert "pre-trend test rejects parallel paths" in verdict["sentence"]
     assert verdict["figures"]["difference"] == pytest.approx(-0.007873, abs=5e-6)
+    # day-on-day growth has no relative change that means anything (the event study's average
+    # growth gap over a baseline growth near zero printed as "-164.7%"): the summary shows the
+    # gap in growth itself
+    (row,) = [r for r in doc["summary_table"] if r["method"] == "event_study"]
+    assert row["relative"] is None and row["relative_lower"] is None
+    assert math.isfinite(row["average"])
+    line = next(x for x in result.output.splitlines() if "event_study" in x)
+    assert "%" not in line, line

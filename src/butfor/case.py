@@ -277,6 +277,9 @@ class StsOptions(_Section):
     prior_level_sd: float = Field(default=0.01, gt=0, lt=1)
     check_controls: Literal["error", "warn", "off"] = "error"
     pseudo_events: int = Field(default=10, ge=0)  # 0 leaves out the false-positive check
+    # unset: a Beta hyperprior on the controls' inclusion probability (mean 3 controls,
+    # methods/_sts_slab.py); a number m fixes it at m / K, CausalImpact's prior
+    expected_model_size: float | None = Field(default=None, gt=0)
 
 
 class PowerOptions(_Section):

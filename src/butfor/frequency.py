@@ -59,6 +59,15 @@ def code(name: str | None) -> Frequency | None:
                         "monthly, quarterly or annual") from None
 
 
+_FINEST_FIRST = ["D", "W", "M", "Q", "Y"]
+
+
+def coarser(a: str, b: str) -> bool:
+    """Is frequency ``a`` coarser than ``b`` (monthly than daily)?"""
+    return a in _FINEST_FIRST and b in _FINEST_FIRST and \
+        _FINEST_FIRST.index(a) > _FINEST_FIRST.index(b)
+
+
 def infer(dates: pd.DatetimeIndex | pd.Series | np.ndarray) -> Frequency:
     """The coarsest frequency the distinct dates are consistent with.
 

@@ -336,20 +336,25 @@ def print_summary(results: Results, console: Console) -> None:
         table.add_column(col, justify="left" if col in ("method", "metric", "event") else "right",
                          no_wrap=True)
     for row in results.summary_table:
-        if row.get("kind") == "coefficient" and row.get("relative") is None:
-            # a regression coefficient on the outcome's own (not a log) scale
+        if row.get("relative") is None:
+            # a regression coefficient on the outcome's own (not a log) scale, or an effect on
+            # day-on-day growth (whose relative change means nothing)
             effect = f"{row['average']:+.4g}"
             interval = f"{row['average_lower']:+.4g} to {row['average_upper']:+.4g}"
         else:
             effect = _pct(row["relative"])
             interval = f"{_pct(row['relative_lower'])} to {_pct(row['relative_upper'])}"
-        # the SDID family's SC and DiD estimators are named beside the method
-        method = row["method"] + (f" ({row['estimator']})" if row.get("estimator") not in
-                                  (None, "sdid") else "")
+        method = _method_label(row)
         table.add_row(method, row["metric"], row["event_date"] or "", effect, interval,
                       _fmt(row["p_value"], 3))
     if results.summary_table:  # a run of timing analyses only has no effect to tabulate
         console.print(table)
+        for row in results.summary_table:
+            if row.get("placebo_p_value") is not None:
+                console.print(Text(
+                    f"{_method_label(row)}: p from its interval (normal, placebo standard error); "
+                    f"the claims read its placebo rank test, p = "
+                    f"{_fmt(row['placebo_p_value'], 3)}."))
     for a in results.analyses:  # a method that could not fit says so here, not only in the report
         if a.get("left_out"):
             console.print(Text(f"{a['method']} left out: {a['left_out']}."))
@@ -378,6 +383,12 @@ def print_summary(results: Results, console: Console) -> None:
             console.print(Text(f"Damages warning: {warning}", style="yellow"))
 
 
+def _method_label(row: dict) -> str:
+    """The summary row's method; the SDID family's SC and DiD estimators named beside it."""
+    return row["method"] + (f" ({row['estimator']})" if row.get("estimator") not in
+                            (None, "sdid") else "")
+
+
 def _summary_table(analyses: list[dict], case: Case) -> list[dict]:
     """One row per effect path (kind "effect") and per headline coefficient ("coefficient")."""
     rows = []
@@ -395,8 +406,16 @@ def _summary_table(analyses: list[dict], case: Case) -> list[dict]:
                 "relative_upper": c.get("relative_upper"), "p_value": c["p_value"],
             })
         effects = a.get("effects") or ([a["effect"]] if "effect" in a else [])
+        # SDID's p comes from its interval (normal, placebo standard error) and the claims
+        # read its placebo rank test: where the two differ the row carries both, named
+        placebo = (a.get("placebo") or {}).get("p_value")
+        # an effect on day-on-day growth (pct_change) has no relative change that means
+        # anything: growth of 0.09% a day falling to -0.06% is not "165% lower"
+        growth = case.outcome.transform == "pct_change"
         for e in effects:
             s = e["summary"]
+            other = (placebo if placebo is not None and s["p_value"] is not None
+                     and abs(placebo - s["p_value"]) > 1e-12 else None)
             rows.append({
                 "analysis": a["title"], "id": a["id"], "method": a["method"],
                 **({"estimator": a["estimator"]} if "estimator" in a else {}),
@@ -406,7 +425,10 @@ def _summary_table(analyses: list[dict], case: Case) -> list[dict]:
                                       "cumulative", "cumulative_lower", "cumulative_upper",
                                       "relative", "relative_lower", "relative_upper",
                                       "p_value")},
+                **({"placebo_p_value": other} if other is not None else {}),
             })
+            if growth:
+                rows[-1].update(relative=None, relative_lower=None, relative_upper=None)
     return rows
 
 
@@ -461,28 +483,11 @@ def _pct(x) -> str:
     return "–" if x is None else f"{100 * x:+.1f}%"
 
 
-class _NoProgress:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def add_task(self, *a, **k):
-        return 0
-
-    def update(self, *a, **k):
-        pass
-
-    def advance(self, *a, **k):
-        pass
-
-
-def _progress(console: Console | None):
-    if console is None:
-        return _NoProgress()
+def _progress(console: Console | None) -> Progress:
+    """The run's stage bar; with no console (a library call, the web app) rich's own
+    ``disable`` keeps it silent."""
     return Progress(TextColumn("{task.description:<20}"), BarColumn(), TimeElapsedColumn(),
-                    console=console, transient=True)
+                    console=console, transient=True, disable=console is None)
 
 
 __all__ = ["ButforError", "InputFile", "RunOutput", "run_case", "write_outputs"]

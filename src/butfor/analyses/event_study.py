@@ -131,10 +131,11 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
             units_b = [u for u in units_b if u != subject]
             gd = GroupDisproportion(window=window, covariates=covariates, transform=transform,
                                     covariate_transform=covariate_transform,
-                                    posts_metric=posts_metric)
+                                    posts_metric=posts_metric, seed=seed)
             res_g = gd.fit(panel, metric, group_a=units_a, group_b=units_b, event=event_date,
                            labels=(a, b), start=start, end=end)
-            out.append(_group_analysis(res_g, metric, event_name, transform))
+            out.append(_group_analysis(res_g, metric, event_name, transform,
+                                       freq.PERIOD[panel.frequency]))
     # 3. staggered events
     for ev in case.events:
         if not ev.dates:
@@ -165,9 +166,10 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
 
 
 def _group_analysis(res: GroupDisproportionResult, metric: str, event_name: str,
-                    transform: Transform) -> dict:
+                    transform: Transform, period: str = "day") -> dict:
     c = res.interaction.effect
     estimate = c.to_dict()
+    when = "on the same days" if period == "day" else f"in the same {period}s"
     if transforms.is_log(transform):  # on a log scale, exp(b) - 1 is a relative gap
         estimate.update(relative=math.expm1(c.estimate), relative_lower=math.expm1(c.lower),
                         relative_upper=math.expm1(c.upper))
@@ -182,9 +184,9 @@ def _group_analysis(res: GroupDisproportionResult, metric: str, event_name: str,
             f"Compares the change in the outcome from before to after the event for "
             f"{res.n_units_a} {res.group_a} accounts with the change for {res.n_units_b} "
             f"{res.group_b} accounts (two-way fixed effects, standard errors clustered by "
-            "account); the day-by-day version shows whether the groups were already drifting "
-            "apart before. Anything else that hit one group on the same days, or groups that "
-            "differ in how they respond to any platform-wide change, would fool it."
+            f"account); the {period}-by-{period} version shows whether the groups were "
+            f"already drifting apart before. Anything else that hit one group {when}, or "
+            "groups that differ in how they respond to any platform-wide change, would fool it."
         ),
         "estimate": estimate,
         "group_disproportion": res.to_dict(),

@@ -16,11 +16,11 @@ from __future__ import annotations
 import pandas as pd
 
 from butfor.analyses.case_inputs import event_windows, outcome_table, peer_units
+from butfor.analyses.coverage import check_pre_period
 from butfor.case_methods import block_length
 from butfor.errors import DataError
 from butfor.inference.placebo import PlaceboTest
 from butfor.methods import _flags
-from butfor.methods._coverage import check_pre_period
 from butfor.methods.sdid import METHOD, SyntheticDiD
 from butfor.results import expm1_path
 

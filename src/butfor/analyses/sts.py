@@ -117,6 +117,8 @@ def sts_inputs(case, panel, *, seed: int) -> StsInputs:
         settings |= {"trend": opts.trend, "n_draws": opts.n_draws,
                      "prior_level_sd": opts.prior_level_sd,
                      "check_controls": opts.check_controls}
+        if opts.expected_model_size is not None:
+            settings["expected_model_size"] = opts.expected_model_size
         n_pseudo = opts.pseudo_events
     if counting:
         # the latent log rates mix more slowly than the Gaussian model's states: at 1,000

@@ -23,9 +23,9 @@ from __future__ import annotations
 import pandas as pd
 
 from butfor.analyses.case_inputs import event_windows, outcome_table, peer_units
+from butfor.analyses.coverage import check_pre_period
 from butfor.case_methods import block_length
 from butfor.methods import _flags
-from butfor.methods._coverage import check_pre_period
 from butfor.methods.synth import METHOD, Predictor, SyntheticControl, fit_flags
 from butfor.methods.synth_placebo import placebo_in_space
 from butfor.methods.synth_staggered import StaggeredSyntheticControl

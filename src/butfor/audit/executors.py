@@ -88,9 +88,12 @@ class Executor:
             with Client(self.scheduler) as client:
                 yield client
             return
-        # separate worker processes, one thread each, talking over loopback only
+        # separate worker processes, one thread each, talking over loopback only; the
+        # scheduler serves HTTP even without a dashboard, on 8787 unless told: a port of
+        # the machine's choosing on loopback, so two clusters (two audits, parallel tests)
+        # never collide and nothing listens beyond this machine
         with LocalCluster(n_workers=max(1, self.workers), threads_per_worker=1, processes=True,
-                          host="127.0.0.1", dashboard_address=None) as cluster, \
+                          host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster, \
                 Client(cluster) as client:
             yield client
 

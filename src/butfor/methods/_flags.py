@@ -24,7 +24,7 @@ each is where it is (also in ``docs/verdict-policy.md``):
   the periods they claim to cover and the cumulative figures sum only the
   observed ones; missing that widespread is not at random (a grid finer than
   the data, a unit that stopped reporting). Half is the bar the weighting
-  methods' pre-period check uses (:mod:`butfor.methods._coverage`).
+  methods' pre-period check uses (:mod:`butfor.analyses.coverage`).
 - ``exact_fit``: a synthetic control whose pre-period RMSPE is at most 1e-6 of
   the subject's own pre-period spread, when the fit could interpolate (no more
   fitted periods than donors), rests on one or two donors (effective number of
@@ -50,7 +50,7 @@ from butfor import frequency as freq
 EDGE_FACTOR = 100.0  # a relative change beyond a factor of 100 either way is at the edge
 EDGE_P = 0.5  # ... and no more extreme than the median placebo unit's
 MIN_PRE_PERIODS = 2  # the fewest usable pre-event periods from which a pre-trend slope exists
-MIN_USABLE_SHARE = 0.5  # the same bar as _coverage.MIN_OBSERVED_SHARE
+MIN_USABLE_SHARE = 0.5  # the same bar as analyses.coverage.MIN_OBSERVED_SHARE
 EXACT_FIT_TOL = 1e-6  # pre-period RMSPE relative to the subject's pre-period spread
 CONCENTRATED_DONORS = 2.0  # effective number of donors (1 / sum of squared weights)
 
@@ -167,12 +167,10 @@ def exact_fit(*, pre_rmspe: float, subject_pre: np.ndarray, fitted_periods: int,
 
 def _hint(observed: pd.Index, frequency: str) -> str:
     """The fix when the observed dates are coarser than the grid (annual data on days)."""
-    from butfor.methods._coverage import _coarser
-
     if len(observed) < 2 or not isinstance(observed, pd.DatetimeIndex):
         return ""
     found = freq.infer(observed)
-    if not _coarser(found, frequency):
+    if not freq.coarser(found, frequency):
         return ""
     return (f" (the observed dates are {freq.NAMES[found]}: state [data] frequency = "
             f"\"{freq.NAMES[found]}\")")

@@ -69,13 +69,16 @@ def wald_test(beta: np.ndarray, vcov: np.ndarray, R: np.ndarray, df_denominator:
     rb = R @ beta
     W = float(rb @ np.linalg.pinv(R @ vcov @ R.T) @ rb)
     q = R.shape[0]
+    p_f = float(stats.f.sf(W / q, q, df_denominator))
     return WaldTest(
         hypothesis=hypothesis,
         statistic=W,
         df=q,
         df_denominator=int(df_denominator),
-        p_value=float(stats.f.sf(W / q, q, df_denominator)),
+        p_value=p_f,
         p_value_chi2=float(stats.chi2.sf(W, q)),
+        test="F",
+        p_value_f=p_f,
     )
 
 

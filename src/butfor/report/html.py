@@ -293,7 +293,7 @@ def _methods(results: dict) -> list[dict]:
                 entry["analyses"].append({
                     "title": label if label.endswith(("?", ".", "!")) else label + ".",
                     "notes": notes, "checks": checks,
-                    "parameters": [(k, _plain(params[k])) for k in sorted(params)],
+                    "parameters": [(k, _parameter(k, params[k])) for k in sorted(params)],
                 })
     if results.get("damages"):
         seen.setdefault("damages", {"key": "damages", "words": words.method_words("damages"),
@@ -304,6 +304,19 @@ def _methods(results: dict) -> list[dict]:
         else:
             entry["name"] = entry["words"].name
     return list(seen.values())
+
+
+# a setting left unset that means something other than "none" (the estimator's own default)
+_UNSET_MEANS = {
+    "expected_model_size": "adaptive (a Beta hyperprior on the controls' inclusion "
+                           "probability, mean 3 controls)",
+}
+
+
+def _parameter(key: str, value: Any) -> str:
+    if value is None and key in _UNSET_MEANS:
+        return _UNSET_MEANS[key]
+    return _plain(value)
 
 
 def _plain(value: Any) -> str:
@@ -328,8 +341,10 @@ def _summary_rows(results: dict) -> list[dict]:
                                 f"{fmt.signed(r.get('average_upper'))}",
             "cumulative": fmt.signed(r.get("cumulative")),
             "relative": fmt.percent(r.get("relative")),
-            "p_value": fmt.p_value(r.get("p_value")) if fmt.is_number(r.get("p_value"))
-            else fmt.DASH,
+            "p_value": (fmt.p_value(r.get("p_value")) if fmt.is_number(r.get("p_value"))
+                        else fmt.DASH)
+            + (f" (placebo rank test: {fmt.p_value(r['placebo_p_value'])})"
+               if fmt.is_number(r.get("placebo_p_value")) else ""),
         })
     return rows
 

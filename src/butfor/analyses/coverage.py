@@ -31,7 +31,7 @@ def check_pre_period(window: pd.DataFrame, units: list[str], event: pd.Timestamp
     n, total = int(complete.sum()), len(complete)
     subject_seen = pre[units[0]].notna().to_numpy()
     found = freq.infer(pre.index[subject_seen]) if subject_seen.sum() >= 2 else frequency
-    if _coarser(found, frequency):
+    if freq.coarser(found, frequency):
         fix = (f"the observed dates are {freq.NAMES[found]}: state [data] frequency = "
                f"\"{freq.NAMES[found]}\" so the panel holds one row per {freq.PERIOD[found]}")
     else:
@@ -42,13 +42,6 @@ def check_pre_period(window: pd.DataFrame, units: list[str], event: pd.Timestamp
         f"{method} around the {event_name}: only {n} of {total} pre-event "
         f"{freq.PERIOD.get(frequency, 'period')}s have {label} observed for every unit, "
         f"too few to fit weights that mean anything; {fix}")
-
-
-_ORDER = ["D", "W", "M", "Q", "Y"]
-
-
-def _coarser(a: str, b: str) -> bool:
-    return a in _ORDER and b in _ORDER and _ORDER.index(a) > _ORDER.index(b)
 
 
 __all__ = ["MIN_OBSERVED_SHARE", "check_pre_period"]
