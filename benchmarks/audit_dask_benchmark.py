@@ -98,6 +98,7 @@ def run_size(n: int, days: int, workers: int, root: Path, seed: int) -> dict:
     disk = _du(out / "simulated" / "panel")
     shutil.rmtree(out)  # the partitions: several GB at 10^6 accounts
     tasks = run.pop("tasks")
+    trace = [[t["worker"], t["step"], t["partition"], t["peak_rss"], t["rss"]] for t in tasks]
     steps = {}
     for step in ("simulate", "pass1", "pass2"):
         secs = np.array([t["seconds"] for t in tasks if t["step"] == step])
@@ -116,7 +117,7 @@ def run_size(n: int, days: int, workers: int, root: Path, seed: int) -> dict:
             "memory_limit": run["executor"].get("worker_memory_limit"),
             "scheduler": run["executor"].get("scheduler"), "disk_bytes": disk,
             "load_before": load0, "load_after": os.getloadavg(),
-            "load_samples": loads, "flagged": summary["n_flagged"],
+            "load_samples": loads, "flagged": summary["n_flagged"], "memory_trace": trace,
             "disproportion": summary["disproportion"][0]["coef"]}
 
 
