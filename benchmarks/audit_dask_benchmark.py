@@ -175,7 +175,7 @@ def arithmetic(rows: list[dict]) -> dict:
 
 def write_readme(results: dict) -> None:
     rows = results["runs"]
-    big = rows[-1]
+    big, small = rows[-1], rows[0]
     a = arithmetic(rows)
     gb = 1e9
     lines = [
@@ -226,8 +226,12 @@ def write_readme(results: dict) -> None:
         f"90th percentile {p1['p90']:.2f}, slowest {p1['max']:.2f}; CPU {p1['cpu_mean']:.2f} s "
         f"mean) and {p2['median']:.2f} s in pass 2 (90th percentile {p2['p90']:.2f}, slowest "
         f"{p2['max']:.2f}; CPU {p2['cpu_mean']:.2f} s mean); simulating one took "
-        f"{big['steps']['simulate']['mean']:.2f} s. Memory per worker stays flat as accounts "
-        "grow (a worker holds one partition at a time); the driver's grows with accounts "
+        f"{big['steps']['simulate']['mean']:.2f} s. Memory per worker: "
+        f"{max(small['worker_peak_rss'].values()) / gb:.2f} GB peak at "
+        f"{small['n_accounts']:,} accounts, {max(big['worker_peak_rss'].values()) / gb:.2f} GB at "
+        f"{big['n_accounts']:,} ({big['n_accounts'] // small['n_accounts']}x the accounts): a "
+        "worker holds one partition at a time, so what it needs does not follow the platform's "
+        f"size{results.get('memory_note', '')}; the driver's grows with accounts "
         f"(about {a['driver_rss_per_million'] / gb:.2f} GB per million: it holds one row of "
         "results per account for the false-discovery step).",
     ]
@@ -283,7 +287,7 @@ def write_readme(results: dict) -> None:
             f"{(a['driver'] + ded['worker_seconds'] / (a['efficiency'] * 2 * ded['workers'])) / HOUR:.2f} "
             "hours by the same arithmetic;",
             f"- worker size: at most {a['worker_peak_rss'] / gb:.2f} GB peak resident per "
-            "worker at any size (flat in accounts); give each **1 core and 1.5 GB** (a Dask "
+            "worker at any size measured (a partition's needs, not the platform's); give each **1 core and 1.5 GB** (a Dask "
             "worker is paused at 80% of its memory limit and restarted at 95%): "
             f"{2 * ded['workers']} x 1.5 = {2 * ded['workers'] * 1.5:.0f} GB for the workers;",
             f"- driver: {a['driver_rss'] / gb:.1f} GB peak at 10^7 from the line through the "
@@ -306,7 +310,7 @@ def write_readme(results: dict) -> None:
         f"{a['partitions'] * big['steps']['simulate']['cpu_mean'] / (ded['workers'] or 1) / 60:.0f} "
         "minutes.",
         "",
-        "Run: `python benchmarks/audit_dask_benchmark.py --sizes 100000 300000 1000000` "
+        "Run: `python benchmarks/audit_dask_benchmark.py --sizes 100000 200000 300000 1000000` "
         "(generated partitions under `/tmp/dask/`, deleted after each size; sizes run one at a "
         "time are kept in the results file and the section is written from all of them).",
         "",
