@@ -182,3 +182,21 @@ def test_a_claim_no_analysis_can_test_is_inconclusive_and_says_why():
     (verdict,) = evaluate_claims(_case_with("disproportionate"), [], None)
     assert verdict.verdict == "inconclusive"
     assert "group comparison" in verdict.sentence
+
+
+def test_a_growth_outcome_is_named_as_growth_in_the_sentence():
+    # [outcome] transform = "pct_change" analyses day-on-day growth: an 89% fall in growth
+    # read "followers ran 89.3% lower" on the demo's panel, which says the followers fell
+    sim = scenario(subject=-0.3, seed=2)
+    case = parse_case({
+        "methods": ["sts"], "case": {"title": "growth", "seed": 1},
+        "subject": {"unit": "ava_sterling"},
+        "outcome": {"metric": "followers", "transform": "pct_change"},
+        "events": [{"name": "change", "date": EVENT}], "controls": {"metric": "pageviews"},
+        "claims": [{"id": "fell", "kind": "declined_after", "allegation": "growth fell",
+                    "event": "change"}],
+    })
+    out = run_case(case, sim.panel, IngestReport(), inputs=[], case_toml=None, command="test")
+    (verdict,) = out.results.verdicts
+    assert verdict["sentence"].startswith("After the change, the day-on-day change in "
+                                          "followers ran "), verdict["sentence"]

@@ -83,20 +83,24 @@ def test_known_failures_get_no_worse(cells):
 def test_the_study_is_not_vacuous(cells):
     # a policy that said "inconclusive" to everything would keep every promise above. Each
     # claim kind must be decided right (supported when true, not supported when false) in
-    # some runs, and a good share of all verdicts must be: seeds 0-19 decided 17% of them
-    # right (declined_after 16%, beyond_platform_trend and targeted 24%, not_preexisting 7%,
-    # disproportionate 14%), seeds 0-2 17.5% (21 of 120). The supported-when-true rates are
-    # reported, not promised, in docs/verdict-study.md: the timing gate asks the onset check
-    # for power against a decline as large as the effect, and on this simulator's slow
-    # attention wander it often has none (then "inconclusive", saying so)
+    # some runs, and a good share of all verdicts must be: seeds 0-49 decided 27.6% of them
+    # right (declined_after 15.5%, beyond_platform_trend and targeted 24.0%, not_preexisting
+    # 7.8%, disproportionate 66.5%), seeds 0-2 29.2% (35 of 120). Supported-when-true rates
+    # are reported, not promised, in docs/verdict-study.md (11.8% pooled over seeds 0-49): the
+    # timing gate asks the onset check for power against a decline as large as the effect,
+    # and on this simulator's slow attention wander it often has none (then "inconclusive",
+    # saying so)
     right = {kind: 0 for kind in {c.kind for c in cells}}
     for c in cells:
         right[c.kind] += c.counts["supported" if c.true else "not supported"]
     assert all(right.values()), right
-    assert sum(right.values()) / sum(c.n for c in cells) >= 0.1, right
+    assert sum(right.values()) / sum(c.n for c in cells) >= 0.15, right
     # the effect scenario's peer claims: the subject's 26% extra fall ranks first among its
     # 40 peers, so the rank test is supported where the timing check has the power to place
-    # the fall after the event (7 of seeds 0-19)
+    # the fall after the event (16 of seeds 0-49; below 20 of 100 with probability 0.003 at
+    # that rate, binomial); the group claim where its pre-trend test holds (49 of 50)
     beyond = next(c for c in cells if (c.kind, c.scenario) == ("beyond_platform_trend",
                                                                "effect"))
-    assert beyond.counts["supported"] / beyond.n >= 0.3, beyond.counts
+    assert beyond.counts["supported"] / beyond.n >= 0.2, beyond.counts
+    groups = next(c for c in cells if (c.kind, c.scenario) == ("disproportionate", "effect"))
+    assert groups.counts["supported"] / groups.n >= 0.8, groups.counts
