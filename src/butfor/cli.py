@@ -278,6 +278,10 @@ def audit(
     seed: Annotated[int, typer.Option(help="Seed (recorded; used by --simulate).")] = 0,
     simulate: Annotated[int | None, typer.Option(
         help="Simulate a platform with this many accounts and audit it.")] = None,
+    simulate_days: Annotated[int | None, typer.Option(
+        help="Days of the simulated platform (default 365; the event at day 250 of 365).")] = None,
+    partition_accounts: Annotated[int, typer.Option(
+        help="Accounts per partition where butfor writes them (--simulate, --store).")] = 2000,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Audit every account around an event: effects, group disproportion, most affected."""
@@ -289,7 +293,9 @@ def audit(
                   reference_group=reference_group, base_group=base_group, pre_days=pre_days,
                   post_days=post_days, transform=transform, out=out, scheduler=scheduler,
                   workers=workers, alpha=alpha, seed=seed, console=console, progress=progress,
-                  simulate=simulate, level=level, fdr_method=fdr_method)
+                  simulate=simulate, simulate_days=simulate_days,
+                  partition_accounts=partition_accounts, level=level,
+                  fdr_method=fdr_method)
 
 
 @app.command()
