@@ -230,8 +230,11 @@ def report(
 ) -> None:
     """Re-render the report from results.json without re-running the analysis."""
     from butfor.report import REPORT_PDF, render_report_file
+    from butfor.report.parallel import run_helper, warm_figures
 
-    written = render_report_file(results_file, out=out, pdf=pdf)
+    with run_helper():  # the helper imports matplotlib while results.json is read
+        warm_figures()
+        written = render_report_file(results_file, out=out, pdf=pdf)
     console.print(f"report written to {written}")
     pdf_path = written.parent / REPORT_PDF
     if pdf is not False and pdf_path.is_file() and pdf_path.stat().st_mtime >= written.stat().st_mtime:
