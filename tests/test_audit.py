@@ -102,8 +102,10 @@ def test_backends_give_identical_results(tmp_path):
     spec = AuditSpec(event=SMALL.event_date, controls=("pageviews",))
     local = run_audit(panel, spec, tmp_path / "local", report=False)
     pool = run_audit(panel, spec, tmp_path / "pool", executor=Executor(workers=2), report=False)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    # a random loopback port for the scheduler's HTTP server (None still means 8787, and a
+    # cluster already there, another test's or audit's, failed this test)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
         dask = run_audit(panel, spec, tmp_path / "dask", executor=Executor(client=client),
                          report=False)
     a = _frames(local.out)
@@ -236,3 +238,80 @@ def test_report_is_deterministic(tmp_path):
         pages.append(res.report.read_bytes())
     assert pages[0] == pages[1]
     assert pages[0].count(b"<svg") == 3
+
+
+def test_cli_on_a_dask_cluster_matches_in_process(tmp_path):
+    # The path of the 10^6-account benchmark at small size: `butfor audit --simulate`
+    # on a real Dask scheduler with two worker processes on loopback writes the
+    # partitions on the workers and runs both passes there; the platform, every
+    # table and summary.json are identical to the same command in one process, and
+    # run.json records every partition's cost and each worker's peak memory.
+    runner = CliRunner()
+    common = ["audit", "--simulate", "900", "--simulate-days", "120", "--partition-accounts",
+              "150", "--control-metric", "pageviews", "--seed", "11", "--no-progress"]
+    r = runner.invoke(app, [*common, "--out", str(tmp_path / "here")])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, [*common, "--out", str(tmp_path / "dask"), "--scheduler", "local",
+                            "--workers", "2"])
+    assert r.exit_code == 0, r.output
+    for f in ("panel/part-00000.parquet", "panel/part-00005.parquet", "panel/units.parquet",
+              "truth.parquet"):
+        assert (tmp_path / "here" / "simulated" / f).read_bytes() == \
+            (tmp_path / "dask" / "simulated" / f).read_bytes(), f
+    a, b = _frames(tmp_path / "here"), _frames(tmp_path / "dask")
+    for name in a:
+        pd.testing.assert_frame_equal(a[name], b[name], check_exact=True)
+    assert (tmp_path / "here" / "summary.json").read_text() == \
+        (tmp_path / "dask" / "summary.json").read_text()
+    assert len(a["accounts"]) == 900
+
+    import json
+
+    run = json.loads((tmp_path / "dask" / "run.json").read_text())
+    assert run["executor"]["backend"] == "dask" and run["executor"]["workers"] == 2
+    assert run["executor"]["scheduler"].startswith("tcp://127.0.0.1:")
+    for step in ("simulate", "pass1", "pass2"):
+        pids = sorted(t["partition"] for t in run["tasks"] if t["step"] == step)
+        assert pids == list(range(6)), (step, pids)
+        assert run["partition_cost"][step]["partitions"] == 6
+    assert len(run["workers"]) == 2  # both worker processes ran partitions
+    assert all(w["peak_rss"] > 0 for w in run["workers"].values())
+    assert run["driver_peak_rss"] > 0 and set(run["stages"]) >= {"simulate", "pass1", "pass2"}
+
+
+def test_simulated_counts_are_never_negative(tmp_path):
+    # A pageview noise of 2 log points puts many account-days below log(0.5), where
+    # expm1 rounded gave -1 before the clip (log1p then refused the platform).
+    cfg = replace(SMALL, n_accounts=150, pageview_noise_sd=2.0)
+    panel = simulate_audit_panel(cfg, tmp_path / "sim", seed=9)
+    frame = pd.read_parquet(panel / "part-00000.parquet")
+    assert (frame["pageviews"] == 0).any()
+    assert (frame["pageviews"] >= 0).all() and (frame["impressions"] >= 0).all()
+
+
+def test_a_worker_reads_only_its_partitions_unit_rows(tmp_path, monkeypatch):
+    # units.parquet in four row groups of sorted accounts (as the simulator writes
+    # it): a partition's accounts get the rows the whole file gives them, and only
+    # the row group holding them is read; in a shuffled file every group is read.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from butfor.audit import partitions
+
+    units = pd.DataFrame({"unit": [f"a{i:03d}" for i in range(400)],
+                          "group": np.where(np.arange(400) % 3 == 0, "left", "right")})
+    mine = units["unit"].to_numpy()[110:150]
+    full = units.set_index("unit").loc[mine, ["group"]]
+    reads = []
+    real = pq.ParquetFile.read_row_group
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group",
+                        lambda self, i, **kw: reads.append(i) or real(self, i, **kw))
+    for name, frame in (("sorted", units), ("shuffled", units.sample(frac=1, random_state=0))):
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path,
+                       row_group_size=100)
+        reads.clear()
+        got = partitions._units_rows(str(path), ("group",), mine)
+        pd.testing.assert_frame_equal(got.loc[mine], full, check_dtype=False,
+                                      check_index_type=False)
+        assert reads == ([1] if name == "sorted" else [0, 1, 2, 3]), (name, reads)

@@ -117,18 +117,14 @@ def test_targeted(targeted_harm, platform_wide_only):
 
 
 def test_disproportionate(targeted_harm, platform_wide_only):
-    # with 30 accounts a group the group event study's 27-restriction pre-trend Wald test
-    # rejects here (p = 0.005) although the simulator puts no group difference before the
-    # event: the gate then rightly withholds "supported" and says why (few clusters make the
-    # clustered Wald test over-reject; the demo's 150 a group gives p = 0.41)
-    assert targeted_harm["disproportionate"] == "supported" or (
-        targeted_harm["disproportionate"] == "inconclusive"
-        and "pre-trend test rejects" in targeted_harm["disproportionate:sentence"])
-    # (the same seed, so the same pre-trend rejection as above)
+    # with 30 accounts a group the group event study's pre-trend test of 27 coefficients,
+    # referred to F(27, 59), rejected here (p = 0.005) although the simulator puts no group
+    # difference before the event, and the gate withheld "supported"; its wild cluster
+    # bootstrap does not (p = 0.32, seed 3), so the true claim (left lost 26% more) is supported
+    assert targeted_harm["disproportionate"] == "supported"
+    assert "pre-trend test rejects" not in targeted_harm["disproportionate:sentence"]
     assert not_shown(platform_wide_only, "disproportionate") or (
-        "rules out" in platform_wide_only["disproportionate:sentence"]) or (
-        platform_wide_only["disproportionate"] == "inconclusive"
-        and "pre-trend test rejects" in platform_wide_only["disproportionate:sentence"])
+        "rules out" in platform_wide_only["disproportionate:sentence"])
 
 
 def test_income_loss(targeted_harm, reach_rose):
@@ -186,3 +182,21 @@ def test_a_claim_no_analysis_can_test_is_inconclusive_and_says_why():
     (verdict,) = evaluate_claims(_case_with("disproportionate"), [], None)
     assert verdict.verdict == "inconclusive"
     assert "group comparison" in verdict.sentence
+
+
+def test_a_growth_outcome_is_named_as_growth_in_the_sentence():
+    # [outcome] transform = "pct_change" analyses day-on-day growth: an 89% fall in growth
+    # read "followers ran 89.3% lower" on the demo's panel, which says the followers fell
+    sim = scenario(subject=-0.3, seed=2)
+    case = parse_case({
+        "methods": ["sts"], "case": {"title": "growth", "seed": 1},
+        "subject": {"unit": "ava_sterling"},
+        "outcome": {"metric": "followers", "transform": "pct_change"},
+        "events": [{"name": "change", "date": EVENT}], "controls": {"metric": "pageviews"},
+        "claims": [{"id": "fell", "kind": "declined_after", "allegation": "growth fell",
+                    "event": "change"}],
+    })
+    out = run_case(case, sim.panel, IngestReport(), inputs=[], case_toml=None, command="test")
+    (verdict,) = out.results.verdicts
+    assert verdict["sentence"].startswith("After the change, the day-on-day change in "
+                                          "followers ran "), verdict["sentence"]

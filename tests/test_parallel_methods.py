@@ -50,7 +50,37 @@ def test_the_worker_gives_the_methods_outputs_in_the_cases_order(case_and_panel,
         started = []
         together = parallel_methods.run_methods(METHODS, case, panel, 7, started.append)
     assert _bytes(together) == _bytes(alone)
-    assert started == METHODS[:len(started)]  # this process starts from the front
+    dealt = [METHODS[i] for i in parallel_methods.dealt(METHODS)]
+    assert started == dealt[:len(started)]  # this process starts from the front
+
+
+def test_the_heaviest_methods_are_dealt_to_both_ends_first():
+    # the demo's methods, by parallel_methods.COST: this process (the front) starts on the
+    # event study, the worker (the back) on SDID; they meet over the light ones
+    demo = ["sts", "peer_effects", "synthetic_control", "sdid", "event_study", "changepoint",
+            "prepost", "attribution"]
+    order = [demo[i] for i in parallel_methods.dealt(demo)]
+    assert order == ["event_study", "synthetic_control", "peer_effects", "prepost",
+                     "attribution", "changepoint", "sts", "sdid"]
+    assert sorted(parallel_methods.dealt(demo)) == list(range(len(demo)))
+
+
+def test_one_run_helper_serves_methods_and_figures(case_and_panel, monkeypatch):
+    from butfor.report import parallel
+
+    case, panel = case_and_panel
+    monkeypatch.setattr(parallel, "_cores", lambda: 2)
+    monkeypatch.setattr(parallel_methods, "_cores", lambda: 2)
+    monkeypatch.setattr(parallel_methods, "MIN_CELLS", 0)
+    with single_threaded():
+        alone = [parallel_methods._one(m, case, panel, 7) for m in METHODS]
+        with parallel.run_helper():
+            pool = parallel._HELPER.get().pool
+            parallel_methods.warm_methods(METHODS, panel)
+            together = parallel_methods.run_methods(METHODS, case, panel, 7)
+            assert parallel._HELPER.get().pool is pool  # not shut by share
+    assert _bytes(together) == _bytes(alone)
+    assert parallel._HELPER.get() is None
 
 
 def test_the_worker_keeps_butfors_warnings_and_they_are_shown_here(case_and_panel,

@@ -35,6 +35,19 @@ def test_two_processes_give_the_bytes_of_one(plots, alone, monkeypatch):
     assert parallel.render_all(plots, png=True) == alone
 
 
+def test_figures_drawn_early_by_the_run_helper_are_the_figures_drawn_late(plots, alone,
+                                                                         monkeypatch):
+    monkeypatch.setattr(parallel, "_cores", lambda: 2)
+    with parallel.run_helper():
+        parallel.warm_figures()
+        parallel.predraw(plots[:4], png=True)  # drawn in the worker, back first
+        parallel.predraw(plots[-1:], png=False)  # not what the report asks for: called off
+        helper = parallel._HELPER.get()
+        helper.drawn[next(iter(helper.drawn))].result()  # one drawn before the report asks
+        assert parallel.render_all(plots, png=True) == alone
+        assert helper.drawn == {}
+
+
 def _where(item: int) -> tuple[int, int]:
     time.sleep(0.2)  # long beside the worker's start-up share, so both ends are reached
     return item, os.getpid()
@@ -42,6 +55,18 @@ def _where(item: int) -> tuple[int, int]:
 
 def _die(item: int) -> None:
     os._exit(3)
+
+
+def test_two_items_are_one_here_and_one_there_and_the_helper_stays_open(monkeypatch):
+    monkeypatch.setattr(parallel, "_cores", lambda: 2)
+    with parallel.run_helper():
+        pool = parallel._HELPER.get().pool
+        got = parallel.share(_where, _where, [0, 1], then=parallel.IMPORT_FIGURES)
+        again = parallel.share(_where, _where, [0, 1])
+        assert parallel._HELPER.get().pool is pool
+    for done in (got, again):
+        assert [item for item, _ in done] == [0, 1]
+        assert done[0][1] == os.getpid() != done[1][1]  # the worker is not given both
 
 
 def test_the_worker_takes_the_back_of_the_list_and_the_order_is_kept():
@@ -67,3 +92,24 @@ def test_an_error_raised_by_an_item_is_raised_here():
 
     with pytest.raises(ValueError, match="bad item"):
         parallel.share(here, _die, list(range(8)))
+
+
+class _NoWorker:
+    """A pool that cannot start its worker (as in a daemonic process)."""
+
+    def submit(self, *args, **kwargs):
+        raise AssertionError("daemonic processes are not allowed to have children")
+
+    def shutdown(self, **kwargs) -> None:
+        pass
+
+
+def test_a_run_helper_that_cannot_start_leaves_everything_done_here(plots, alone, monkeypatch):
+    monkeypatch.setattr(parallel, "_cores", lambda: 2)
+    monkeypatch.setattr(parallel, "_spawned_pool", _NoWorker)
+    with parallel.run_helper():
+        parallel.warm_figures()
+        parallel.predraw(plots, png=True)
+        assert parallel.share(_where, _where, [0, 1, 2, 3, 4], then=parallel.IMPORT_FIGURES) \
+            == [(i, os.getpid()) for i in range(5)]
+        assert parallel.render_all(plots, png=True) == alone

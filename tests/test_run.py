@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import textwrap
 from pathlib import Path
 
@@ -125,4 +126,18 @@ def test_verge_example_runs_from_its_readme(shared_data, tmp_path):
     assert verdict["verdict"] == "inconclusive"
     assert verdict["figures"]["failed_gates"] == ["pretrend"]
     assert "pre-trend test rejects parallel paths" in verdict["sentence"]
+    # none of the bootstrap's 999 replicates reaches the month's pre-period statistic: p is
+    # its smallest, (0 + 1) / (999 + 1), as examples/verge/README.md says
+    pretrend = group["group_disproportion"]["event_study"]["pretrend"]
+    assert pretrend["test"] == "wild cluster bootstrap"
+    assert pretrend["p_value"] == pytest.approx(1 / 1000)
+    assert pretrend["p_value_f"] < 1e-10
     assert verdict["figures"]["difference"] == pytest.approx(-0.007873, abs=5e-6)
+    # day-on-day growth has no relative change that means anything (the event study's average
+    # growth gap over a baseline growth near zero printed as "-164.7%"): the summary shows the
+    # gap in growth itself
+    (row,) = [r for r in doc["summary_table"] if r["method"] == "event_study"]
+    assert row["relative"] is None and row["relative_lower"] is None
+    assert math.isfinite(row["average"])
+    line = next(x for x in result.output.splitlines() if "event_study" in x)
+    assert "%" not in line, line

@@ -28,18 +28,11 @@ from verdict_study import (
 # (rounded up; the binomial tolerance adds the noise), so it cannot get worse unnoticed at
 # --full size (3 runs cannot tell 35% from worse), and is left out of the 5% checks. Remove a
 # line when its cause is fixed.
-KNOWN_BROKEN = {
-    # a decline begun 60 days before the event is not always found: then "no decline
-    # began before" is supported, and the effect claims pass their timing gate
-    # (200 seeds: 62, 62, 62 and 28 of 200)
-    ("not_preexisting", "pre_decline"): 0.35,
-    ("beyond_platform_trend", "pre_decline"): 0.35,
-    ("targeted", "pre_decline"): 0.35,
-    ("declined_after", "pre_decline"): 0.2,
-    # the change-point dating's slope model dates the event's drop weeks early
-    # (53 and 25 of 200)
-    ("not_preexisting", "effect"): 0.3,
-    ("not_preexisting", "platform"): 0.2,
+KNOWN_BROKEN: dict[tuple[str, str], float] = {
+    # empty since the onset check with its power (methods/changepoint_before.py): the six
+    # cells held here before (pre_decline's four, supported on a false claim in 28-62 of
+    # 200 runs; not_preexisting in effect and platform, not supported on a true claim in 53
+    # and 25 of 200) were wrong in 0 of 20 runs each (seeds 0-19, docs/verdict-study.md)
 }
 
 
@@ -88,16 +81,26 @@ def test_known_failures_get_no_worse(cells):
 
 @pytest.mark.slow
 def test_the_study_is_not_vacuous(cells):
-    # a policy that said "inconclusive" to everything would keep every promise above; the
-    # rates when right are reported in the doc, and here only checked to be far from zero
-    true = [c for c in cells if c.true]
-    false = [c for c in cells if not c.true]
-    supported = sum(c.counts["supported"] for c in true) / sum(c.n for c in true)
-    rejected = sum(c.counts["not supported"] for c in false) / sum(c.n for c in false)
-    assert supported >= 0.2, supported
-    assert rejected >= 0.05, rejected
+    # a policy that said "inconclusive" to everything would keep every promise above. Each
+    # claim kind must be decided right (supported when true, not supported when false) in
+    # some runs, and a good share of all verdicts must be: seeds 0-49 decided 27.6% of them
+    # right (declined_after 15.5%, beyond_platform_trend and targeted 24.0%, not_preexisting
+    # 7.8%, disproportionate 66.5%), seeds 0-2 29.2% (35 of 120). Supported-when-true rates
+    # are reported, not promised, in docs/verdict-study.md (11.8% pooled over seeds 0-49): the
+    # timing gate asks the onset check for power against a decline as large as the effect,
+    # and on this simulator's slow attention wander it often has none (then "inconclusive",
+    # saying so)
+    right = {kind: 0 for kind in {c.kind for c in cells}}
+    for c in cells:
+        right[c.kind] += c.counts["supported" if c.true else "not supported"]
+    assert all(right.values()), right
+    assert sum(right.values()) / sum(c.n for c in cells) >= 0.15, right
     # the effect scenario's peer claims: the subject's 26% extra fall ranks first among its
-    # 40 peers, so the rank test is supported in most runs
+    # 40 peers, so the rank test is supported where the timing check has the power to place
+    # the fall after the event (16 of seeds 0-49; below 20 of 100 with probability 0.003 at
+    # that rate, binomial); the group claim where its pre-trend test holds (49 of 50)
     beyond = next(c for c in cells if (c.kind, c.scenario) == ("beyond_platform_trend",
                                                                "effect"))
-    assert beyond.counts["supported"] / beyond.n >= 0.3, beyond.counts
+    assert beyond.counts["supported"] / beyond.n >= 0.2, beyond.counts
+    groups = next(c for c in cells if (c.kind, c.scenario) == ("disproportionate", "effect"))
+    assert groups.counts["supported"] / groups.n >= 0.8, groups.counts

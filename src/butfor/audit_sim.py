@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -63,41 +65,85 @@ class AuditSimConfig:
         return self.start + dt.timedelta(days=self.event_day)
 
 
-def simulate_audit_panel(config: AuditSimConfig, out: str | Path, seed: int = 0) -> Path:
+def simulate_audit_panel(config: AuditSimConfig, out: str | Path, seed: int = 0, *,
+                         run=None, bar=None, log=None) -> Path:
     """Write the panel as ``out/panel/part-XXXXX.parquet`` + ``units.parquet``, and ``out/truth.parquet``.
 
-    Returns the panel folder, ready for ``butfor audit --parquet``.
+    Returns the panel folder, ready for ``butfor audit --parquet``. Each
+    partition is simulated and written by one call of :func:`simulate_partition`
+    (seeded by ``(seed, partition)``), so the panel is never held whole in
+    memory, and ``run`` (an executor's step runner,
+    :meth:`butfor.audit.Executor.session`) can write the partitions on other
+    processes; the files are the same wherever they are written. The truth and
+    the unit table (one row per account) are then gathered file by file.
     """
+    from butfor.audit.executors import _run_serial
+
     cfg = config
     out = Path(out)
     panel_dir = out / "panel"
     panel_dir.mkdir(parents=True, exist_ok=True)
+    truth_dir = out / ".truth"
+    truth_dir.mkdir(exist_ok=True)
+    n_blocks = -(-cfg.n_accounts // cfg.accounts_per_partition)
+    blocks = list(range(n_blocks))
+    if bar is not None:
+        from butfor.progress import stage
+
+        tick = stage(bar, "simulating partitions", n_blocks)
+    else:
+        def tick() -> None:
+            return None
+    records = (run or _run_serial)(partial(simulate_partition, cfg, seed, str(out)), blocks,
+                                   tick, name="simulate")
+    if log is not None:
+        log.record("simulate", blocks, records)
+    unit_cols = ["unit", "group"] + (["event_date"] if cfg.staggered_days else [])
+    _gather([truth_dir / f"part-{b:05d}.parquet" for b in blocks],
+            {out / "truth.parquet": None, panel_dir / "units.parquet": unit_cols})
+    shutil.rmtree(truth_dir)
+    return panel_dir
+
+
+def simulate_partition(cfg: AuditSimConfig, seed: int, out: str, b: int) -> int:
+    """Simulate partition ``b`` and write it (and its accounts' truth); returns its accounts."""
+    out_p = Path(out)
     T = cfg.days
     dates = pd.date_range(pd.Timestamp(cfg.start), periods=T, freq="D").to_numpy()
     crng = np.random.default_rng([seed, 0x5EED])
     common = lfilter([1.0], [1.0, -0.95], crng.normal(0.0, cfg.common_sd, T))
     shares = np.asarray(cfg.group_shares, dtype=float)
     shares = shares / shares.sum()
-    truths = []
-    units_rows = []
-    n_blocks = -(-cfg.n_accounts // cfg.accounts_per_partition)
-    for b in range(n_blocks):
-        lo = b * cfg.accounts_per_partition
-        hi = min(cfg.n_accounts, lo + cfg.accounts_per_partition)
-        frame, truth = _block(cfg, seed, b, lo, hi, dates, common, shares)
-        _write_atomic(pa.Table.from_pandas(frame, preserve_index=False),
-                      panel_dir / f"part-{b:05d}.parquet")
-        truths.append(truth)
-        units_rows.append(truth[["unit", "group"] + (["event_date"] if cfg.staggered_days else [])])
-    units = pd.concat(units_rows, ignore_index=True)
-    _write_atomic(pa.Table.from_pandas(units, preserve_index=False), panel_dir / "units.parquet")
-    truth = pd.concat(truths, ignore_index=True)
-    _write_atomic(pa.Table.from_pandas(truth, preserve_index=False), out / "truth.parquet")
-    return panel_dir
+    lo = b * cfg.accounts_per_partition
+    hi = min(cfg.n_accounts, lo + cfg.accounts_per_partition)
+    table, truth = _block(cfg, seed, b, lo, hi, dates, common, shares)
+    _write_atomic(pa.Table.from_pandas(truth, preserve_index=False),
+                  out_p / ".truth" / f"part-{b:05d}.parquet")
+    _write_atomic(table, out_p / "panel" / f"part-{b:05d}.parquet")
+    return hi - lo
+
+
+def _gather(files: list[Path], targets: dict[Path, list[str] | None]) -> None:
+    """Concatenate the per-partition truth files into each target (some columns), file by file."""
+    writers: dict[Path, pq.ParquetWriter] = {}
+    tmps = {t: t.with_name(f".{t.name}.{uuid.uuid4().hex}.tmp") for t in targets}
+    try:
+        for f in files:
+            table = pq.read_table(f)
+            for target, cols in targets.items():
+                part = table if cols is None else table.select(cols)
+                if target not in writers:
+                    writers[target] = pq.ParquetWriter(tmps[target], part.schema)
+                writers[target].write_table(part)
+    finally:
+        for w in writers.values():
+            w.close()
+    for target, tmp in tmps.items():
+        os.replace(tmp, target)
 
 
 def _block(cfg: AuditSimConfig, seed: int, b: int, lo: int, hi: int, dates: np.ndarray,
-           common: np.ndarray, shares: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+           common: np.ndarray, shares: np.ndarray) -> tuple[pa.Table, pd.DataFrame]:
     rng = np.random.default_rng([seed, b])
     n, T = hi - lo, len(dates)
     units = np.array([f"acct{i:07d}" for i in range(lo, hi)], dtype=object)
@@ -127,12 +173,21 @@ def _block(cfg: AuditSimConfig, seed: int, b: int, lo: int, hi: int, dates: np.n
     impressions = np.round(np.expm1(log_reach))
     pv_level = level - 3.0 + rng.normal(0.0, 0.5, n)
     pageviews = np.round(np.expm1(pv_level[:, None] + attention + pv_noise))
+    # a count is never negative: expm1 of a log level below log(0.5) rounds to -1 (about
+    # once in four million account-days of pageviews, which log1p then refused)
+    pageviews[pageviews < 0] = 0.0
+    impressions[impressions < 0] = 0.0
     if cfg.missing_share > 0:
         miss = rng.random((n, T)) < cfg.missing_share
         impressions[miss] = np.nan
-    frame = pd.DataFrame({
-        "unit": np.repeat(units, T),
-        "date": np.tile(dates, n),
+    # each unit string once, repeated by index inside Arrow: the pandas frame's
+    # 1.5 million Python strings per partition were most of the simulation's time
+    unit_col = pa.DictionaryArray.from_arrays(
+        pa.array(np.repeat(np.arange(n, dtype=np.int32), T)),
+        pa.array(units.astype(str), type=pa.large_string())).cast(pa.large_string())
+    frame = pa.table({
+        "unit": unit_col,
+        "date": pa.array(np.tile(dates, n)),
         "impressions": impressions.ravel(),
         "pageviews": pageviews.ravel(),
     })

@@ -109,7 +109,7 @@ def _declined_after(claim: Claim, ctx: ClaimContext) -> Verdict:
     ]
     if (fp := a.get("false_positive")) and isinstance(fp, dict):
         figures.update(false_positive_rate=fp.get("rate"), false_positive_runs=fp.get("runs"))
-    finding = (f"After the {event.name}, {metric_phrase(a.get('metric'))} ran "
+    finding = (f"After the {event.name}, {metric_phrase(a.get('metric'), ctx)} ran "
                f"{band_words(rel, lo, hi, p, s.get('level', 0.95))} against what the "
                f"{str(a.get('title') or a['method']).lower()} predicts")
     ok = all(x is not None and math.isfinite(x) for x in (cum_lo, cum_hi))
@@ -135,7 +135,7 @@ def _declined_after_panel(claim: Claim, ctx: ClaimContext) -> Verdict:
                "p_value": p, "relative_effect": rel, "relative_lower": rel_lo,
                "relative_upper": rel_hi}
     gates: list[Gate | None] = [degenerate_gate(a, [est, lo, hi, p])]
-    where = f"After the {event_name(claim, ctx.case)}, {metric_phrase(a.get('metric'))}"
+    where = f"After the {event_name(claim, ctx.case)}, {metric_phrase(a.get('metric'), ctx)}"
     if rel is not None:
         finding = f"{where} ran {band_words(rel, rel_lo, rel_hi, p, c.get('level', 0.95))}"
     else:
@@ -421,7 +421,7 @@ def _disproportionate(claim: Claim, ctx: ClaimContext) -> Verdict:
     figures = {**base_figures(claim, ctx, a), "difference": est, "lower": lo, "upper": hi,
                "p_value": p, "group_a": group_a, "group_b": group_b}
     rel = rel_lo = rel_hi = None
-    where = f"After the {event_name(claim, ctx.case)}, {metric_phrase(a.get('metric'))} in group {group_a}"
+    where = f"After the {event_name(claim, ctx.case)}, {metric_phrase(a.get('metric'), ctx)} in group {group_a}"
     if ctx.case.outcome.transform in ("log", "log1p"):  # log points: a percentage
         rel, rel_lo, rel_hi = (log_to_relative(x) for x in (est, lo, hi))
         figures.update(relative_effect=rel, relative_lower=rel_lo, relative_upper=rel_hi)

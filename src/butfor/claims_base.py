@@ -120,5 +120,14 @@ def signed(x: float | None) -> str:
     return "n/a" if x is None else f"{x:+.4g}"
 
 
-def metric_phrase(metric: str | None) -> str:
-    return str(metric or "the outcome").replace("_", " ")
+def metric_phrase(metric: str | None, ctx: ClaimContext | None = None) -> str:
+    """The claim's metric as the analysed series: with ``[outcome] transform = "pct_change"``
+    the series is the growth ("the day-on-day change in followers"), and a sentence that
+    said "followers ran 89% lower" of an 89% fall in daily growth would be false."""
+    name = str(metric or "the outcome").replace("_", " ")
+    if ctx is not None and ctx.case.outcome.transform == "pct_change":
+        from butfor import frequency as freq
+
+        period = freq.PERIOD.get(ctx.frequency, "period")
+        return f"the {period}-on-{period} change in {name}"
+    return name

@@ -230,8 +230,11 @@ def report(
 ) -> None:
     """Re-render the report from results.json without re-running the analysis."""
     from butfor.report import REPORT_PDF, render_report_file
+    from butfor.report.parallel import run_helper, warm_figures
 
-    written = render_report_file(results_file, out=out, pdf=pdf)
+    with run_helper():  # the helper imports matplotlib while results.json is read
+        warm_figures()
+        written = render_report_file(results_file, out=out, pdf=pdf)
     console.print(f"report written to {written}")
     pdf_path = written.parent / REPORT_PDF
     if pdf is not False and pdf_path.is_file() and pdf_path.stat().st_mtime >= written.stat().st_mtime:
@@ -275,6 +278,10 @@ def audit(
     seed: Annotated[int, typer.Option(help="Seed (recorded; used by --simulate).")] = 0,
     simulate: Annotated[int | None, typer.Option(
         help="Simulate a platform with this many accounts and audit it.")] = None,
+    simulate_days: Annotated[int | None, typer.Option(
+        help="Days of the simulated platform (default 365; the event at day 250 of 365).")] = None,
+    partition_accounts: Annotated[int, typer.Option(
+        help="Accounts per partition where butfor writes them (--simulate, --store).")] = 2000,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Audit every account around an event: effects, group disproportion, most affected."""
@@ -286,7 +293,9 @@ def audit(
                   reference_group=reference_group, base_group=base_group, pre_days=pre_days,
                   post_days=post_days, transform=transform, out=out, scheduler=scheduler,
                   workers=workers, alpha=alpha, seed=seed, console=console, progress=progress,
-                  simulate=simulate, level=level, fdr_method=fdr_method)
+                  simulate=simulate, simulate_days=simulate_days,
+                  partition_accounts=partition_accounts, level=level,
+                  fdr_method=fdr_method)
 
 
 @app.command()

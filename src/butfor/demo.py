@@ -53,7 +53,21 @@ def written_case_text(seed: int) -> str:
 def run_demo(*, out: Path, seed: int, store_path: Path, console: Console) -> dict[str, Path]:
     import tomllib
 
+    from butfor.report.parallel import run_helper
+
     started = time.perf_counter()
+    text = written_case_text(seed)
+    case = parse_case(tomllib.loads(text), text, "case.toml")
+    with run_helper():  # one helper process for the methods and the figures
+        return _run_demo(case, text, out=out, seed=seed, store_path=store_path,
+                         console=console, started=started)
+
+
+def _run_demo(case, text: str, *, out: Path, seed: int, store_path: Path, console: Console,
+              started: float) -> dict[str, Path]:
+    from butfor.parallel_methods import warm_methods
+
+    warm_methods(list(case.methods))  # the helper imports them while the platform is made
     console.print(f"Simulating the demo platform (seed {seed}) ...")
     sim = simulate_platform(PlatformConfig(), seed=seed)
     panel = sim.panel
@@ -69,8 +83,6 @@ def run_demo(*, out: Path, seed: int, store_path: Path, console: Console) -> dic
     panel = Store(store_path).read_panel(DEMO_DATASET)
     report = Store(store_path).read_report(DEMO_DATASET)
 
-    text = written_case_text(seed)
-    case = parse_case(tomllib.loads(text), text, "case.toml")
     inputs = [InputFile(s.file, s.sha256) for s in report.sources]
     inputs.append(InputFile("case.toml", sha256_text(text)))
     output = run_case(case, panel, report, inputs=inputs, case_toml=text,

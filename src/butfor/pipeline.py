@@ -78,7 +78,13 @@ def _run_case(case: Case, panel: Panel, report: IngestReport, *, inputs: list[In
                                  + sum(len(v) for v in claimed.values()))
         # the case's own methods, shared with a helper process on a large panel
         # (butfor.parallel_methods), then put back in the case's order
-        from butfor.parallel_methods import run_methods
+        from butfor.parallel_methods import run_methods, shared, warm_methods
+        from butfor.report.parallel import warm_figures
+
+        if shared(list(case.methods), panel):  # the run's helper (if any) imports now
+            warm_methods(list(case.methods), panel)
+        else:  # it has no methods to run: its first work will be figures
+            warm_figures()
 
         def started(method: str) -> None:
             progress.update(task, description=f"{method}")
@@ -90,6 +96,10 @@ def _run_case(case: Case, panel: Panel, report: IngestReport, *, inputs: list[In
             draws.update(taken)
             timings[method] = seconds
             progress.advance(task)
+        for a in analyses:
+            _name_event(a, case)
+            _attach_power(a, case)
+        _predraw(case, analyses)  # their figures, drawn by the helper during what follows
         for metric, methods in claimed.items():
             # a claim about another metric (replies in an impressions case) gets the
             # analyses its kind needs, on that metric, with the case's own settings
@@ -132,6 +142,24 @@ def _run_case(case: Case, panel: Panel, report: IngestReport, *, inputs: list[In
         summary_table=_summary_table(analyses, case),
     )
     return RunOutput(results=results, timings=timings)
+
+
+def _predraw(case: Case, analyses: list[dict]) -> None:
+    """Hand the analyses' figures to the run's helper (:func:`butfor.report.parallel.predraw`)
+    while this process goes on to damages and claims.
+
+    The plot data are read from the analyses as results.json will hold them, so a figure
+    whose data the rest of the run leaves alone is the very one the report asks for; any
+    other is drawn again when the report is written.
+    """
+    from butfor.report.parallel import has_helper, predraw
+
+    if not has_helper():
+        return
+    from butfor.report.plotdata import figures_for
+
+    provisional = json.loads(dumps({"case": case.model_dump(mode="json"), "analyses": analyses}))
+    predraw(figures_for(provisional), png=True)
 
 
 def _run_method(method: str, case: Case, panel: Panel, seed: int,
@@ -297,12 +325,15 @@ def run_case_file(case_file: Path, *, out: Path, store_path: Path, console: Cons
     loaded = load_case_data(case_file, store_path=store_path, console=console,
                             allow_paths=allow_paths, fetch=fetch)
     case = loaded.case
-    output = run_case(case, loaded.panel, loaded.report, inputs=loaded.inputs,
-                      case_toml=loaded.case_text,
-                      command=f"butfor run {shlex.quote(str(case_file))} --out {shlex.quote(str(out))}"
-                      + (" --fetch" if fetch else ""),
-                      console=console)
-    written = write_outputs(output, out, pdf=case.report.pdf if pdf is None else pdf)
+    from butfor.report.parallel import run_helper
+
+    with run_helper():  # one helper process for the methods and the figures
+        output = run_case(case, loaded.panel, loaded.report, inputs=loaded.inputs,
+                          case_toml=loaded.case_text,
+                          command=f"butfor run {shlex.quote(str(case_file))} "
+                          f"--out {shlex.quote(str(out))}" + (" --fetch" if fetch else ""),
+                          console=console)
+        written = write_outputs(output, out, pdf=case.report.pdf if pdf is None else pdf)
     print_summary(output.results, console)
     console.print(f"\nresults: {written['results']}\nreport:  {written['report']}")
     if "pdf" in written:
@@ -336,8 +367,9 @@ def print_summary(results: Results, console: Console) -> None:
         table.add_column(col, justify="left" if col in ("method", "metric", "event") else "right",
                          no_wrap=True)
     for row in results.summary_table:
-        if row.get("kind") == "coefficient" and row.get("relative") is None:
-            # a regression coefficient on the outcome's own (not a log) scale
+        if row.get("relative") is None:
+            # a regression coefficient on the outcome's own (not a log) scale, or an effect on
+            # day-on-day growth (whose relative change means nothing)
             effect = f"{row['average']:+.4g}"
             interval = f"{row['average_lower']:+.4g} to {row['average_upper']:+.4g}"
         else:
@@ -408,6 +440,9 @@ def _summary_table(analyses: list[dict], case: Case) -> list[dict]:
         # SDID's p comes from its interval (normal, placebo standard error) and the claims
         # read its placebo rank test: where the two differ the row carries both, named
         placebo = (a.get("placebo") or {}).get("p_value")
+        # an effect on day-on-day growth (pct_change) has no relative change that means
+        # anything: growth of 0.09% a day falling to -0.06% is not "165% lower"
+        growth = case.outcome.transform == "pct_change"
         for e in effects:
             s = e["summary"]
             other = (placebo if placebo is not None and s["p_value"] is not None
@@ -423,6 +458,8 @@ def _summary_table(analyses: list[dict], case: Case) -> list[dict]:
                                       "p_value")},
                 **({"placebo_p_value": other} if other is not None else {}),
             })
+            if growth:
+                rows[-1].update(relative=None, relative_lower=None, relative_upper=None)
     return rows
 
 

@@ -55,6 +55,7 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "chains": (_positive, "a positive number of chains"),
     "replications": (_positive, "a positive number of replications"),
     "n_placebo": (_positive, "a positive number of placebo fits"),
+    "n_boot": (_positive, "a positive number of bootstrap replicates"),
     "min_size": (_positive, "a positive number of periods"),
     "block": (_positive, "a positive number of periods"),
     "burn": (_not_negative, "zero or more sweeps"),

@@ -193,7 +193,8 @@ def pretrend_test(analysis: dict) -> dict | None:
     es = analysis.get("event_study") or (analysis.get("group_disproportion") or {}).get(
         "event_study") or {}
     test = es.get("pretrend")
-    if not test or _num(test.get("p_value")) is None:
+    untestable = bool(test) and test.get("test") == "untestable"
+    if not test or (_num(test.get("p_value")) is None and not untestable):
         return None
     pre = [e for t, e in zip(es.get("event_times", []), es.get("estimate", []), strict=False)
            if t < 0 and e is not None]
@@ -202,19 +203,29 @@ def pretrend_test(analysis: dict) -> dict | None:
         # the sign of the drift into the event: late pre-period minus early pre-period
         half = len(pre) // 2
         slope = sum(pre[half:]) / len(pre[half:]) - sum(pre[:half]) / half
-    return {"p_value": test["p_value"], "slope": slope}
+    if untestable:
+        return {"p_value": None, "slope": slope, "test": "untestable",
+                "why": (test.get("bootstrap") or {}).get("skipped")}
+    return {"p_value": test["p_value"], "slope": slope, "test": test.get("test")}
 
 
 def pretrend_gate(analysis: dict, alpha: float) -> Gate | None:
+    """The pre-trend test's own p-value (for a clustered event study, the wild cluster
+    bootstrap's: its analytic F p-value over-rejects with many pre-periods and few clusters)."""
     test = pretrend_test(analysis)
+    if test is not None and test.get("test") == "untestable":
+        # no test is not a passed test: parallel paths cannot be checked with these accounts
+        return Gate("pretrend", False, None, f"p > {alpha:g}",
+                    f"the pre-trend test cannot be run ({test.get('why') or 'too few accounts'})")
     if test is None or _num(test.get("p_value")) is None:
         return None
     p = float(test["p_value"])
     passed = p > alpha
+    how = f"{test['test']}, " if test.get("test") == "wild cluster bootstrap" else ""
     return Gate("pretrend", passed, p, f"p > {alpha:g}",
                 "the pre-trend test does not reject parallel paths before the event "
-                f"({p_words(p)})" if passed else
-                f"the pre-trend test rejects parallel paths before the event ({p_words(p)})")
+                f"({how}{p_words(p)})" if passed else
+                f"the pre-trend test rejects parallel paths before the event ({how}{p_words(p)})")
 
 
 def pre_fit_gate(analysis: dict) -> Gate | None:

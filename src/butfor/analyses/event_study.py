@@ -131,7 +131,7 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
             units_b = [u for u in units_b if u != subject]
             gd = GroupDisproportion(window=window, covariates=covariates, transform=transform,
                                     covariate_transform=covariate_transform,
-                                    posts_metric=posts_metric)
+                                    posts_metric=posts_metric, seed=seed)
             res_g = gd.fit(panel, metric, group_a=units_a, group_b=units_b, event=event_date,
                            labels=(a, b), start=start, end=end)
             out.append(_group_analysis(res_g, metric, event_name, transform,

@@ -43,15 +43,19 @@ vectorised over its accounts) and the regression's clustered scores. Each
 partition's output is written to a temporary name and renamed, so an
 interrupted audit restarts where it stopped, never redoing a finished
 partition and never losing or duplicating an account. Partitions run in this
-process, in a process pool, or on a Dask cluster: the same function on the
+process, in a process pool, or on a Dask cluster (``--scheduler local`` starts
+one of separate worker processes on 127.0.0.1): the same function on the
 same inputs, combined in the same order, so every backend gives identical
-results. There is no randomness.
+results. There is no randomness. ``run.json`` records what a run cost: each
+step, every partition's time and the peak memory of the worker that ran it
+(:mod:`~butfor.audit.runlog`).
 
 The package, one module per step: :mod:`~butfor.audit.settings` (what to
 audit), :mod:`~butfor.audit.partitions` (the input, read as arrays),
 :mod:`~butfor.audit.plan` (calendar, groups, resume manifest),
 :mod:`~butfor.audit.passes` (the two passes per partition),
-:mod:`~butfor.audit.executors` (where they run), :mod:`~butfor.audit.statistics`
+:mod:`~butfor.audit.executors` (where they run), :mod:`~butfor.audit.runlog`
+(what they cost), :mod:`~butfor.audit.statistics`
 (the tests once every partition is done), :mod:`~butfor.audit.result` (the
 typed result and its schema), :mod:`~butfor.audit.writing` and
 :mod:`~butfor.audit.report` (files, store, HTML) and :mod:`~butfor.audit.run`.

@@ -170,12 +170,52 @@ class Block:
 
 
 @lru_cache(maxsize=4)
-def _units_table(path: str, mtime_ns: int, columns: tuple[str, ...]) -> pd.DataFrame:
-    table = pq.read_table(path)
-    have = [c for c in columns if c in table.column_names]
-    frame = table.select(["unit", *have]).to_pandas()
-    frame["unit"] = frame["unit"].astype(str)
-    return frame.drop_duplicates("unit").set_index("unit")
+def _unit_ranges(path: str, mtime_ns: int) -> tuple[list[str], list[tuple[str, str] | None]]:
+    """The file's columns and each row group's (min, max) account id (None: not known)."""
+    meta = pq.ParquetFile(path).metadata
+    schema = meta.schema.to_arrow_schema()
+    col = schema.names.index("unit")
+    kind = schema.field("unit").type
+    text = pa.types.is_string(kind) or pa.types.is_large_string(kind)  # ranges in str order
+    ranges: list[tuple[str, str] | None] = []
+    for i in range(meta.num_row_groups):
+        st = meta.row_group(i).column(col).statistics
+        ok = text and st is not None and st.has_min_max
+        ranges.append((st.min, st.max) if ok else None)
+    return schema.names, ranges
+
+
+def _units_rows(path: str, columns: tuple[str, ...], units: np.ndarray) -> pd.DataFrame:
+    """The rows of ``units.parquet`` for these accounts (sorted ids), indexed by account.
+
+    Only this partition's accounts, so a worker's memory does not grow with the
+    platform: row groups whose account range misses the partition's are
+    skipped, the others read one at a time. Should a recorded range have
+    missed an account (it never should), every row group is read instead: the
+    same rows as reading the whole file.
+    """
+    names, ranges = _unit_ranges(path, os.stat(path).st_mtime_ns)
+    have = ["unit", *(c for c in columns if c in names)]
+    lo, hi = (str(units[0]), str(units[-1])) if len(units) else ("", "")
+    wanted = pd.Index(units.astype(str))
+
+    def read(groups):
+        pieces = []
+        pf = pq.ParquetFile(path)
+        for i in groups:
+            piece = pf.read_row_group(i, columns=have).to_pandas()
+            piece["unit"] = piece["unit"].astype(str)
+            pieces.append(piece[piece["unit"].isin(wanted)])
+        frame = pd.concat(pieces, ignore_index=True) if pieces else \
+            pd.DataFrame({c: pd.Series(dtype=object) for c in have})
+        return frame.drop_duplicates("unit").set_index("unit")
+
+    every = range(len(ranges))
+    groups = [i for i in every if ranges[i] is None or not (ranges[i][1] < lo or ranges[i][0] > hi)]
+    frame = read(groups)
+    if len(groups) < len(ranges) and not wanted.isin(frame.index).all():
+        frame = read(every)
+    return frame
 
 
 def _transform(values: np.ndarray, transform: str, path: str, column: str) -> np.ndarray:
@@ -230,7 +270,7 @@ def load_block(part: Partition, plan: dict) -> Block:
     attrs = pd.DataFrame(index=pd.Index(units, name="unit"))
     if plan.get("units_path"):
         up = plan["units_path"]
-        ut = _units_table(up, os.stat(up).st_mtime_ns, tuple(c for c in (gcol, ecol) if c))
+        ut = _units_rows(up, tuple(c for c in (gcol, ecol) if c), units)
         attrs = attrs.join(ut, how="left")
     for c in (gcol, ecol):
         if c and c in frame.columns and c not in attrs.columns:

@@ -137,8 +137,10 @@ def run_stage2(part: Partition, plan: dict, out: str, shared: dict) -> str:
     return str(target)
 
 
-def task(stage: int, part: Partition, plan: dict, out: str, shared: dict | None) -> str:
+def task(stage: int, plan: dict, out: str, part: Partition, shared: dict | None = None) -> str:
     """The one function every backend runs (module level, so it pickles).
+
+    Called as ``functools.partial(task, stage, plan, out)(part[, shared])``.
 
     BLAS and LAPACK run single-threaded here: OpenBLAS results depend on its
     thread count in the last bits, and identical results on every backend

@@ -80,8 +80,10 @@ def _refit(case, panel, method: str, metric: str, first, seed: int,
     """The method refitted with the first priced event alone: its window runs to the data end."""
     outcome = case.outcome if metric == case.outcome.metric else \
         case.outcome.model_copy(update={"metric": metric, "transform": "none"})
-    alone = case.model_copy(update={"events": [first], "method_events": {},
-                                    "outcome": outcome})
+    update = {"events": [first], "method_events": {}, "outcome": outcome}
+    if method == "sts":  # only the effect is read: its false-positive check is not run
+        update["sts"] = case.sts.model_copy(update={"pseudo_events": 0})
+    alone = case.model_copy(update=update)
     found: dict = {}
     analyses = run_method(method, alone, panel, seed, found)
     return _effect(analyses, found, method, metric, case.subject.unit, str(first.date))

@@ -75,8 +75,10 @@ from butfor.methods.panel_results import (
     GroupDisproportionResult,
     Inference,
     PrePostResult,
+    PretrendTest,
     WaldTest,
 )
+from butfor.methods.wild_bootstrap import bootstrapped
 from butfor.results import EffectPath, EffectSummary, summarise_draws
 from butfor.settings import checked_settings
 from butfor.transforms import Transform
@@ -152,6 +154,15 @@ class EventStudy:
     and the spread of its coefficients gives intervals and p-values (for a
     single treated account, where clustering fails).
 
+    With clustered errors the pre-trend test's p-value
+    (``pretrend_test="wild_bootstrap"``) is the restricted wild cluster
+    bootstrap's of the Wald statistic, ``n_boot`` replicates drawn with
+    ``seed`` (:mod:`butfor.methods.wild_bootstrap`): referred to
+    F(q, clusters - 1), a Wald test of q = 27 pre-period coefficients with 40
+    clusters rejected parallel paths in three runs of four where they held by
+    construction. ``"F"`` keeps the analytic test, whose p-value is kept beside
+    the bootstrap's in any case (``p_value_f``).
+
     The average post-period effect is the mean of the post-period coefficients
     (``baseline="reference"``: relative to the reference period alone) or that
     mean minus the mean of the pre-period coefficients, the reference counting
@@ -165,7 +176,8 @@ class EventStudy:
                  covariate_transform: CovariateTransform = "log1p",
                  transform: Transform = "none", posts_metric: str = "posts",
                  level: float = 0.95, inference: Inference = "cluster", n_placebo: int = 50,
-                 baseline: Baseline = "reference", seed: int = 0) -> None:
+                 baseline: Baseline = "reference", seed: int = 0,
+                 pretrend_test: PretrendTest = "wild_bootstrap", n_boot: int = 999) -> None:
         self.window = window
         self.reference = reference
         self.endpoints = endpoints
@@ -178,6 +190,8 @@ class EventStudy:
         self.n_placebo = n_placebo
         self.baseline = baseline
         self.seed = seed
+        self.pretrend_test = pretrend_test
+        self.n_boot = n_boot
 
     def fit(self, panel, outcome: str, *, treated: Sequence[str] | None = None,
             event: Any, units: Sequence[str] | None = None, start=None, end=None
@@ -258,6 +272,10 @@ class EventStudy:
                 R[r, beta_idx[j]] = 1.0
             pretrend = wald_test(fitted.beta, fitted.vcov, R, fitted.df_t,
                                  "every pre-period event-time coefficient is zero")
+            if self.inference == "cluster" and self.pretrend_test == "wild_bootstrap":
+                pretrend = bootstrapped(pretrend, design.frame, fitted.names,
+                                        [fitted.names[beta_idx[j]] for j in pre], fitted.beta,
+                                        replicates=self.n_boot, seed=self.seed)
         result = EventStudyResult(
             outcome=outcome, event_times=times, estimate=est, se=se, lower=lower, upper=upper,
             p_value=p, n_treated_obs=counts, reference=ref, window=(lo, hi), binned=binned,
@@ -387,7 +405,7 @@ def _placebo_inference(result: EventStudyResult, placebo: np.ndarray, units: lis
                        "Wald distance under the placebo accounts' covariance)",
             statistic=s_sub, df=int(pre.sum()), df_denominator=n,
             p_value=float((1 + np.sum(s_pl >= s_sub)) / (n + 1)),
-            p_value_chi2=float(stats.chi2.sf(s_sub, int(pre.sum()))))
+            p_value_chi2=float(stats.chi2.sf(s_sub, int(pre.sum()))), test="placebo")
     return EventStudyResult(**{
         **result.__dict__, "se": se, "lower": lower, "upper": upper, "p_value": p,
         "average_post": average, "pretrend": pretrend, "inference": "placebo",
@@ -399,7 +417,9 @@ class GroupDisproportion:
 
     Fits, on the accounts of A and B only, the A × post coefficient of
     :class:`PrePost` and the A-vs-B :class:`EventStudy` (B is the reference
-    group: a negative coefficient means A fell further than B).
+    group: a negative coefficient means A fell further than B). The event
+    study's pre-trend test is bootstrapped (``pretrend_test``, ``n_boot``,
+    ``seed``: see :class:`EventStudy`).
     """
 
     @checked_settings
@@ -407,7 +427,8 @@ class GroupDisproportion:
                  endpoints: Endpoints = "bin", covariates: Sequence[str] = (),
                  covariate_transform: CovariateTransform = "log1p",
                  transform: Transform = "none", posts_metric: str = "posts",
-                 level: float = 0.95) -> None:
+                 level: float = 0.95, pretrend_test: PretrendTest = "wild_bootstrap",
+                 n_boot: int = 999, seed: int = 0) -> None:
         self.window = window
         self.reference = reference
         self.endpoints = endpoints
@@ -416,6 +437,9 @@ class GroupDisproportion:
         self.transform = transform
         self.posts_metric = posts_metric
         self.level = level
+        self.pretrend_test = pretrend_test
+        self.n_boot = n_boot
+        self.seed = seed
 
     def fit(self, panel, outcome: str, *, group_a: Sequence[str], group_b: Sequence[str],
             event: Any, labels: tuple[str, str] = ("A", "B"), start=None, end=None
@@ -437,7 +461,8 @@ class GroupDisproportion:
         es = EventStudy(window=self.window, reference=self.reference, endpoints=self.endpoints,
                         covariates=self.covariates, covariate_transform=self.covariate_transform,
                         transform=self.transform, posts_metric=self.posts_metric,
-                        level=self.level)
+                        level=self.level, pretrend_test=self.pretrend_test,
+                        n_boot=self.n_boot, seed=self.seed)
         kw = dict(panel=panel, outcome=outcome, transform=self.transform,
                   posts_metric=self.posts_metric, covariates=self.covariates,
                   covariate_transform=self.covariate_transform, units=a + b,

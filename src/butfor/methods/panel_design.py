@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from butfor import transforms
 from butfor.errors import AssumptionWarning, DataError
@@ -54,6 +53,8 @@ def back_transform(z: np.ndarray, transform: Transform, posts: np.ndarray | None
 def linear_combination(beta: np.ndarray, vcov: np.ndarray, weights: np.ndarray, df: int,
                        level: float = 0.95, name: str = "combination") -> Coefficient:
     """``w'b`` with standard error ``sqrt(w'Vw)``, t interval and p-value on ``df``."""
+    from scipy import stats  # here: a case with no panel regression never imports it
+
     w = np.asarray(weights, dtype=float)
     est = float(w @ beta)
     se = float(math.sqrt(max(float(w @ vcov @ w), 0.0)))
@@ -65,17 +66,22 @@ def linear_combination(beta: np.ndarray, vcov: np.ndarray, weights: np.ndarray, 
 def wald_test(beta: np.ndarray, vcov: np.ndarray, R: np.ndarray, df_denominator: int,
               hypothesis: str = "R b = 0") -> WaldTest:
     """Wald test of ``R b = 0`` (same statistic as pyfixest's ``Feols.wald_test``)."""
+    from scipy import stats
+
     R = np.atleast_2d(np.asarray(R, dtype=float))
     rb = R @ beta
     W = float(rb @ np.linalg.pinv(R @ vcov @ R.T) @ rb)
     q = R.shape[0]
+    p_f = float(stats.f.sf(W / q, q, df_denominator))
     return WaldTest(
         hypothesis=hypothesis,
         statistic=W,
         df=q,
         df_denominator=int(df_denominator),
-        p_value=float(stats.f.sf(W / q, q, df_denominator)),
+        p_value=p_f,
         p_value_chi2=float(stats.chi2.sf(W, q)),
+        test="F",
+        p_value_f=p_f,
     )
 
 

@@ -21,6 +21,8 @@ CovariateTransform = Transform | Mapping[str, Transform] | tuple
 Endpoints = Literal["bin", "trim"]
 Inference = Literal["cluster", "placebo"]
 Baseline = Literal["reference", "pre_mean"]
+#: the clustered pre-trend test: bootstrapped (butfor.methods.wild_bootstrap) or analytic F
+PretrendTest = Literal["wild_bootstrap", "F"]
 
 
 # ---------------------------------------------------------------------------
@@ -49,10 +51,17 @@ class WaldTest:
     """Joint test of ``R b = 0``.
 
     ``statistic`` is the Wald chi-square ``(Rb)'(RVR')^-1(Rb)`` with ``df``
-    restrictions; ``p_value`` refers ``statistic / df`` to F(df, clusters - 1),
-    which keeps its size with a few dozen clusters where the chi-square
-    over-rejects; ``p_value_chi2`` is the large-sample version. With
-    ``inference="placebo"`` ``p_value`` is the placebo rank instead.
+    restrictions. ``test`` names what ``p_value`` (the one every verdict reads)
+    comes from: ``"F"`` refers ``statistic / df`` to F(df, clusters - 1), which
+    is right for a few restrictions and a few dozen clusters but over-rejects
+    badly when ``df`` is not small against the clusters;
+    ``"wild cluster bootstrap"`` is the restricted wild cluster bootstrap of the
+    same statistic (:mod:`butfor.methods.wild_bootstrap`; its draws in
+    ``bootstrap``); ``"placebo"`` the placebo rank (``inference="placebo"``);
+    ``"untestable"``: too few clusters for the restrictions (``p_value`` NaN,
+    ``bootstrap["skipped"]`` says why).
+    ``p_value_f`` and ``p_value_chi2`` are the analytic F and large-sample
+    chi-square p-values, kept for transparency whatever ``test`` is.
     """
 
     hypothesis: str
@@ -61,6 +70,9 @@ class WaldTest:
     df_denominator: int
     p_value: float
     p_value_chi2: float
+    test: Literal["F", "wild cluster bootstrap", "placebo", "untestable"] = "F"
+    p_value_f: float | None = None
+    bootstrap: dict[str, Any] | None = None
 
     def rejects(self, alpha: float = 0.05) -> bool:
         return self.p_value < alpha
