@@ -1,7 +1,17 @@
-"""Shared fixtures: where the real data is, and how big slow checks run."""
+"""Shared fixtures: where the real data is, how big slow checks run, and one demo run.
+
+How the suite is spread over cores (pyproject: ``-n auto --dist loadgroup``): a
+module with a module-scoped fixture runs on one xdist worker (its tests get an
+``xdist_group`` of the module's name here), so the fixture is built once, not
+once per worker; the tests that read the demo's output are one group, "demo".
+Units holding a ``slow``, ``browser`` or ``realdata`` test are handed out first,
+then the module groups, then the rest, so the last minutes are spent on short
+tests, not waiting on one long one.
+"""
 
 from __future__ import annotations
 
+import fcntl
 from pathlib import Path
 
 import pytest
@@ -17,6 +27,71 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="run slow statistical checks at full size (CI runs them smaller)",
     )
+
+
+def _group(item: pytest.Item) -> str | None:
+    mark = item.get_closest_marker("xdist_group")
+    if mark is not None:
+        return str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+    return None
+
+
+def _has_module_fixture(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(d.scope in ("module", "class", "package")
+               for name in info.names_closure for d in info.name2fixturedefs.get(name, ()))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group each module with a module-scoped fixture, and put long units first.
+
+    Runs before xdist's own hook (tryfirst), which reads the ``xdist_group`` marks.
+    Only the order and grouping change: every collected test still runs.
+    """
+    grouped = {item.module.__name__ for item in items
+               if hasattr(item, "module") and _has_module_fixture(item)}
+    for item in items:
+        module = getattr(item, "module", None)
+        if _group(item) is None and module is not None and module.__name__ in grouped:
+            item.add_marker(pytest.mark.xdist_group(module.__name__))
+
+    def unit(item: pytest.Item) -> str:
+        return _group(item) or item.nodeid
+
+    long_units = {unit(i) for i in items if any(
+        i.get_closest_marker(m) for m in ("slow", "browser", "realdata"))}
+
+    def tier(item: pytest.Item) -> int:
+        # 0: statistical, browser and real-data checks; 1: a module sharing a fixture;
+        # 2: the rest, mostly well under a second each
+        if unit(item) in long_units:
+            return 0
+        return 1 if _group(item) is not None else 2
+
+    # a stable sort: within each tier the collection order is kept
+    items.sort(key=tier)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Put each item's ``xdist_group`` into its node id, as ``--dist loadgroup`` needs.
+
+    xdist (3.8) does this by setting ``item._nodeid``, which pytest 9.2 no longer reads
+    (node ids live in ``item._id``), so its groups were silently ignored and every module
+    fixture was built on both workers. Runs on a worker only (where ``loadgroup`` is
+    set), before xdist's own hook reports the collection; a no-op if xdist's suffix took.
+    """
+    if not getattr(session.config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in session.items:
+        group = _group(item)
+        if group is not None and "@" not in item.nodeid:
+            item._id = NodeId.parse(f"{item.nodeid}@{group}")
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +111,34 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not present at {SHARED_DATA} (see ../shared/data/README.md)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def demo_output(tmp_path_factory: pytest.TempPathFactory,
+                request: pytest.FixtureRequest) -> tuple[Path, str]:
+    """`butfor demo` run once for the whole session: (its --out folder, what it printed).
+
+    The folder holds results.json, run.json, case.toml, report.html and figures/, and
+    the store beside it is ``store.duckdb``. Tests only read them (copy before
+    changing anything). Under xdist the run is shared by every worker: the first to
+    ask runs it under a lock file in the session's common temporary folder, and the
+    rest wait for it and read the same folder.
+    """
+    from typer.testing import CliRunner
+
+    from butfor.cli import app
+
+    root = tmp_path_factory.getbasetemp()
+    if hasattr(request.config, "workerinput"):  # an xdist worker: share with the others
+        root = root.parent
+    base = root / "shared-demo"
+    base.mkdir(exist_ok=True)
+    out, printed = base / "demo", base / "printed.txt"
+    with open(base / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not printed.exists():
+            args = ["demo", "--out", str(out), "--store", str(base / "store.duckdb")]
+            done = CliRunner().invoke(app, args)
+            assert done.exit_code == 0, done.output
+            printed.write_text(done.output, encoding="utf-8")
+    return out, printed.read_text(encoding="utf-8")

@@ -1,8 +1,17 @@
-"""`butfor demo` end to end: outputs written, schema-valid, byte-reproducible."""
+"""`butfor demo` end to end: outputs written, schema-valid, byte-reproducible.
+
+The demo's output is the session's one run (``demo_output`` in conftest.py, shared
+with the report's browser tests); the byte-for-byte checks run it again: the demo in
+a fresh process, and the case.toml it wrote with ``butfor run``.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -10,18 +19,13 @@ from typer.testing import CliRunner
 from butfor.cli import app
 from butfor.results import validate
 
+pytestmark = pytest.mark.xdist_group("demo")  # one worker: demo_output is built once
+
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("demo")
-    out = root / "out"
-    args = ["demo", "--out", str(out), "--store", str(root / "store.duckdb")]
-    first = CliRunner().invoke(app, args)
-    assert first.exit_code == 0, first.output
-    text = (out / "results.json").read_bytes()
-    second = CliRunner().invoke(app, args)
-    assert second.exit_code == 0, second.output
-    return out, text, first.output
+def demo_run(demo_output):
+    out, printed = demo_output
+    return out, (out / "results.json").read_bytes(), printed
 
 
 def test_demo_writes_results_and_report(demo_run):
@@ -42,9 +46,16 @@ def test_demo_results_follow_the_schema(demo_run):
     assert ingest["rows_read"] == ingest["rows_kept"] + ingest["rows_dropped"]
 
 
-def test_same_seed_gives_byte_identical_results(demo_run):
-    out, first, _ = demo_run
-    assert (out / "results.json").read_bytes() == first
+def test_same_seed_gives_byte_identical_results(demo_run, tmp_path):
+    # a second demo, in a process of its own (another hash seed) into a new store
+    _, first, _ = demo_run
+    done = subprocess.run(
+        [sys.executable, "-m", "butfor", "demo", "--out", str(tmp_path / "demo"),
+         "--store", str(tmp_path / "store.duckdb")],
+        capture_output=True, text=True, cwd=tmp_path, timeout=900, check=False,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "demo" / "results.json").read_bytes() == first
 
 
 def test_demo_stores_the_panel(demo_run, tmp_path):
@@ -57,15 +68,18 @@ def test_demo_stores_the_panel(demo_run, tmp_path):
     assert len(panel.unit_ids) == 301
 
 
-def test_written_case_reruns_to_byte_identical_results(demo_run, monkeypatch):
+def test_written_case_reruns_to_byte_identical_results(demo_run, tmp_path, monkeypatch):
     # issue 21, finding 6: the case.toml the demo writes reruns as it is (it used to fail
-    # with "store has no dataset 'default'"), and to the same results.json, byte for byte
+    # with "store has no dataset 'default'"), and to the same results.json, byte for byte;
+    # in a folder of its own, with a copy of the store, so the shared output stays as it was
     out, first, _ = demo_run
-    monkeypatch.chdir(out)
+    shutil.copy(out / "case.toml", tmp_path / "case.toml")
+    shutil.copy(out.parent / "store.duckdb", tmp_path / "store.duckdb")
+    monkeypatch.chdir(tmp_path)
     rerun = CliRunner().invoke(app, ["run", "case.toml", "--out", ".", "--store",
-                                     str(out.parent / "store.duckdb")])
+                                     str(tmp_path / "store.duckdb")])
     assert rerun.exit_code == 0, rerun.output
-    assert (out / "results.json").read_bytes() == first
+    assert (tmp_path / "results.json").read_bytes() == first
 
 
 def test_demo_damages_exhibit(demo_run):

@@ -27,6 +27,9 @@ REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
 
+# one worker with tests/test_demo.py: the demo (demo_output) runs once
+pytestmark = pytest.mark.xdist_group("demo")
+
 needs_chromium = pytest.mark.skipif(
     not CHROMIUM.is_file(),
     reason="Debian's chromium is not installed (apt-get install chromium; .ci/run does this)",
@@ -34,16 +37,9 @@ needs_chromium = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory) -> Path:
-    """`butfor demo` run once into a temporary folder (results.json, run.json, report.html)."""
-    out = tmp_path_factory.mktemp("demo")
-    done = subprocess.run(
-        [sys.executable, "-m", "butfor", "demo", "--out", str(out / "demo"),
-         "--store", str(out / "store.duckdb")],
-        capture_output=True, text=True, cwd=out, timeout=900, check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return out / "demo"
+def demo_dir(demo_output) -> Path:
+    """The session's `butfor demo` run (conftest.py): results.json, run.json, report.html."""
+    return demo_output[0]
 
 
 @pytest.fixture(scope="module")
