@@ -37,6 +37,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from demo_speed import export, results_digest  # one copy: a commit's src/, results.json's digest
+
 ROOT = Path(__file__).resolve().parents[1]
 CREATOR = ROOT / "benchmarks" / "creator" / "case.toml"
 CASSETTE = ROOT / "examples" / "wikipedia-control" / "cassette.json"
@@ -50,20 +52,6 @@ FLOOR_IMPORTS = {
         "import butfor.report.figures, butfor.report.html, matplotlib.figure, "
         "matplotlib.backends.backend_svg, matplotlib.backends.backend_agg"),
 }
-
-
-def export(commit: str, into: Path) -> Path:
-    into.mkdir(parents=True)
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "src"],
-                             check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return into / "src"
-
-
-def digest(path: Path) -> str:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    data.pop("provenance", None)
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def figures_digest(folder: Path) -> str:
@@ -95,7 +83,7 @@ def creator(src: Path, work: Path) -> dict:
     m = timed(["-m", "butfor", "run", str(CREATOR), "--out", str(out), "--store", str(store)],
               src)
     m["stages"] = json.loads((out / "run.json").read_text())["timings_seconds"]
-    m["results"] = digest(out / "results.json")
+    m["results"] = results_digest(out / "results.json")
     m["figures"] = figures_digest(out / "figures")
     return m
 
@@ -105,7 +93,7 @@ def demo(src: Path, work: Path) -> dict:
     m = timed(["-m", "butfor", "demo", "--out", str(out), "--store", str(work / "s.duckdb")],
               src)
     m["stages"] = json.loads((out / "run.json").read_text())["timings_seconds"]
-    m["results"] = digest(out / "results.json")
+    m["results"] = results_digest(out / "results.json")
     m["figures"] = figures_digest(out / "figures")
     return m
 

@@ -207,3 +207,25 @@ def test_errors_are_butfor_errors_in_the_library(tmp_path):
     assert str(err.value) == (f"{path}, line 2, column 'likes': 'lots' is not a number; write a "
                               "plain number there (or leave the cell empty if the value is "
                               "unknown).")
+
+
+def test_a_zip_member_in_an_unsupported_compression_is_refused_in_one_sentence(tmp_path):
+    # zipfile raises NotImplementedError for a compression method it cannot read (here 99,
+    # AES in WinZip's numbering, written into both headers by hand): the archive is named
+    # with the fix, exit 2, no traceback
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("data.csv", "unit,date,impressions\nava,2022-01-01,5\n")
+    raw = bytearray(buf.getvalue())
+    local, central = raw.find(b"PK\x03\x04"), raw.find(b"PK\x01\x02")
+    raw[local + 8:local + 10] = raw[central + 10:central + 12] = (99).to_bytes(2, "little")
+    path = tmp_path / "odd.zip"
+    path.write_bytes(bytes(raw))
+    result = CliRunner().invoke(app, ["ingest", str(path), "--store", str(tmp_path / "s.db")])
+    assert result.exit_code == 2
+    assert "odd.zip:data.csv: cannot be unpacked" in result.output
+    assert "download or export the zip again" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) <= 3
