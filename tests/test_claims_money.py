@@ -121,11 +121,11 @@ def test_unconverged_sampler_gives_inconclusive_money_claims_through_the_pipelin
     out = run_case(parse_case(raw), sim.panel, IngestReport(), inputs=[], case_toml=None,
                    command="test")
     results = out.results
-    sts = next(a for a in results.analyses if a["method"] == "sts")
-    assert results.damages["source_analyses"] == {"impressions": sts["id"]}
+    sts = next(a for a in results.analyses if a.method == "sts")
+    assert results.damages["source_analyses"] == {"impressions": sts.id}
     (v,) = results.verdicts
     assert_sentence_agrees(v)
-    rhat = sts["convergence"]["max_rhat"]
+    rhat = sts.convergence.max_rhat
     if rhat < 1.05:  # the gate's own bound: if this seed mixed, the test has nothing to say
         pytest.fail(f"the short chain converged (R-hat {rhat:.3f}); shorten it further")
     assert v["verdict"] == "inconclusive"
