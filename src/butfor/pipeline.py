@@ -129,8 +129,7 @@ def _run_case(case: Case, panel: Panel, report: IngestReport, *, inputs: list[In
     from butfor.claims import evaluate_claims
 
     unit_groups = dict(zip(panel.units["unit"], panel.units["group"], strict=True))
-    verdicts = [v.to_dict() for v in evaluate_claims(case, [a.to_dict() for a in analyses],
-                                                     damages, unit_groups,
+    verdicts = [v.to_dict() for v in evaluate_claims(case, analyses, damages, unit_groups,
                                                      frequency=panel.frequency)]
     results = Results(
         case=to_jsonable(case.model_dump(mode="json")),

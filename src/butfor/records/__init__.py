@@ -76,6 +76,32 @@ def parse_analyses(items: list) -> list[Analysis]:
     return [parse_analysis(a) for a in items]
 
 
+def read_analyses(items: list) -> list[Analysis]:
+    """Records of analyses given as records, or as dicts a case adapter or results.json holds.
+
+    An adapter's own dicts carry numpy arrays, NaN and the counterfactual draws: they
+    are read as results.json would hold them (the draws left out, floats at 12 digits,
+    NaN as None), the very figures the pipeline's records have.
+    """
+    from butfor.results import to_jsonable
+
+    out = []
+    for a in items:
+        if isinstance(a, Analysis):
+            out.append(a)
+            continue
+        plain = {k: v for k, v in a.items()}
+        for key in ("effect", "effects"):
+            paths = plain.get(key)
+            if isinstance(paths, dict):
+                plain[key] = {k: v for k, v in paths.items() if k != "draws"}
+            elif isinstance(paths, list):
+                plain[key] = [{k: v for k, v in e.items() if k != "draws"}
+                              if isinstance(e, dict) else e for e in paths]
+        out.append(parse_analysis(to_jsonable(plain)))
+    return out
+
+
 def replace_fields(record: Analysis, **fields: Any) -> Analysis:
     """A copy of ``record`` with ``fields`` set (validated as the kind's own fields)."""
     return parse_analysis({**record.to_dict(), **{k: _plain(v) for k, v in fields.items()}})
@@ -91,5 +117,5 @@ __all__ = [
     "Flag", "GroupDisproportionAnalysis", "PeerEffectsAnalysis", "Placebo", "Power",
     "PrepostAnalysis", "Pretrend", "Record", "SdidAnalysis", "StsAnalysis", "Summary",
     "SunAbrahamAnalysis", "SyntheticControlAnalysis", "parse_analyses", "parse_analysis",
-    "replace_fields",
+    "read_analyses", "replace_fields",
 ]

@@ -74,6 +74,9 @@ class EffectPath(Record):
     summary: Summary
     diagnostics: dict[str, Any]
     cumulative_effect: Band | None = None
+    draws: list[Series] | None = Field(
+        None, description="counterfactual draws for the post period, as a method writes them; "
+                          "the pipeline takes them out before results.json is written")
 
 
 class Placebo(Record):
