@@ -33,6 +33,17 @@ class Record(BaseModel):
         """The payload as results.json holds it: only the keys it was given."""
         return self.model_dump(exclude_unset=True)
 
+    # the same record pickles to the same bytes in every process (the methods' helper
+    # process hands records back): the set of given fields is written in sorted order, not
+    # in the order of this process's string hashes
+    def __getstate__(self) -> dict[Any, Any]:
+        state = super().__getstate__()
+        return {**state, "__pydantic_fields_set__": sorted(state["__pydantic_fields_set__"])}
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        super().__setstate__({**state,
+                              "__pydantic_fields_set__": set(state["__pydantic_fields_set__"])})
+
 
 class Summary(Record):
     """Average, cumulative and relative effect over the post period, with intervals."""

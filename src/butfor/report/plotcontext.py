@@ -65,8 +65,11 @@ def _datings(results: dict) -> tuple[tuple[str, str, str], ...]:
     from butfor.records import read_analyses
     from butfor.verdicts import dating_changepoint
 
+    # the report draws what a document holds: a changepoint analysis without its dating
+    # (a partial document) has none to mark
     analyses = read_analyses([a for a in results.get("analyses") or []
-                              if a.get("method") == "changepoint"])
+                              if a.get("method") == "changepoint"
+                              and isinstance(a.get("changepoint"), dict)])
     out = []
     for metric in sorted({a.metric for a in analyses}):
         chosen = dating_changepoint(analyses, metric)
