@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import re
 import subprocess
 import sys
@@ -219,3 +220,23 @@ def test_png_is_drawn_only_when_asked_and_repeats(plots):
     svg, first = render(plots[0], png=True)
     assert svg == render_svg(plots[0])
     assert first[:8] == b"\x89PNG\r\n\x1a\n" and render(plots[0], png=True)[1] == first
+
+
+def test_the_report_writes_svg_files_and_png_files_only_with_png(tmp_path):
+    from typer.testing import CliRunner
+
+    from butfor.cli import app
+
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(make_results()), encoding="utf-8")
+    for flags, suffixes in (([], {".svg"}), (["--png"], {".svg", ".png"})):
+        out = tmp_path / ("png" if flags else "plain")
+        done = CliRunner().invoke(app, ["report", str(results), "--out", str(out), "--no-pdf",
+                                        *flags])
+        assert done.exit_code == 0, done.output
+        files = sorted((out / "figures").iterdir())
+        assert {f.suffix for f in files} == suffixes
+        assert sum(f.suffix == ".svg" for f in files) == len(figures_for(make_results()))
+        for f in files:
+            if f.suffix == ".svg":  # the file is the page's figure, with an XML declaration
+                assert f.read_text(encoding="utf-8").startswith("<?xml")
