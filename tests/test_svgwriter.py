@@ -160,10 +160,27 @@ def test_every_figure_is_well_formed_and_its_text_fits_without_overlap(plots):
         assert boxes, plot.id
         for x0, x1, y0, y1, text in boxes:
             assert 0 <= x0 and x1 <= width and 0 <= y0 and y1 <= height, (plot.id, text)
+        for el in root.iter(f"{SVG}text"):  # the y labels, turned: they fit the height
+            if el.get("transform"):
+                cy = float(re.search(r"translate\([\d.]+ ([\d.]+)\)", el.get("transform"))[1])
+                rows = [s.text or "" for s in el] or [el.text or ""]
+                half = max(text_width(r, float(el.get("font-size"))) for r in rows) / 2
+                assert half <= cy and cy + half <= height, (plot.id, rows)
         for i, a in enumerate(boxes):
             for b in boxes[i + 1:]:
                 apart = a[1] <= b[0] or b[1] <= a[0] or a[3] <= b[2] or b[3] <= a[2]
                 assert apart, (plot.id, a[4], b[4])
+
+
+def test_long_axis_labels_are_broken_into_lines_that_fit():
+    from butfor.report.layout import label_lines
+
+    text = "group mean of impressions, log scale (a gap of 0.1 = 10%)"
+    assert label_lines(text, 500) == text
+    # 300 px: broken at the space nearest the middle, 182 and 198 px at 13 px
+    assert label_lines(text, 300) == "group mean of impressions,\nlog scale (a gap of 0.1 = 10%)"
+    rows = label_lines(text, 150).split("\n")
+    assert len(rows) == 3 and all(text_width(r, 13.0) <= 150 for r in rows)
 
 
 def test_event_lines_are_labelled_and_bands_drawn(plots):

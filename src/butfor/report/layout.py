@@ -56,14 +56,24 @@ def width(text: str, size: float, bold: bool = False) -> float:
 
 
 def label_lines(text: str, length: float) -> str:
-    """A y axis label, broken at the space nearest its middle when it is longer than its
-    panel is high (as two lines, each of which is then at most that long)."""
+    """A y axis label, broken into lines no longer than its panel is high: two lines of
+    about the same length where that is enough (broken at the space nearest the middle),
+    else as many as the words need."""
     if text_width(text, LABEL) <= length or " " not in text:
         return text
     spaces = [i for i, ch in enumerate(text) if ch == " "]
     best = min(spaces, key=lambda i: abs(text_width(text[:i], LABEL)
                                          - text_width(text[i + 1:], LABEL)))
-    return text[:best] + "\n" + text[best + 1:]
+    halves = [text[:best], text[best + 1:]]
+    if max(text_width(h, LABEL) for h in halves) <= length:
+        return "\n".join(halves)
+    rows: list[str] = []
+    for word in text.split(" "):
+        if rows and text_width(rows[-1] + " " + word, LABEL) <= length:
+            rows[-1] += " " + word
+        else:
+            rows.append(word)
+    return "\n".join(rows)
 
 
 def tick_size(axis: Axis) -> float:
