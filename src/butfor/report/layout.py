@@ -15,7 +15,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from butfor.report.scene import LABEL, LEGEND, TICK, TICK_SMALL, Axis, Key, Panel, Scene, Tick
+from butfor.report.scene import (
+    EVENT,
+    LABEL,
+    LEGEND,
+    TICK,
+    TICK_SMALL,
+    Axis,
+    Key,
+    Panel,
+    Scene,
+    Tick,
+    VLine,
+)
 from butfor.report.textwidth import ASCENT, DESCENT, text_width
 
 PAD = 8.0  # around the whole figure
@@ -24,6 +36,7 @@ LINE_GAP = 1.2  # line height, in font sizes
 KEY_SAMPLE = 26.0  # a legend entry's sample of its mark
 KEY_GAP = 20.0  # between legend entries
 LEGEND_ROW = LEGEND * 1.5
+EVENT_ROW = EVENT * 1.35  # a row of event labels at the top of a panel
 
 
 @dataclass(frozen=True)
@@ -121,6 +134,44 @@ def x_area(panel: Panel) -> float:
     if panel.x.label:
         area += 6 + (ASCENT + DESCENT) * LABEL
     return area + 4
+
+
+@dataclass(frozen=True)
+class EventLabel:
+    """Where an event line's label goes: its text's anchor ``x`` (start or end), the white
+    box behind it from ``x0`` to ``x1``, and the top of its row."""
+
+    line: VLine
+    x: float
+    anchor: str
+    x0: float
+    x1: float
+    top: float
+
+
+def event_labels(box: Box, lines: list[VLine]) -> list[EventLabel]:
+    """Each labelled line's text at the top of the panel, right of the line (left where
+    the panel's right edge is too near), in the first row where it overlaps no other."""
+    taken: list[list[tuple[float, float]]] = []
+    right = box.left + box.width
+    out = []
+    for m in sorted(lines, key=lambda m: m.x):
+        x = float(box.px(m.x))
+        if not box.left <= x <= right:
+            continue
+        w = text_width(m.label, EVENT)
+        if x + 5 + w <= right - 2 or x - 5 - w < box.left:
+            a, b, anchor, tx = x + 4, x + 6 + w, "start", x + 5
+        else:
+            a, b, anchor, tx = x - 6 - w, x - 4, "end", x - 5
+        row = 0
+        while row < len(taken) and any(a < hi + 6 and lo < b + 6 for lo, hi in taken[row]):
+            row += 1
+        if row == len(taken):
+            taken.append([])
+        taken[row].append((a, b))
+        out.append(EventLabel(m, tx, anchor, a, b, box.top + 3 + row * EVENT_ROW))
+    return out
 
 
 @dataclass(frozen=True)

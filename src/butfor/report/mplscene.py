@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from butfor.report.layout import Placed, layout
+from butfor.report.layout import Placed, event_labels, layout
 from butfor.report.scene import (
     EVENT,
     LABEL,
@@ -126,7 +126,6 @@ def _panel(ax, placed: Placed) -> None:
     if panel.x.label and panel.x_ticks_shown:
         ax.set_xlabel(panel.x.label)
     trans = blended_transform_factory(ax.transData, ax.transAxes)
-    events = 0
     for z, m in enumerate(panel.marks, start=2):
         if isinstance(m, Line):
             x, y = np.asarray(m.x, dtype=float), np.asarray(m.y, dtype=float)
@@ -163,20 +162,21 @@ def _panel(ax, placed: Placed) -> None:
         elif isinstance(m, VLine):
             ax.axvline(m.x, color=m.colour, lw=m.width * PT, ls=_dash(m.dash), alpha=m.opacity,
                        zorder=1)
-            if m.label:
-                right = (m.x - panel.x.lo) / ((panel.x.hi - panel.x.lo) or 1) > 0.62
-                ax.text(m.x, 0.98 - 0.09 * (events % 2), f"{m.label} " if right else
-                        f" {m.label}", transform=trans, ha="right" if right else "left",
-                        va="top", fontsize=EVENT * PT, color=m.colour,
-                        bbox={"boxstyle": "square,pad=0.1", "facecolor": "white",
-                              "edgecolor": "none", "alpha": 0.8}).set_in_layout(False)
-                events += 1
         elif isinstance(m, Text):
             ax.annotate(m.text, (m.x, m.y), xycoords=ax.transAxes if m.frac else "data",
                         textcoords="offset points", xytext=(0, m.dy * PT),
                         ha={"start": "left", "middle": "center", "end": "right"}[m.anchor],
                         va="top" if m.valign == "top" else "baseline", fontsize=m.size * PT,
                         color=m.colour, fontweight="bold" if m.bold else "normal")
+    lines = [m for m in panel.marks if isinstance(m, VLine) and m.label]
+    for label in event_labels(placed.box, lines):  # where the SVG writer puts them
+        ax.annotate(label.line.label, (label.line.x, 1.0), xycoords=trans,
+                    xytext=((label.x - float(placed.box.px(label.line.x))) * PT,
+                            -(label.top + 1 - placed.box.top) * PT),
+                    textcoords="offset points", ha="left" if label.anchor == "start" else "right",
+                    va="top", fontsize=EVENT * PT, color=label.line.colour,
+                    bbox={"boxstyle": "square,pad=0.1", "facecolor": "white",
+                          "edgecolor": "none", "alpha": 0.8})
     if panel.legend:
         ax.legend(handles=[_handle(k) for k in panel.legend], loc="lower left",
                   bbox_to_anchor=(0, 1.0), ncol=len(placed.legend[0][1]), borderaxespad=0.2,

@@ -14,12 +14,14 @@ from xml.sax.saxutils import escape, quoteattr
 import numpy as np
 
 from butfor.report.layout import (
+    EVENT_ROW,
     KEY_SAMPLE,
     LINE_GAP,
     PAD,
     TICK_LENGTH,
     Box,
     Placed,
+    event_labels,
     layout,
     lines,
     tick_size,
@@ -41,7 +43,7 @@ from butfor.report.scene import (
     Text,
     VLine,
 )
-from butfor.report.textwidth import ASCENT, DESCENT, text_width
+from butfor.report.textwidth import ASCENT, DESCENT
 
 FONT = "'DejaVu Sans', 'Liberation Sans', Arial, Helvetica, sans-serif"
 SPINE = "#6b7280"
@@ -186,29 +188,12 @@ def _mark(w: _Writer, box: Box, m) -> None:
 
 
 def _event_labels(w: _Writer, box: Box, lines: list[VLine]) -> None:
-    """Each labelled line's text at the top, in the first row where it overlaps nothing."""
-    taken: list[list[tuple[float, float]]] = []
-    row_height = EVENT * 1.35
-    right = box.left + box.width
-    for m in sorted(lines, key=lambda m: m.x):
-        x = float(box.px(m.x))
-        if not box.left <= x <= right:
-            continue
-        width = text_width(m.label, EVENT)
-        if x + 5 + width <= right - 2 or x - 5 - width < box.left:
-            a, b, anchor, tx = x + 4, x + 6 + width, "start", x + 5
-        else:
-            a, b, anchor, tx = x - 6 - width, x - 4, "end", x - 5
-        row = 0
-        while row < len(taken) and any(a < hi + 6 and lo < b + 6 for lo, hi in taken[row]):
-            row += 1
-        if row == len(taken):
-            taken.append([])
-        taken[row].append((a, b))
-        top = box.top + 3 + row * row_height
-        w.add(f'<rect x="{_n(a)}" y="{_n(top)}" width="{_n(b - a)}" '
-              f'height="{_n(row_height - 1)}" fill="#ffffff" fill-opacity="0.8"/>')
-        w.text(tx, top + 1 + ASCENT * EVENT, m.label, size=EVENT, fill=m.colour, anchor=anchor)
+    """Each labelled line's text at the top of the panel, where the layout puts it."""
+    for label in event_labels(box, lines):
+        w.add(f'<rect x="{_n(label.x0)}" y="{_n(label.top)}" width="{_n(label.x1 - label.x0)}" '
+              f'height="{_n(EVENT_ROW - 1)}" fill="#ffffff" fill-opacity="0.8"/>')
+        w.text(label.x, label.top + 1 + ASCENT * EVENT, label.line.label, size=EVENT,
+               fill=label.line.colour, anchor=label.anchor)
 
 
 def _key(w: _Writer, x: float, y: float, key: Key) -> None:
