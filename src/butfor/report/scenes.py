@@ -108,7 +108,6 @@ def counterfactual(p: CounterfactualPlot) -> Scene:
                   Line(x, p.observed, INK, 1.7)]
         legend += [Key("expected without the event", "line", BLUE, 2.1, EXPECTED_DASH),
                    Key(f"observed ({p.subject})", "line", INK, 1.7)]
-        values = [p.lower, p.upper, p.observed, p.counterfactual]
     else:  # the days faint, their weekly means drawn over them (a step per week)
         w = p.weekly
         wx = tk.days(w.dates)
@@ -119,8 +118,8 @@ def counterfactual(p: CounterfactualPlot) -> Scene:
         legend += [Key("expected without the event (weekly mean)", "line", BLUE, 2.8,
                        EXPECTED_DASH),
                    Key(f"observed ({p.subject}, weekly mean)", "line", INK, 2.8)]
-        values = [p.lower, p.upper, p.observed, p.counterfactual]
     marks += _events(p.events)
+    values = [p.lower, p.upper, p.observed, p.counterfactual]
     panel = Panel(xaxis, _y_axis(values, p.ylabel, height), tuple(marks), tuple(legend))
     return Scene(p.id, p.title, (panel,), height)
 
