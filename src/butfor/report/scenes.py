@@ -342,7 +342,9 @@ def sensitivity(p: SensitivityPlot) -> Scene:
     height = max(90.0, 32.0 * len(rows) + 20.0)
     marks: list[Mark] = []
     for i, (_name, at_low, at_high) in enumerate(rows):
-        for value, colour in ((at_low, SCENARIO_COLOURS[0]), (at_high, SCENARIO_COLOURS[1])):
+        bars = ((at_low, SCENARIO_COLOURS[0]), (at_high, SCENARIO_COLOURS[1]))
+        # the longer bar first, so that one on the same side as the other stays in sight
+        for value, colour in sorted(bars, key=lambda b: -abs(b[0] - p.median)):
             marks.append(Rect(min(p.median, value), max(p.median, value), i - 0.3, i + 0.3,
                               colour))
     marks.append(VLine(p.median, GREY, 1.4))
