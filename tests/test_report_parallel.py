@@ -1,12 +1,13 @@
 """Figures drawn here and in a pool worker are the figures drawn one by one, byte for byte.
 
 Reference: butfor.report.figures.render called on each plot in turn in this process
-(the drawing the report did before the worker existed); the fixture is the report
-tests' simulated case (tests/report_fixture.py).
+(the drawing the report did before the worker existed); the figures are those of the
+report tests' small case as `butfor run` wrote it (tests/report_case.py).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -15,12 +16,12 @@ import pytest
 from butfor.report import parallel
 from butfor.report.figures import render
 from butfor.report.plotdata import figures_for
-from report_fixture import make_results
 
 
 @pytest.fixture(scope="module")
-def plots() -> list:
-    found = figures_for(make_results())
+def plots(report_case_output) -> list:
+    results = json.loads((report_case_output / "results.json").read_text(encoding="utf-8"))
+    found = figures_for(results)
     assert len(found) >= parallel.MIN_FIGURES  # else the worker would not be used
     return found
 
