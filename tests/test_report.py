@@ -237,7 +237,15 @@ def test_event_time_plot_reads_the_pretrend(demo):
         in plot.title
     assert plot.xlabel.startswith("days relative to the ownership change")
     render_svg(plot)
-    analysis["event_study"]["pretrend"]["p_value"] = 0.01
+    # the post-period coefficients shifted down (their intervals with them) until every
+    # post-period interval lies below zero
+    shift = max(es["upper"][k] for k in post) + 1
+    for key in ("estimate", "lower", "upper"):
+        es[key] = [v - shift if t >= 0 else v for v, t in zip(es[key], es["event_times"],
+                                                             strict=True)]
+    assert f"{len(post)} of {len(post)} days sit clearly below zero" in \
+        panelplots.event_time_plot(analysis, ctx).title
+    es["pretrend"]["p_value"] = 0.01
     assert "already moved before" in panelplots.event_time_plot(analysis, ctx).title
 
 
