@@ -528,3 +528,21 @@ def test_daily_counterfactual_offers_a_weekly_view():
     # a partial week at either end is left out, and a short series gets no weekly view
     assert len(weekly_view(days[3:], observed[3:], base[3:], event - 3).dates) == 15
     assert weekly_view(days[:70], observed[:70], base[:70], event) is None
+
+
+def test_chromium_node_ids_are_renumbered_in_order_and_width(tmp_path):
+    # Chromium's tagged PDF names table headers by DOM node id, whose start varies between
+    # printings (40 in one, 30 in the next, seen in test_report_browser); hand-made bytes
+    from butfor.report.pdf import steady_node_ids
+
+    def pdf(base: int) -> bytes:
+        return (b"%PDF-1.4\n1 0 obj\n<</ID (node%08d)>>\n2 0 obj\n<</ID (node%08d)>>\n"
+                b"3 0 obj\n<</Names [(node%08d) 1 0 R (node%08d) 2 0 R]>>\n"
+                % (base, base + 3, base, base + 3))
+
+    for base in (30, 40):
+        (tmp_path / f"{base}.pdf").write_bytes(pdf(base))
+        steady_node_ids(tmp_path / f"{base}.pdf")
+    assert (tmp_path / "30.pdf").read_bytes() == (tmp_path / "40.pdf").read_bytes() == pdf(1) \
+        .replace(b"node00000004", b"node00000002")
+    assert len((tmp_path / "30.pdf").read_bytes()) == len(pdf(30))  # the offsets hold
