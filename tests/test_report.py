@@ -536,7 +536,7 @@ def test_chromium_node_ids_are_renumbered_in_order_and_width(tmp_path):
     from butfor.report.pdf import steady_node_ids
 
     def pdf(base: int) -> bytes:
-        return (b"%PDF-1.4\n1 0 obj\n<</ID (node%08d)>>\n2 0 obj\n<</ID (node%08d)>>\n"
+        return (b"%%PDF-1.4\n1 0 obj\n<</ID (node%08d)>>\n2 0 obj\n<</ID (node%08d)>>\n"
                 b"3 0 obj\n<</Names [(node%08d) 1 0 R (node%08d) 2 0 R]>>\n"
                 % (base, base + 3, base, base + 3))
 
