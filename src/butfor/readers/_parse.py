@@ -125,12 +125,7 @@ def numbers(table: Table, column: str, report: IngestReport, *, count: bool = Tr
         values = s.to_numpy(dtype="float64", na_value=np.nan)
     else:
         text = table.text(column)
-        dash = text.isin(_DASHES).to_numpy()
-        empty = (text == "").to_numpy()
-        thousands = text.str.match(_THOUSANDS).to_numpy(dtype=bool)
-        clean = text.where(~thousands, text.str.replace(",", "", regex=False))
-        clean = clean.where(~(dash | empty), None)
-        values = pd.to_numeric(clean, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        values, dash, empty, thousands = _number_cells(text)
         bad = np.isnan(values) & ~(dash | empty)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
@@ -162,6 +157,37 @@ def numbers(table: Table, column: str, report: IngestReport, *, count: bool = Tr
                 "counts cannot be below zero; correct the value or leave the cell empty",
                 row=row, column=column)
     return values
+
+
+# Up to this many cells a column is read cell by cell in Python; longer ones through
+# pandas' string methods. Both give the same values and flags (tests/test_small_files.py);
+# the split is speed only: each pandas call costs 50-200 us whatever the length, which is
+# most of the time of a small export, while the Python loop costs about 1 us a cell.
+SMALL_COLUMN = 2048
+_THOUSANDS_ASCII = re.compile(_THOUSANDS.pattern, re.ASCII)  # pandas' \d is ASCII too
+
+
+def _number_cells(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(values, dash, empty, thousands) of stripped text cells: NaN where not a number."""
+    if len(text) <= SMALL_COLUMN:
+        cells = text.tolist()
+        n = len(cells)
+        dash = np.fromiter((c in _DASHES for c in cells), dtype=bool, count=n)
+        empty = np.fromiter((c == "" for c in cells), dtype=bool, count=n)
+        thousands = np.fromiter((_THOUSANDS_ASCII.match(c) is not None for c in cells),
+                                dtype=bool, count=n)
+        clean = np.array([None if d or e else c.replace(",", "") if t else c
+                          for c, d, e, t in zip(cells, dash, empty, thousands, strict=True)],
+                         dtype=object)
+        values = np.asarray(pd.to_numeric(clean, errors="coerce"), dtype="float64")
+        return values, dash, empty, thousands
+    dash = text.isin(_DASHES).to_numpy()
+    empty = (text == "").to_numpy()
+    thousands = text.str.match(_THOUSANDS).to_numpy(dtype=bool)
+    clean = text.where(~thousands, text.str.replace(",", "", regex=False))
+    clean = clean.where(~(dash | empty), None)
+    values = pd.to_numeric(clean, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    return values, dash, empty, thousands
 
 
 def _show(x: float) -> str:
