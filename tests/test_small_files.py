@@ -158,3 +158,17 @@ def test_sort_stable_matches_sort_values(seed):
         for columns in (["unit", "date"], ["_line"], ["unit", "_line"]):
             pd.testing.assert_frame_equal(sort_stable(frame, columns),
                                           frame.sort_values(columns, kind="stable"))
+
+
+@pytest.mark.parametrize("days, units, expected", [
+    (["2024-01-01", "2024-01-02", "2024-01-01"], ["a", "a", "b"], True),
+    (["2024-01-01", "2024-01-03"], ["a", "a"], False),  # a quiet day between
+    (["2024-01-01", "2024-01-01", "2024-01-03"], ["a", "b", "a"], False),  # not by unit
+    (["2024-01-02", "2024-01-01"], ["a", "a"], False),  # not by day
+    (["2024-01-01"], ["a"], True),
+])
+def test_quiet_days_shortcut_only_when_nothing_to_fill(days, units, expected):
+    from butfor.readers import x_posts
+
+    daily = pd.DataFrame({"unit": pd.Series(units, dtype=str), "date": pd.to_datetime(days)})
+    assert x_posts._no_quiet_days(daily) is expected

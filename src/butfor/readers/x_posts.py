@@ -234,9 +234,30 @@ def _equal(a, b) -> bool:
     return a == b
 
 
+def _no_quiet_days(daily: pd.DataFrame) -> bool:
+    """True when the rows run by unit, each unit's days one after another (nothing to fill).
+
+    Conservative: rows out of order, a missing value or units numpy cannot compare
+    give False, and the general path decides.
+    """
+    unit, day = daily["unit"].to_numpy(dtype=object), daily["date"].to_numpy()
+    if len(daily) < 2:
+        return True
+    if day.dtype.kind != "M":
+        return False
+    try:
+        next_unit = unit[1:] > unit[:-1]
+        next_day = (unit[1:] == unit[:-1]) & (day[1:] - day[:-1] == np.timedelta64(1, "D"))
+    except TypeError:
+        return False
+    return bool(np.all(next_unit | next_day))
+
+
 def _fill_quiet_days(daily: pd.DataFrame, metrics: list[str], tables: list[Table],
                      report: IngestReport) -> pd.DataFrame:
     """Explicit zero rows for days between an account's first and last post with no post."""
+    if _no_quiet_days(daily):
+        return sort_stable(daily, ["unit", "date"]).reset_index(drop=True)
     filled = []
     for unit, rows in daily.groupby("unit", sort=True):
         span = pd.date_range(rows["date"].min(), rows["date"].max(), freq="D")
