@@ -172,3 +172,24 @@ def test_quiet_days_shortcut_only_when_nothing_to_fill(days, units, expected):
 
     daily = pd.DataFrame({"unit": pd.Series(units, dtype=str), "date": pd.to_datetime(days)})
     assert x_posts._no_quiet_days(daily) is expected
+
+
+PERIOD_COLUMNS = [["1970", "1971.0"], ["1970-01", "1970-12"], ["1970-13"], ["1970Q1", "1970 - q4"],
+                  ["1970\u2003Q2"], ["\u0661\u0669\u0667\u0660-01"], ["2024-01-01", "2024-01-02"],
+                  ["1970", "x"], ["1970", "1970-01"], ["Total"], ["19700"], ["1970Q5"]]
+
+
+@pytest.mark.parametrize("cells", PERIOD_COLUMNS)
+def test_period_dates_gate_matches_pandas(cells, monkeypatch):
+    import re
+
+    def outcome():
+        try:
+            got = _parse._period_dates(pd.Series(cells, dtype=str))
+        except Exception as err:  # the comparison is of outcomes, whatever they are
+            return type(err).__name__
+        return None if got is None else got.tolist()
+
+    gated = outcome()
+    monkeypatch.setattr(_parse, "_PERIOD_GATES", (re.compile(""),))  # every column to pandas
+    assert gated == outcome()

@@ -164,7 +164,6 @@ def numbers(table: Table, column: str, report: IngestReport, *, count: bool = Tr
 # the split is speed only: each pandas call costs 50-200 us whatever the length, which is
 # most of the time of a small export, while the Python loop costs about 1 us a cell.
 SMALL_COLUMN = 2048
-_THOUSANDS_ASCII = re.compile(_THOUSANDS.pattern, re.ASCII)  # pandas' \d is ASCII too
 
 
 def _number_cells(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -174,7 +173,7 @@ def _number_cells(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
         n = len(cells)
         dash = np.fromiter((c in _DASHES for c in cells), dtype=bool, count=n)
         empty = np.fromiter((c == "" for c in cells), dtype=bool, count=n)
-        thousands = np.fromiter((_THOUSANDS_ASCII.match(c) is not None for c in cells),
+        thousands = np.fromiter((_THOUSANDS.match(c) is not None for c in cells),
                                 dtype=bool, count=n)
         clean = np.array([None if d or e else c.replace(",", "") if t else c
                           for c, d, e, t in zip(cells, dash, empty, thousands, strict=True)],
@@ -291,8 +290,15 @@ _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _QUARTER = re.compile(r"^(\d{4})\s*-?\s*[Qq]([1-4])$")
 
 
+_PERIOD_GATES = (_YEAR, _MONTH, _QUARTER)  # pandas matches these with Python's re too
+
+
 def _period_dates(text: pd.Series) -> pd.Series | None:
     """Every cell as the first day of the period it names, or None if one names no period."""
+    cells = text.tolist()
+    if not any(all(gate.match(c) for c in cells) for gate in _PERIOD_GATES):
+        # the usual case (days written out), in Python: one cell rules each pattern out
+        return None
     if text.str.fullmatch(_YEAR).all():
         years = text.str.slice(0, 4)
         return pd.to_datetime(years + "-01-01", format="%Y-%m-%d")
