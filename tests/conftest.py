@@ -16,8 +16,22 @@ from pathlib import Path
 
 import pytest
 
+from butfor.threads import pin_environment
+
+# Every test process runs numpy, scipy and pyfixest at one thread, as a run does
+# (butfor.threads): the xdist workers already share the cores, and multi-threaded BLAS
+# on small matrices oversubscribes them. A Sun-Abraham fit with its pre-trend bootstrap
+# took 10.8 s with OpenBLAS's default threads at load 10, 2.7 s at one thread.
+pin_environment()  # read by the pools that have not started yet, and by child processes
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)  # the BLAS numpy may have loaded before the environment was set
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

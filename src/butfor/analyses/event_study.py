@@ -143,7 +143,7 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
         n_pre = n_post = len(dates)
         sa = SunAbraham(window=_window_for(n_pre, n_post), covariates=covariates,
                         covariate_transform=covariate_transform,
-                        transform=transform, posts_metric=posts_metric)
+                        transform=transform, posts_metric=posts_metric, seed=seed)
         res_s = sa.fit(panel, metric, adoption=dict(ev.dates), start=case.window.start,
                        end=case.window.end)
         out.append({

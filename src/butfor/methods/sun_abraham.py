@@ -30,8 +30,10 @@ from butfor.methods.panel_design import (
 from butfor.methods.panel_results import (
     CovariateTransform,
     EventStudyResult,
+    PretrendTest,
     SunAbrahamResult,
 )
+from butfor.methods.wild_bootstrap import bootstrapped
 from butfor.settings import checked_settings
 from butfor.transforms import Transform
 
@@ -47,13 +49,22 @@ class SunAbraham:
     fixed effects). Event-time effects average the cohorts' coefficients with
     their shares of treated observations; standard errors treat those shares
     as fixed (pyfixest's clustered covariance, delta method).
+
+    The pre-trend test (every aggregated pre-period effect zero) takes its p-value
+    from the restricted wild cluster bootstrap (``pretrend_test="wild_bootstrap"``,
+    ``n_boot`` replicates, ``seed``; :mod:`butfor.methods.wild_bootstrap`), as the
+    event study's does: referred to F, the clustered Wald statistic of 13
+    pre-period effects on 40 accounts rejected in 10 of 40 simulated panels with
+    parallel paths (``tests/test_sun_abraham_pretrend.py``).
     """
 
     @checked_settings
     def __init__(self, *, window: tuple[int, int] = (-14, 14), reference: int = -1,
                  covariates: Sequence[str] = (), covariate_transform:
                  CovariateTransform = "log1p", transform: Transform = "none",
-                 posts_metric: str = "posts", level: float = 0.95) -> None:
+                 posts_metric: str = "posts", level: float = 0.95,
+                 pretrend_test: PretrendTest = "wild_bootstrap", n_boot: int = 999,
+                 seed: int = 0) -> None:
         self.window = window
         self.reference = reference
         self.covariates = covariates
@@ -61,6 +72,9 @@ class SunAbraham:
         self.transform = transform
         self.posts_metric = posts_metric
         self.level = level
+        self.pretrend_test = pretrend_test
+        self.n_boot = n_boot
+        self.seed = seed
 
     def fit(self, panel, outcome: str, *, adoption: Mapping[str, Any],
             units: Sequence[str] | None = None, start=None, end=None) -> SunAbrahamResult:
@@ -107,9 +121,9 @@ class SunAbraham:
         design.frame.loc[outside, "y"] = np.nan
         ok = design.ok
         times = np.arange(lo, hi + 1)
-        cohort_of_row = np.searchsorted(cohorts, a)
         counts = np.zeros((len(cohorts), len(times)), dtype=np.int64)
         names: dict[tuple[int, int], str] = {}
+        columns: dict[str, np.ndarray] = {}
         for c, code in enumerate(cohorts):
             in_c = treated_row & (a == code)
             for j, k in enumerate(times):
@@ -118,10 +132,11 @@ class SunAbraham:
                 if k == ref or counts[c, j] == 0:
                     continue
                 name = f"sa_c{c}_{event_label(int(k))}"
-                design.frame[name] = hit.astype(np.float64)
+                columns[name] = hit.astype(np.float64)
                 names[(c, j)] = name
-        del cohort_of_row
-        fitted, formula = fit_twfe(design.frame, [*names.values(), *design.covariates])
+        # one concat: a column at a time fragments the frame (pandas warned once per column)
+        frame = pd.concat([design.frame, pd.DataFrame(columns, index=design.frame.index)], axis=1)
+        fitted, formula = fit_twfe(frame, [*names.values(), *design.covariates])
         weights = cohort_share_weights(counts)  # (C, K)
 
         rows = []
@@ -167,6 +182,9 @@ class SunAbraham:
         pretrend = (wald_test(fitted.beta, fitted.vcov, W[pre], fitted.df_t,
                               "every aggregated pre-period coefficient is zero")
                     if pre.any() else None)
+        if pretrend is not None and self.pretrend_test == "wild_bootstrap":
+            pretrend = bootstrapped(pretrend, frame, fitted.names, W[pre], fitted.beta,
+                                    replicates=self.n_boot, seed=self.seed)
         # ATT: every treated cohort × post cell weighted by its observations
         w_att = np.zeros(len(fitted.beta))
         total = 0

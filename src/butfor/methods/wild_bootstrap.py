@@ -231,7 +231,7 @@ def wild_cluster_wald(y: np.ndarray, X: np.ndarray, tested: np.ndarray, unit: np
                          seed=int(seed), draws=stats)
 
 
-def frame_wald(frame, names: list[str], tested: list[str], beta: np.ndarray, *,
+def frame_wald(frame, names: list[str], tested: list[str] | np.ndarray, beta: np.ndarray, *,
                replicates: int = 999, seed: int = 0) -> BootstrapWald:
     """:func:`wild_cluster_wald` on the rows of a two-way fit pyfixest made (``fit_twfe``).
 
@@ -240,6 +240,14 @@ def frame_wald(frame, names: list[str], tested: list[str], beta: np.ndarray, *,
     value or alone in a fixed effect are left out, as pyfixest leaves them. The
     fit is redone here once and must give pyfixest's coefficients, else
     ArithmeticError (the bootstrap would test another regression).
+
+    ``tested`` names the coefficients the null sets to zero, or is a (q, k) matrix
+    ``R`` of linear combinations of all ``k`` coefficients (``R b = 0``, rows
+    linearly independent). Then the regressors are re-expressed so that the first
+    ``q`` coefficients are ``R b`` (``X b = (X M^-1)(M b)``, ``M = [R; N]`` with
+    ``N`` spanning the complement of ``R``'s rows): the same regression, the same
+    clustered Wald statistic of ``R b`` (it does not change under an invertible
+    linear map of the regressors), and a null that sets coefficients to zero.
     """
     from butfor.methods._regression import _without_singletons
 
@@ -251,16 +259,33 @@ def frame_wald(frame, names: list[str], tested: list[str], beta: np.ndarray, *,
     G = len(np.unique(unit))
     if G > MAX_CLUSTERS:
         raise ValueError(f"{G} clusters: more than the bootstrap's {MAX_CLUSTERS}")
-    index = {n: i for i, n in enumerate(names)}
-    return wild_cluster_wald(frame.loc[ok, "y"].to_numpy(dtype=float), X,
-                             np.array([index[n] for n in tested]), unit,
+    beta = np.asarray(beta, dtype=float)
+    if isinstance(tested, np.ndarray):
+        M = _completed(tested)
+        X, beta, columns = np.linalg.solve(M.T, X.T).T, M @ beta, np.arange(len(tested))
+    else:
+        index = {n: i for i, n in enumerate(names)}
+        columns = np.array([index[n] for n in tested])
+    return wild_cluster_wald(frame.loc[ok, "y"].to_numpy(dtype=float), X, columns, unit,
                              frame.loc[ok, "time"].to_numpy(), replicates=replicates,
-                             seed=seed, expect=np.asarray(beta, dtype=float))
+                             seed=seed, expect=beta)
 
 
-def bootstrapped(test: WaldTest, frame, names: list[str], tested: list[str], beta: np.ndarray,
-                 *, replicates: int = 999, seed: int = 0) -> WaldTest:
+def _completed(R: np.ndarray) -> np.ndarray:
+    """``R`` (q, k) with ``k - q`` rows below it spanning the rest: an invertible (k, k)."""
+    R = np.asarray(R, dtype=float)
+    if np.linalg.matrix_rank(R) < len(R):
+        raise ValueError("the tested combinations are not linearly independent")
+    complement = linalg.null_space(R).T  # orthogonal to every row of R
+    return np.vstack([R, complement])
+
+
+def bootstrapped(test: WaldTest, frame, names: list[str], tested: list[str] | np.ndarray,
+                 beta: np.ndarray, *, replicates: int = 999, seed: int = 0) -> WaldTest:
     """``test`` (an F test of ``tested = 0``) with its p-value from the bootstrap.
+
+    ``tested``: coefficient names, or a matrix of linear combinations (see
+    :func:`frame_wald`), as Sun & Abraham's aggregated pre-period effects are.
 
     The F p-value stays in ``p_value_f``. When the bootstrap cannot be drawn (more
     than :data:`MAX_CLUSTERS` clusters, where the F reference is close enough, or
