@@ -4,8 +4,11 @@
   series, one off-platform control read from the cache, STS, change points, damages, the
   report); target under 3 s.
 - **demo**: ``butfor demo``; target under 15 s.
-- **report**: ``butfor report results.json`` on the demo's results (39 figures, each as
-  SVG and PNG, and the page); target under 2 s.
+- **report**: ``butfor report results.json --no-pdf`` on the demo's results (39 figures
+  and the page); target under 2 s. Since issue 18's SVG writer the figures are SVG files
+  only; before it each was written as SVG and PNG.
+- **report_png**: the same with every figure as a PNG file too (``--png`` where the commit
+  has it; a commit without it wrote PNG files always), for the like-for-like comparison.
 
 Each commit's ``src/`` is exported with ``git archive`` and run as its own process
 (``python -m butfor``, ``PYTHONPATH`` set to it, its own output folder and store), the
@@ -14,7 +17,11 @@ two commits alternating, ``--repeats`` times each. Per run: wall time
 and its helper process, from ``wait4``), peak resident memory of the largest single
 process, the load average just before. results.json is compared between all runs of
 a task (every key but ``provenance``, which names the command and the output folder),
-and the report's figure files between the two commits.
+and the report's figure files: every run of one commit must give the same files (a
+second digest for one commit is reported as a failure of determinism), while the two
+commits' files differ whenever their drawing does (expected across the SVG writer of
+issue 18, which changed every figure's bytes and dropped the default PNG files), which
+the table says rather than fails on.
 
 Floors, measured in the same run: a bare interpreter (``python -c pass``), and the
 imports a creator's case cannot avoid (its CLI, pipeline, STS, change points, damages
@@ -48,9 +55,11 @@ FLOOR_IMPORTS = {
     "a creator's case: CLI, pipeline, STS, change points, damages": (
         "import butfor.cli, butfor.pipeline, butfor.analyses.sts, butfor.analyses.changepoint, "
         "butfor.damages.from_analyses, butfor.claims"),
-    "drawing: butfor.report and matplotlib's figure, SVG and Agg": (
-        "import butfor.report.figures, butfor.report.html, matplotlib.figure, "
-        "matplotlib.backends.backend_svg, matplotlib.backends.backend_agg"),
+    "the report: butfor.report's page and figures": (
+        "import butfor.report.figures, butfor.report.html"),
+    "matplotlib's figure, SVG and Agg (PNG files, .plot(); before issue 18 every figure)": (
+        "import matplotlib.figure, matplotlib.backends.backend_svg, "
+        "matplotlib.backends.backend_agg"),
 }
 
 
@@ -98,9 +107,16 @@ def demo(src: Path, work: Path) -> dict:
     return m
 
 
-def report(src: Path, work: Path, results: Path) -> dict:
+def has_png_option(src: Path) -> bool:
+    """Whether this commit's ``butfor report`` takes ``--png`` (before it, PNG always)."""
+    return '"--png"' in (src / "butfor" / "cli.py").read_text(encoding="utf-8")
+
+
+def report(src: Path, work: Path, results: Path, png: bool = False) -> dict:
     out = work / "out"
-    m = timed(["-m", "butfor", "report", str(results), "--out", str(out), "--no-pdf"], src)
+    extra = ["--png"] if png and has_png_option(src) else []
+    m = timed(["-m", "butfor", "report", str(results), "--out", str(out), "--no-pdf", *extra],
+              src)
     m["stages"] = {}
     m["results"] = ""
     m["figures"] = figures_digest(out / "figures")
@@ -117,9 +133,17 @@ def floors(src: Path, repeats: int) -> dict[str, float]:
 def table(task: str, runs: dict[str, list[dict]]) -> list[str]:
     med = {k: {f: statistics.median(m[f] for m in v) for f in ("wall", "cpu", "rss_gb")}
            for k, v in runs.items()}
+    before = sorted({m['figures'] for m in runs['before']})
+    after = sorted({m['figures'] for m in runs['after']})
+    if len(before) > 1 or len(after) > 1:
+        same = "NOT DETERMINISTIC: one commit gave different figure files between runs"
+    elif before == after:
+        same = "the same files before and after"
+    else:
+        same = ("before and after differ, as expected when the commits draw differently "
+                "(issue 18's SVG writer changed every figure)")
     lines = [f"\n{task}: results.json digests {sorted({m['results'] for v in runs.values() for m in v})}, "
-             f"figure files before {sorted({m['figures'] for m in runs['before']})} "
-             f"after {sorted({m['figures'] for m in runs['after']})}",
+             f"figure files before {before} after {after}: {same}",
              "", "| run | median wall s | all wall (s) | median CPU s | peak memory (GB) "
              "| load average (1 min) |", "| --- | ---: | --- | ---: | ---: | --- |"]
     for k, v in runs.items():
@@ -171,6 +195,8 @@ def main() -> None:
                     work = tmp / name / f"{task}-{r}"
                     work.mkdir(parents=True)
                     m = (report(trees[name], work, results) if task == "report"
+                         else report(trees[name], work, results, png=True)
+                         if task == "report_png"
                          else creator(trees[name], work) if task == "creator"
                          else demo(trees[name], work))
                     runs[name].append(m)

@@ -65,8 +65,8 @@ def test_the_heaviest_methods_are_dealt_to_both_ends_first():
     assert sorted(parallel_methods.dealt(demo)) == list(range(len(demo)))
 
 
-def test_one_run_helper_serves_methods_and_figures(case_and_panel, monkeypatch):
-    from butfor.report import parallel
+def test_one_run_helper_serves_every_share_of_a_run(case_and_panel, monkeypatch):
+    from butfor import parallel
 
     case, panel = case_and_panel
     monkeypatch.setattr(parallel, "_cores", lambda: 2)

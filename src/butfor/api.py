@@ -130,12 +130,13 @@ class CaseRun:
 
 
 def run(case_file: str | Path, *, out: str | Path | None = None,
-        store: str | Path = ".butfor/butfor.duckdb", pdf: bool = False,
+        store: str | Path = ".butfor/butfor.duckdb", pdf: bool = False, png: bool = False,
         allow_paths: list[str | Path] | tuple[str | Path, ...] = (),
         fetch: bool = False, quiet: bool = True) -> CaseRun:
     """Run a case file exactly as ``butfor run`` does and return what it wrote.
 
-    ``out`` defaults to ``butfor-out`` beside the case file. ``quiet`` keeps the
+    ``out`` defaults to ``butfor-out`` beside the case file; ``png`` also writes each
+    figure as a PNG file beside its SVG. ``quiet`` keeps the
     summary the command prints out of the notebook.
     """
     from rich.console import Console
@@ -146,7 +147,7 @@ def run(case_file: str | Path, *, out: str | Path | None = None,
     out_dir = Path(out) if out is not None else case_file.parent / "butfor-out"
     console = Console(file=io.StringIO()) if quiet else Console()
     run_case_file(case_file, out=out_dir, store_path=Path(store), console=console, pdf=pdf,
-                  allow_paths=[Path(p) for p in allow_paths], fetch=fetch)
+                  allow_paths=[Path(p) for p in allow_paths], fetch=fetch, png=png)
     results = Results.from_dict(json.loads((out_dir / "results.json").read_text("utf-8")))
     run_json = out_dir / "run.json"
     timings = json.loads(run_json.read_text("utf-8")).get("timings_seconds", {}) \

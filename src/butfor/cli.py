@@ -136,12 +136,15 @@ def run(
         "the current one (repeatable).")] = None,
     fetch: Annotated[bool, typer.Option(
         "--fetch", help="Fetch the case's [[controls.fetched]] series (goes online).")] = False,
+    png: Annotated[bool, typer.Option(
+        "--png", help="Also write each figure as a PNG file beside its SVG (drawn by "
+        "matplotlib).")] = False,
 ) -> None:
     """Run a case file end to end: analyses, verdicts, damages, report."""
     from butfor.pipeline import run_case_file
 
     run_case_file(case_file, out=out, store_path=store, console=console, pdf=pdf,
-                  allow_paths=allow_path or [], fetch=fetch)
+                  allow_paths=allow_path or [], fetch=fetch, png=png)
 
 
 @app.command()
@@ -227,14 +230,14 @@ def report(
     pdf: Annotated[bool | None, typer.Option(
         "--pdf/--no-pdf", help="Also print report.pdf (needs Chromium; default: the case's "
         "[report] pdf).")] = None,
+    png: Annotated[bool, typer.Option(
+        "--png", help="Also write each figure as a PNG file beside its SVG (drawn by "
+        "matplotlib).")] = False,
 ) -> None:
     """Re-render the report from results.json without re-running the analysis."""
     from butfor.report import REPORT_PDF, render_report_file
-    from butfor.report.parallel import run_helper, warm_figures
 
-    with run_helper():  # the helper imports matplotlib while results.json is read
-        warm_figures()
-        written = render_report_file(results_file, out=out, pdf=pdf)
+    written = render_report_file(results_file, out=out, pdf=pdf, png=png)
     console.print(f"report written to {written}")
     pdf_path = written.parent / REPORT_PDF
     if pdf is not False and pdf_path.is_file() and pdf_path.stat().st_mtime >= written.stat().st_mtime:

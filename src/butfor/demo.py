@@ -53,12 +53,12 @@ def written_case_text(seed: int) -> str:
 def run_demo(*, out: Path, seed: int, store_path: Path, console: Console) -> dict[str, Path]:
     import tomllib
 
-    from butfor.report.parallel import run_helper
+    from butfor.parallel import run_helper
 
     started = time.perf_counter()
     text = written_case_text(seed)
     case = parse_case(tomllib.loads(text), text, "case.toml")
-    with run_helper():  # one helper process for the methods and the figures
+    with run_helper():  # one helper process for the methods
         return _run_demo(case, text, out=out, seed=seed, store_path=store_path,
                          console=console, started=started)
 

@@ -6,7 +6,7 @@ each runs with one thread in every backend, so its result does not depend on the
 process it runs in (tests/test_determinism.py). A case with several heavy methods
 (the demo: SDID and the event study, about 10 s of CPU each, beside synthetic
 control and the structural time series) therefore runs on two cores with
-:func:`butfor.report.parallel.share`: a ``ProcessPoolExecutor`` with one spawned
+:func:`butfor.parallel.share`: a ``ProcessPoolExecutor`` with one spawned
 worker takes methods from the back of the list while this process takes them from
 the front. The analyses are put back in the case's order, so results.json is the
 one the methods would give run one after another.
@@ -25,7 +25,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from butfor.report.parallel import IMPORT_FIGURES, _cores, share, warm
+from butfor.parallel import _cores, share, warm
 
 #: smaller panels (units × periods) run in this process alone: the worker's start-up
 #: (imports, a copy of the panel) would cost more than it saves
@@ -73,9 +73,7 @@ def run_methods(methods: list[str], case, panel, seed: int,
         return [started(m) or _one(m, case, panel, seed) for m in methods]
     order = dealt(methods)
     jobs = [(methods[i], case, panel, seed) for i in order]
-    # the run's helper, done with its methods, imports what drawing needs
-    done = share(lambda job: started(job[0]) or _one(*job), _there, jobs, _received,
-                 then=IMPORT_FIGURES)
+    done = share(lambda job: started(job[0]) or _one(*job), _there, jobs, _received)
     out: list[Done] = [([], {}, 0.0)] * len(methods)
     for i, d in zip(order, done, strict=True):
         out[i] = d

@@ -79,12 +79,9 @@ def _run_case(case: Case, panel: Panel, report: IngestReport, *, inputs: list[In
         # the case's own methods, shared with a helper process on a large panel
         # (butfor.parallel_methods), then put back in the case's order
         from butfor.parallel_methods import run_methods, shared, warm_methods
-        from butfor.report.parallel import warm_figures
 
         if shared(list(case.methods), panel):  # the run's helper (if any) imports now
             warm_methods(list(case.methods), panel)
-        else:  # it has no methods to run: its first work will be figures
-            warm_figures()
 
         def started(method: str) -> None:
             progress.update(task, description=f"{method}")
@@ -99,7 +96,6 @@ def _run_case(case: Case, panel: Panel, report: IngestReport, *, inputs: list[In
         for a in analyses:
             _name_event(a, case)
             _attach_power(a, case)
-        _predraw(case, analyses)  # their figures, drawn by the helper during what follows
         for metric, methods in claimed.items():
             # a claim about another metric (replies in an impressions case) gets the
             # analyses its kind needs, on that metric, with the case's own settings
@@ -142,24 +138,6 @@ def _run_case(case: Case, panel: Panel, report: IngestReport, *, inputs: list[In
         summary_table=_summary_table(analyses, case),
     )
     return RunOutput(results=results, timings=timings)
-
-
-def _predraw(case: Case, analyses: list[dict]) -> None:
-    """Hand the analyses' figures to the run's helper (:func:`butfor.report.parallel.predraw`)
-    while this process goes on to damages and claims.
-
-    The plot data are read from the analyses as results.json will hold them, so a figure
-    whose data the rest of the run leaves alone is the very one the report asks for; any
-    other is drawn again when the report is written.
-    """
-    from butfor.report.parallel import has_helper, predraw
-
-    if not has_helper():
-        return
-    from butfor.report.plotdata import figures_for
-
-    provisional = json.loads(dumps({"case": case.model_dump(mode="json"), "analyses": analyses}))
-    predraw(figures_for(provisional), png=True)
 
 
 def _run_method(method: str, case: Case, panel: Panel, seed: int,
@@ -245,8 +223,10 @@ def _name_event(analysis: dict, case: Case) -> None:
             return
 
 
-def write_outputs(output: RunOutput, out: Path, *, pdf: bool = False) -> dict[str, Path]:
-    """results.json (byte-reproducible), run.json (timings), report.html (and .pdf)."""
+def write_outputs(output: RunOutput, out: Path, *, pdf: bool = False,
+                  png: bool = False) -> dict[str, Path]:
+    """results.json (byte-reproducible), run.json (timings), report.html (and .pdf, and
+    PNG figure files beside the SVG ones)."""
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / "results.json"
     text = output.results.to_json()
@@ -258,7 +238,7 @@ def write_outputs(output: RunOutput, out: Path, *, pdf: bool = False) -> dict[st
 
     # the report is drawn from what results.json holds (floats at 12 digits), so that
     # `butfor report results.json` redraws the very same page
-    written["report"] = write_report(json.loads(text), out, pdf=pdf)
+    written["report"] = write_report(json.loads(text), out, pdf=pdf, png=png)
     if pdf:
         from butfor.report import REPORT_PDF
 
@@ -316,24 +296,26 @@ def load_case_data(case_file: Path, *, store_path: Path, console: Console,
 
 def run_case_file(case_file: Path, *, out: Path, store_path: Path, console: Console,
                   pdf: bool | None = None, allow_paths: list[Path] | None = None,
-                  fetch: bool = False) -> None:
+                  fetch: bool = False, png: bool = False) -> None:
     """`butfor run CASE.toml`: load, ingest or read the store, check, run, write.
 
-    ``pdf`` None follows the case's ``[report] pdf``. The case may read only
+    ``pdf`` None follows the case's ``[report] pdf``; ``png`` also writes the figures
+    as PNG files. The case may read only
     inside its own folder, the current folder and ``allow_paths``.
     """
     loaded = load_case_data(case_file, store_path=store_path, console=console,
                             allow_paths=allow_paths, fetch=fetch)
     case = loaded.case
-    from butfor.report.parallel import run_helper
+    from butfor.parallel import run_helper
 
-    with run_helper():  # one helper process for the methods and the figures
+    with run_helper():  # one helper process for the methods
         output = run_case(case, loaded.panel, loaded.report, inputs=loaded.inputs,
                           case_toml=loaded.case_text,
                           command=f"butfor run {shlex.quote(str(case_file))} "
                           f"--out {shlex.quote(str(out))}" + (" --fetch" if fetch else ""),
                           console=console)
-        written = write_outputs(output, out, pdf=case.report.pdf if pdf is None else pdf)
+        written = write_outputs(output, out, pdf=case.report.pdf if pdf is None else pdf,
+                                png=png)
     print_summary(output.results, console)
     console.print(f"\nresults: {written['results']}\nreport:  {written['report']}")
     if "pdf" in written:

@@ -32,6 +32,10 @@ fixed at 3 / K but has a Beta hyperprior with that mean, sampled with the rest
 (George & McCulloch 1993; Scott & Berger 2010), so the number of controls kept
 follows the data when more than three matter (see :mod:`butfor.methods._sts_slab`).
 Setting ``expected_model_size = m`` fixes it at m / K, CausalImpact's prior.
+The observation variance's prior expects R^2 0.5 (BoomSpikeSlab's default)
+with 5 observations' worth, not CausalImpact's R^2 0.8 with 50: with little
+pre-period data CausalImpact's pulled the noise sd towards 0.45 of the
+series' sd, and the forecast band with it (issue 13; ``_sts_gibbs.Priors``).
 """
 
 from __future__ import annotations

@@ -6,8 +6,11 @@
                  └─────────────html (Jinja2 templates)──────┴▶ report.html ──pdf──▶ report.pdf
 
 The page has no scripts and fetches nothing: CSS is inline and figures are SVG
-data URIs. Each figure is also written as an SVG and a PNG file under
-``figures/`` beside the page, for filings and slides. The same results give the same HTML, byte for byte; run timings,
+data URIs, written by butfor's own SVG writer (no matplotlib). Each figure is also
+written as an SVG file under ``figures/`` beside the page, for filings and slides
+(Word, PowerPoint and LibreOffice insert SVG), and as a PNG file too when asked
+(``png=True``, ``--png``), drawn by matplotlib from the same scene. The same results
+give the same HTML and SVG files, byte for byte; run timings,
 which differ between runs, come from ``run.json`` beside ``results.json`` and
 are shown only when it is there.
 """
@@ -38,8 +41,9 @@ def _read_run_info(folder: Path) -> dict | None:
 
 
 def write_report(results: dict, out_dir: Path, pdf: bool = False, *,
-                 run_info: dict | None = None) -> Path:
-    """Write ``report.html`` (and ``report.pdf`` when asked) into ``out_dir``.
+                 run_info: dict | None = None, png: bool = False) -> Path:
+    """Write ``report.html`` and its SVG figure files (and ``report.pdf`` and PNG
+    figure files when asked) into ``out_dir``.
 
     ``run_info`` defaults to ``out_dir/run.json`` when that file exists.
     Returns the path of the HTML file. Asking for a PDF without Chromium
@@ -51,7 +55,7 @@ def write_report(results: dict, out_dir: Path, pdf: bool = False, *,
     if run_info is None:
         run_info = _read_run_info(out_dir)
     html_path = out_dir / REPORT_HTML
-    page, figures = render_page(results, run_info, png=True)
+    page, figures = render_page(results, run_info, png=png)
     html_path.write_text(page, encoding="utf-8")
     write_figure_files(figures, out_dir / FIGURES_DIR)
     if pdf:
@@ -62,7 +66,8 @@ def write_report(results: dict, out_dir: Path, pdf: bool = False, *,
 
 
 def write_figure_files(figures: list[dict], folder: Path) -> list[Path]:
-    """``NN-<figure id>.svg`` and ``.png`` for each figure, in the page's order.
+    """``NN-<figure id>.svg`` (and ``.png`` where drawn) for each figure, in the page's
+    order.
 
     Files left from an earlier run in the same folder are removed first, so the
     folder holds exactly this report's figures.
@@ -118,11 +123,12 @@ def load_results(path: Path) -> dict:
 
 
 def render_report_file(results_json_path: Path, out: Path | None = None,
-                       pdf: bool | None = None) -> Path:
+                       pdf: bool | None = None, png: bool = False) -> Path:
     """`butfor report RESULTS.json`: redraw the report without re-running the analysis.
 
     Writes into ``out`` (default: the folder of results.json). ``pdf`` None
-    follows the case's ``[report] pdf`` setting. Timings come from run.json
+    follows the case's ``[report] pdf`` setting; ``png`` also writes each figure as a
+    PNG file. Timings come from run.json
     beside results.json when present.
     """
     results_json_path = Path(results_json_path)
@@ -131,7 +137,7 @@ def render_report_file(results_json_path: Path, out: Path | None = None,
         pdf = bool(((results.get("case") or {}).get("report") or {}).get("pdf", False))
     run_info = _read_run_info(results_json_path.parent)
     return write_report(results, Path(out) if out is not None else results_json_path.parent,
-                        pdf=pdf, run_info=run_info)
+                        pdf=pdf, run_info=run_info, png=png)
 
 
 __all__ = ["ButforError", "load_results", "render_html", "render_page", "render_report_file",

@@ -168,13 +168,13 @@ def _svg_uri(svg: str) -> str:
 def _figures(results: dict, draw: bool, png: bool = False) -> list[dict]:
     """Each figure's labels and picture: an SVG data URI for the page, and (when
     ``png``) the SVG text and PNG bytes for the figure files beside the page."""
-    from butfor.report.parallel import render_all
+    from butfor.report.figures import render
 
     titles = {a.get("id"): _analysis_label(a) for a in results.get("analyses") or []}
     titles["damages"] = "Damages"
     out = []
     plots = figures_for(results)
-    drawn = render_all(plots, png=png) if draw else [("", None)] * len(plots)
+    drawn = [render(p, png=png) for p in plots] if draw else [("", None)] * len(plots)
     for plot, (svg, raster) in zip(plots, drawn, strict=True):
         out.append({
             "id": plot.id, "kind": plot.kind, "title": plot.title, "alt": plot.alt,

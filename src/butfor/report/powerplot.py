@@ -4,7 +4,7 @@ Drawn for each analysis whose power a verdict read (the verdict's
 ``figures.analysis``), from the curve the analysis carries (``power``:
 effects, power, alpha, how, mde_fell, mde_rose), so the reader sees the
 smallest change these data could have shown beside the verdict that leans on it.
-Pure data here; :mod:`butfor.report.figures` draws it.
+Pure data here; :func:`butfor.report.scenes.power` makes it a scene.
 """
 
 from __future__ import annotations
@@ -85,31 +85,3 @@ def power_plot(analysis: dict, smallest_effect: float | None = None) -> PowerPlo
                      alpha=alpha, mde_fell=fell if fmt.is_number(fell) else None,
                      mde_rose=rose if fmt.is_number(rose) else None,
                      smallest_effect=smallest_effect, how=how)
-
-
-def draw_power(p: PowerPlot, figure, colours: dict[str, str]):
-    """The curve, the 80% line, the MDEs and the smallest effect that matters."""
-    fig, ax = figure(3.0)
-    x = 100 * p.effects
-    for sign in (-1, 1):
-        keep = np.sign(p.effects) == sign
-        ax.plot(x[keep], p.power[keep], color=colours["blue"], lw=1.6,
-                label="power against a known change" if sign > 0 else None)
-    ax.axhline(p.target, color=colours["grey"], lw=1, ls=(0, (4, 3)),
-               label=f"{p.target:.0%} power")
-    ax.axhline(p.alpha, color=colours["light"], lw=1)
-    for mde, sign in ((p.mde_fell, -1), (p.mde_rose, 1)):
-        if mde is not None:
-            ax.plot([100 * sign * mde], [p.target], "o", color=colours["ink"], ms=4)
-            ax.annotate(f"{'−' if sign < 0 else '+'}{100 * mde:.1f}%", (100 * sign * mde,
-                        p.target), textcoords="offset points", xytext=(0, 6), ha="center",
-                        fontsize=8.5, color=colours["ink"])
-    if p.smallest_effect is not None:
-        s = 100 * p.smallest_effect
-        ax.axvspan(-s, s, color=colours["light"], alpha=0.7, lw=0,
-                   label=f"smaller than the effect that matters ({s:.0f}%)")
-    ax.set_ylim(0, 1.02)
-    ax.set_xlabel("known relative change injected (%)")
-    ax.set_ylabel("share detected")
-    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, borderaxespad=0.2)
-    return fig

@@ -1,8 +1,7 @@
-"""Figures drawn here and in a pool worker are the figures drawn one by one, byte for byte.
+"""Work shared with one spawned worker from both ends of a list (butfor.parallel.share).
 
-Reference: butfor.report.figures.render called on each plot in turn in this process
-(the drawing the report did before the worker existed); the fixture is the report
-tests' simulated case (tests/report_fixture.py).
+Reference: the same items done one by one in this process; each item reports the
+process that did it, so the test sees which end took it.
 """
 
 from __future__ import annotations
@@ -12,40 +11,7 @@ import time
 
 import pytest
 
-from butfor.report import parallel
-from butfor.report.figures import render
-from butfor.report.plotdata import figures_for
-from report_fixture import make_results
-
-
-@pytest.fixture(scope="module")
-def plots() -> list:
-    found = figures_for(make_results())
-    assert len(found) >= parallel.MIN_FIGURES  # else the worker would not be used
-    return found
-
-
-@pytest.fixture(scope="module")
-def alone(plots) -> list:
-    return [render(p, png=True) for p in plots]
-
-
-def test_two_processes_give_the_bytes_of_one(plots, alone, monkeypatch):
-    monkeypatch.setattr(parallel, "_cores", lambda: 2)
-    assert parallel.render_all(plots, png=True) == alone
-
-
-def test_figures_drawn_early_by_the_run_helper_are_the_figures_drawn_late(plots, alone,
-                                                                         monkeypatch):
-    monkeypatch.setattr(parallel, "_cores", lambda: 2)
-    with parallel.run_helper():
-        parallel.warm_figures()
-        parallel.predraw(plots[:4], png=True)  # drawn in the worker, back first
-        parallel.predraw(plots[-1:], png=False)  # not what the report asks for: called off
-        helper = parallel._HELPER.get()
-        helper.drawn[next(iter(helper.drawn))].result()  # one drawn before the report asks
-        assert parallel.render_all(plots, png=True) == alone
-        assert helper.drawn == {}
+from butfor import parallel
 
 
 def _where(item: int) -> tuple[int, int]:
@@ -61,7 +27,7 @@ def test_two_items_are_one_here_and_one_there_and_the_helper_stays_open(monkeypa
     monkeypatch.setattr(parallel, "_cores", lambda: 2)
     with parallel.run_helper():
         pool = parallel._HELPER.get().pool
-        got = parallel.share(_where, _where, [0, 1], then=parallel.IMPORT_FIGURES)
+        got = parallel.share(_where, _where, [0, 1])
         again = parallel.share(_where, _where, [0, 1])
         assert parallel._HELPER.get().pool is pool
     for done in (got, again):
@@ -104,12 +70,10 @@ class _NoWorker:
         pass
 
 
-def test_a_run_helper_that_cannot_start_leaves_everything_done_here(plots, alone, monkeypatch):
+def test_a_run_helper_that_cannot_start_leaves_everything_done_here(monkeypatch):
     monkeypatch.setattr(parallel, "_cores", lambda: 2)
     monkeypatch.setattr(parallel, "_spawned_pool", _NoWorker)
     with parallel.run_helper():
-        parallel.warm_figures()
-        parallel.predraw(plots, png=True)
-        assert parallel.share(_where, _where, [0, 1, 2, 3, 4], then=parallel.IMPORT_FIGURES) \
+        parallel.warm(_where, 0)
+        assert parallel.share(_where, _where, [0, 1, 2, 3, 4]) \
             == [(i, os.getpid()) for i in range(5)]
-        assert parallel.render_all(plots, png=True) == alone
