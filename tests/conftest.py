@@ -129,6 +129,40 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+def _shared_folder(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest,
+                   name: str) -> Path:
+    """A folder in the session's temporary root that every xdist worker sees."""
+    root = tmp_path_factory.getbasetemp()
+    if hasattr(request.config, "workerinput"):  # an xdist worker: share with the others
+        root = root.parent
+    base = root / name
+    base.mkdir(exist_ok=True)
+    return base
+
+
+def _run_once(base: Path, args: list[str], prepare=None) -> str:
+    """`butfor ARGS` run once for the session under a lock in ``base``; what it printed.
+
+    The first worker to ask runs it; the rest wait for the lock and read the same
+    folder. ``prepare`` (writing the run's inputs) is called under the lock too. A
+    failed run fails every test that asked for it, with its output.
+    """
+    from typer.testing import CliRunner
+
+    from butfor.cli import app
+
+    printed = base / "printed.txt"
+    with open(base / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not printed.exists():
+            if prepare is not None:
+                prepare()
+            done = CliRunner().invoke(app, args)
+            assert done.exit_code == 0, done.output
+            printed.write_text(done.output, encoding="utf-8")
+    return printed.read_text(encoding="utf-8")
+
+
 @pytest.fixture(scope="session")
 def demo_output(tmp_path_factory: pytest.TempPathFactory,
                 request: pytest.FixtureRequest) -> tuple[Path, str]:
@@ -140,21 +174,26 @@ def demo_output(tmp_path_factory: pytest.TempPathFactory,
     ask runs it under a lock file in the session's common temporary folder, and the
     rest wait for it and read the same folder.
     """
-    from typer.testing import CliRunner
+    base = _shared_folder(tmp_path_factory, request, "shared-demo")
+    out = base / "demo"
+    printed = _run_once(base, ["demo", "--out", str(out), "--store", str(base / "store.duckdb")])
+    return out, printed
 
-    from butfor.cli import app
 
-    root = tmp_path_factory.getbasetemp()
-    if hasattr(request.config, "workerinput"):  # an xdist worker: share with the others
-        root = root.parent
-    base = root / "shared-demo"
-    base.mkdir(exist_ok=True)
-    out, printed = base / "demo", base / "printed.txt"
-    with open(base / "lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not printed.exists():
-            args = ["demo", "--out", str(out), "--store", str(base / "store.duckdb")]
-            done = CliRunner().invoke(app, args)
-            assert done.exit_code == 0, done.output
-            printed.write_text(done.output, encoding="utf-8")
-    return out, printed.read_text(encoding="utf-8")
+@pytest.fixture(scope="session")
+def report_case_output(tmp_path_factory: pytest.TempPathFactory,
+                       request: pytest.FixtureRequest) -> Path:
+    """The small case of tests/report_case.py run once by `butfor run`: its --out folder.
+
+    results.json, run.json, report.html and figures/ as `butfor run` wrote them, shared
+    by every worker as :func:`demo_output` is (about 10 s on the 2-core machine). Read
+    only: copy before changing anything.
+    """
+    import report_case
+
+    base = _shared_folder(tmp_path_factory, request, "shared-report-case")
+    out = base / "out"
+    case = base / "case" / "case.toml"
+    _run_once(base, ["run", str(case), "--out", str(out), "--store", str(base / "s.duckdb")],
+              prepare=lambda: report_case.write_case(case.parent))
+    return out

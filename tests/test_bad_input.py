@@ -150,9 +150,6 @@ CASES = [
     Bad("bad-time-zone-name",
         lambda d: [str(fx.posts_csv(d)), "--timezone", "Mars/Olympus"], None, None, None,
         "--timezone 'Mars/Olympus' is not a time zone"),
-    Bad("unknown-format-name",
-        lambda d: [str(fx.long_csv(d)), "--format", "myspace"], None, None, None,
-        "--format 'myspace' is not a reader"),
     Bad("groups-file-without-label",
         lambda d: [str(fx.long_csv(d)), "--groups-file", "list.csv"], None, None, None,
         "is not LABEL=FILE"),
@@ -184,6 +181,18 @@ def test_bad_input_gives_one_sentence_and_exit_code_2(case, tmp_path):
         assert f"column '{case.column}'" in message, message
     assert case.says in message, message
     assert not store.exists()  # nothing was stored
+
+
+def test_an_unknown_format_name_is_refused_by_the_library_and_by_the_command(tmp_path):
+    # the command line's --format is an enum (butfor.choices.Format): typer refuses the value
+    # and lists the readers; the library, called from Python, says the same in its sentence
+    with pytest.raises(ButforError, match="--format 'myspace' is not a reader butfor knows"):
+        ingest_files([fx.long_csv(tmp_path)], format="myspace")
+    result = CliRunner().invoke(app, ["ingest", str(fx.long_csv(tmp_path)), "--format",
+                                      "myspace", "--store", str(tmp_path / "s.duckdb")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "'myspace' is not one of 'auto'" in " ".join(result.output.split())
+    assert not (tmp_path / "s.duckdb").exists()
 
 
 def test_subject_not_in_the_panel(tmp_path):

@@ -120,7 +120,9 @@ def test_the_same_panel_on_a_daily_grid_is_flagged_sparse_and_no_longer_reads_mi
     assert (pre.values["usable_periods"], pre.values["periods"]) == (10, 3653)
     assert (post.values["usable_periods"], post.values["periods"]) == (6, 1827)
     assert pre.values["share"] == pytest.approx(10 / 3653)
-    assert 'state [data] frequency = "annual"' in pre.message
+    # the method names its own parameter; `butfor run` names the case file's key (below)
+    assert 'state frequency = "annual"' in pre.message and "[data]" not in pre.message
+    assert pre.values["observed_frequency"] == "annual"
     # the comparison of the observed days is the annual one (before the fix, a peer's
     # "mean of the other peers" on a day none reported was 0, which gave about -99%)
     s, a = daily.effect.summary, annual.effect.summary
@@ -326,6 +328,9 @@ def test_butfor_run_writes_the_flag_and_refuses_the_claim(tmp_path):
     (analysis,) = doc["analyses"]
     assert [f["name"] for f in analysis["flags"]] == ["sparse_pre_period", "sparse_post_period"]
     assert analysis["flags"][0]["values"]["usable_periods"] == 10
+    # the flag's fix in the case file's words (butfor.analyses.case_terms)
+    assert 'the observed dates are annual: state [data] frequency = "annual"' in \
+        analysis["flags"][0]["message"]
     (verdict,) = doc["verdicts"]
     assert verdict["verdict"] == "inconclusive"
     assert "the degenerate gate failed (sparse_pre_period: only 10 of 3,653" in \

@@ -9,6 +9,7 @@ Google hosts and a UDP connect to 2001:4860:4860::8888 (issue 17).
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -17,7 +18,6 @@ import pytest
 
 from butfor.report import write_report
 from butfor.report.pdf import FLAGS, network_namespace
-from report_fixture import make_results
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -49,7 +49,7 @@ def _inet_calls(trace_dir: Path) -> list[dict]:
     return calls
 
 
-def _print_traced(tmp_path: Path, monkeypatch, *, namespace: bool) -> list[dict]:
+def _print_traced(results: dict, tmp_path: Path, monkeypatch, *, namespace: bool) -> list[dict]:
     from butfor.report import pdf
 
     pdf.network_namespace.cache_clear()
@@ -61,7 +61,7 @@ def _print_traced(tmp_path: Path, monkeypatch, *, namespace: bool) -> list[dict]
                        f"-o {traces}/call {CHROMIUM} \"$@\"\n")
     wrapper.chmod(0o755)
     # the report is drawn first (chromium is not started for that), then printed traced
-    html = write_report(make_results(), tmp_path / "report")
+    html = write_report(results, tmp_path / "report")
     pdf.print_pdf(html, tmp_path / "report" / "report.pdf", chromium=str(wrapper))
     assert (tmp_path / "report" / "report.pdf").stat().st_size > 10_000
     pdf.network_namespace.cache_clear()
@@ -78,16 +78,22 @@ def test_flags_send_every_request_nowhere():
     assert "--disable-background-networking" in FLAGS
 
 
-def test_pdf_printing_in_its_network_namespace_reaches_nothing(tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def results(report_case_output) -> dict:
+    """The report tests' small case as `butfor run` wrote it (tests/report_case.py)."""
+    return json.loads((report_case_output / "results.json").read_text(encoding="utf-8"))
+
+
+def test_pdf_printing_in_its_network_namespace_reaches_nothing(results, tmp_path, monkeypatch):
     if not network_namespace():
         pytest.skip("this system allows no network namespace ('unshare --net true' fails)")
-    calls = _print_traced(tmp_path, monkeypatch, namespace=True)
+    calls = _print_traced(results, tmp_path, monkeypatch, namespace=True)
     assert [c["line"] for c in calls if c["port"] == 53] == []  # no DNS query at all
     # nothing outside loopback got through: the namespace has no route anywhere
     assert [c["line"] for c in calls if c["ok"] and not _loopback(c["addr"])] == []
 
 
-def test_pdf_printing_without_a_namespace_makes_no_dns_query_or_connection(tmp_path,
+def test_pdf_printing_without_a_namespace_makes_no_dns_query_or_connection(results, tmp_path,
                                                                           monkeypatch):
     """Where no namespace can be had, the flags alone: no DNS, no TCP, no datagram sent.
 
@@ -95,7 +101,7 @@ def test_pdf_printing_without_a_namespace_makes_no_dns_query_or_connection(tmp_p
     2001:4860:4860::8888 port 443; connecting a UDP socket picks a route and
     sends nothing, and no sendto follows it.
     """
-    calls = _print_traced(tmp_path, monkeypatch, namespace=False)
+    calls = _print_traced(results, tmp_path, monkeypatch, namespace=False)
     assert [c["line"] for c in calls if c["port"] == 53] == []
     assert [c["line"] for c in calls if c["call"] == "sendto"] == []
     others = [c["line"] for c in calls if not _loopback(c["addr"])

@@ -5,7 +5,8 @@ with its own empty profile and background networking off. The page must load
 with no console errors and no network requests, show one verdict row per
 claim with the verdicts in results.json, and every figure with alt text. A
 screenshot of the top of the page is saved to test-artifacts/ for people to
-look at. The same checks run on the small fixture (tests/report_fixture.py).
+look at. The same checks run on the small case of tests/report_case.py, as
+`butfor run` wrote it (conftest.py's ``report_case_output``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import pytest
 
 from butfor.report import render_report_file, write_report
 from butfor.report.pdf import FLAGS
-from report_fixture import make_results
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -43,15 +43,12 @@ def demo_dir(demo_output) -> Path:
 
 
 @pytest.fixture(scope="module")
-def fixture_dir(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("fixture")
-    results = make_results()
-    (out / "results.json").write_text(json.dumps(results), encoding="utf-8")
-    write_report(results, out)
-    return out
+def case_dir(report_case_output) -> Path:
+    """The small case's `butfor run` output: results.json, run.json, report.html."""
+    return report_case_output
 
 
-@pytest.fixture(params=["demo", "fixture"])
+@pytest.fixture(params=["demo", "case"])
 def report_dir(request) -> Path:
     return request.getfixturevalue(f"{request.param}_dir")
 
@@ -142,7 +139,7 @@ def test_report_in_headless_chromium(browser, report_dir):
     assert table_top < 900  # within the first screen
 
     ARTIFACTS.mkdir(exist_ok=True)
-    name = "report-top.png" if report_dir.name == "demo" else "report-top-fixture.png"
+    name = "report-top.png" if report_dir.name == "demo" else "report-top-case.png"
     page.screenshot(path=str(ARTIFACTS / name))
     page.close()
 
@@ -196,12 +193,12 @@ def test_rerendering_the_demo_gives_the_same_bytes(demo_dir, tmp_path):
 
 @pytest.mark.browser
 @needs_chromium
-def test_pdf_and_figure_files_repeat_byte_for_byte(fixture_dir, tmp_path):
+def test_pdf_and_figure_files_repeat_byte_for_byte(case_dir, tmp_path):
     """Two printings of the same results give the same PDF (Chromium's clock-time dates
     are replaced by the results' last date) and the same SVG and PNG figure files."""
     from butfor.report.pdf import results_date
 
-    results = json.loads((fixture_dir / "results.json").read_text(encoding="utf-8"))
+    results = json.loads((case_dir / "results.json").read_text(encoding="utf-8"))
     first, second = tmp_path / "first", tmp_path / "second"
     write_report(results, first, pdf=True)
     write_report(results, second, pdf=True)

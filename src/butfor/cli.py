@@ -20,6 +20,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from butfor.choices import FdrMethod, Format, Frequency, Reference, Transform, value
 from butfor.connectors.cli import register_fetch
 from butfor.errors import ButforError
 
@@ -168,7 +169,7 @@ def power(
 @_friendly
 def ingest(
     files: Annotated[list[Path], typer.Argument(help="Export files, zips or folders to read.")],
-    format: Annotated[str, typer.Option("--format", help="Reader name, or 'auto'.")] = "auto",
+    format: Annotated[Format, typer.Option("--format", help="Reader name, or 'auto'.")] = Format.auto,
     unit: Annotated[str | None, typer.Option(help="Unit id for single-account exports.")] = None,
     group: Annotated[str | None, typer.Option(help="Group label for every unit read.")] = None,
     groups_file: Annotated[
@@ -196,16 +197,16 @@ def ingest(
                                  "1900-01-01:2100-12-31).")
     ] = None,
     frequency: Annotated[
-        str, typer.Option(help="The panel's frequency: auto (from the dates), daily, weekly, "
-                          "monthly, quarterly or annual.")
-    ] = "auto",
+        Frequency, typer.Option(help="The panel's frequency: auto (from the dates), daily, "
+                                "weekly, monthly, quarterly or annual.")
+    ] = Frequency.auto,
 ) -> None:
     """Read exports (files, zips or folders) into the store, accounting for every row."""
     from butfor.ingest import ingest_command
 
-    ingest_command(files, format=format, unit=unit, group=group, groups_files=groups_file or [],
+    ingest_command(files, format=value(format), unit=unit, group=group, groups_files=groups_file or [],
                    timezone=timezone, store_path=store, console=console, metric=metric,
-                   columns=column or [], year=year, dates=dates, frequency=frequency)
+                   columns=column or [], year=year, dates=dates, frequency=value(frequency))
 
 
 @app.command()
@@ -259,24 +260,24 @@ def audit(
     group_column: Annotated[str, typer.Option(help="Unit attribute holding the group.")] = "group",
     control_metric: Annotated[list[str] | None, typer.Option(
         "--control-metric", help="Off-platform control series (repeatable).")] = None,
-    reference: Annotated[str, typer.Option(
-        help="Counterfactual change from: platform, group or none.")] = "platform",
+    reference: Annotated[Reference, typer.Option(
+        help="Counterfactual change from: platform, group or none.")] = Reference.platform,
     reference_group: Annotated[str | None, typer.Option(
         help="Compare every account with this group's accounts instead.")] = None,
     base_group: Annotated[str | None, typer.Option(
         help="Comparison group of the disproportion test (default: first by name).")] = None,
     pre_days: Annotated[int | None, typer.Option(help="Days before the event to use.")] = None,
     post_days: Annotated[int | None, typer.Option(help="Days from the event on to use.")] = None,
-    transform: Annotated[str, typer.Option(help="log1p or identity.")] = "log1p",
+    transform: Annotated[Transform, typer.Option(help="log1p or identity.")] = Transform.log1p,
     out: Annotated[Path, typer.Option(help="Output folder (resumes if it holds this audit).")] = Path(
         "butfor-output/audit"),
     scheduler: Annotated[str | None, typer.Option(
         help="Dask scheduler address, or 'local' for a local Dask cluster.")] = None,
     workers: Annotated[int, typer.Option(help="Processes (local pool or local Dask cluster).")] = 1,
     alpha: Annotated[float, typer.Option(help="False-discovery rate for flagging accounts.")] = 0.05,
-    fdr_method: Annotated[str, typer.Option(
+    fdr_method: Annotated[FdrMethod, typer.Option(
         help="bh (Benjamini-Hochberg), by (Benjamini-Yekutieli: any dependence) or auto "
-             "(bh when a reference or control removes the shared movement, else by).")] = "auto",
+             "(bh when a reference or control removes the shared movement, else by).")] = FdrMethod.auto,
     level: Annotated[float, typer.Option(help="Level of every interval the audit writes.")] = 0.95,
     seed: Annotated[int, typer.Option(help="Seed (recorded; used by --simulate).")] = 0,
     simulate: Annotated[int | None, typer.Option(
@@ -292,13 +293,13 @@ def audit(
 
     audit_command(parquet=parquet, store=store, dataset=dataset, event=event,
                   event_column=event_column, metric=metric, group_column=group_column,
-                  control_metric=control_metric or [], reference=reference,
+                  control_metric=control_metric or [], reference=value(reference),
                   reference_group=reference_group, base_group=base_group, pre_days=pre_days,
-                  post_days=post_days, transform=transform, out=out, scheduler=scheduler,
+                  post_days=post_days, transform=value(transform), out=out, scheduler=scheduler,
                   workers=workers, alpha=alpha, seed=seed, console=console, progress=progress,
                   simulate=simulate, simulate_days=simulate_days,
                   partition_accounts=partition_accounts, level=level,
-                  fdr_method=fdr_method)
+                  fdr_method=value(fdr_method))
 
 
 @app.command()

@@ -6,6 +6,8 @@
     ├── InputError               a file the user gave us is malformed
     ├── CaseError                the case file is invalid
     ├── DataError                the data cannot answer the question asked
+    │   └── ParameterError       ... with a method's own parameter (named; analyses/ names
+    │                            the case file's key for it)
     ├── EstimationError          a method could not fit
     └── FetchError               a fetch asked for could not be done (offline, no token, ...)
 
@@ -18,6 +20,7 @@ names the file, the line, the column and the fix) and exits with code 2.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 
@@ -73,6 +76,50 @@ class CaseError(InputError):
 
 class DataError(ButforError):
     """The data cannot answer the question (subject missing, event outside the data)."""
+
+
+class ParameterError(DataError):
+    """A method cannot answer with one of its own parameters as given, on this data.
+
+    ``methods/`` never reads the case, so the sentence names the method's own
+    parameters: ``problem`` and ``fix`` may hold ``{name}`` for a parameter
+    ``name`` (``{family}``, ``{peers}``, ...), written as the bare name in the
+    method's own sentence (``str(err)``). ``parameter`` is the one at fault and
+    ``suggest`` the value that would work, if one would. The layer that read the
+    case (:mod:`butfor.analyses.case_terms`) writes the same sentence with the case
+    file's keys for those names (:meth:`render`), and names the file and line.
+    """
+
+    def __init__(self, owner: str, parameter: str, problem: str, fix: str, *,
+                 suggest: object = None) -> None:
+        self.owner, self.parameter = owner, parameter
+        self.problem, self.fix, self.suggest = problem, fix, suggest
+        super().__init__("; ".join(self.render()))
+
+    def names(self) -> list[str]:
+        """The parameter names the sentence refers to (its ``{name}`` fields)."""
+        return sorted({m.group(1) for text in (self.problem, self.fix)
+                       for m in _NAME.finditer(text)})
+
+    def render(self, words: dict[str, str] | None = None) -> tuple[str, str]:
+        """(problem, fix) with each ``{name}`` written as ``words[name]`` (default: name)."""
+        said = dict(words or {})
+
+        def word(m: re.Match) -> str:
+            return said.get(m.group(1), m.group(1))
+
+        return _NAME.sub(word, self.problem), _NAME.sub(word, self.fix)
+
+    def __reduce__(self):  # picklable across processes, with its fields
+        return (_parameter_error, (self.owner, self.parameter, self.problem, self.fix,
+                                   self.suggest))
+
+
+_NAME = re.compile(r"\{([a-z][a-z_]*)\}")  # a parameter's place in a ParameterError's sentence
+
+
+def _parameter_error(owner, parameter, problem, fix, suggest) -> ParameterError:
+    return ParameterError(owner, parameter, problem, fix, suggest=suggest)
 
 
 class EstimationError(ButforError):

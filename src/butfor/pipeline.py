@@ -306,14 +306,18 @@ def run_case_file(case_file: Path, *, out: Path, store_path: Path, console: Cons
     loaded = load_case_data(case_file, store_path=store_path, console=console,
                             allow_paths=allow_paths, fetch=fetch)
     case = loaded.case
+    from butfor.analyses.case_terms import CaseKeyError
     from butfor.parallel import run_helper
 
     with run_helper():  # one helper process for the methods
-        output = run_case(case, loaded.panel, loaded.report, inputs=loaded.inputs,
-                          case_toml=loaded.case_text,
-                          command=f"butfor run {shlex.quote(str(case_file))} "
-                          f"--out {shlex.quote(str(out))}" + (" --fetch" if fetch else ""),
-                          console=console)
+        try:
+            output = run_case(case, loaded.panel, loaded.report, inputs=loaded.inputs,
+                              case_toml=loaded.case_text,
+                              command=f"butfor run {shlex.quote(str(case_file))} "
+                              f"--out {shlex.quote(str(out))}" + (" --fetch" if fetch else ""),
+                              console=console)
+        except CaseKeyError as err:  # a method's parameter, said as this file's key and line
+            raise err.located(case_file, loaded.case_text) from None
         written = write_outputs(output, out, pdf=case.report.pdf if pdf is None else pdf,
                                 png=png)
     print_summary(output.results, console)

@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from butfor.errors import DataError
+from butfor.errors import DataError, ParameterError
 
 PLACEBO_METHODS = ("peer_effects", "prepost", "sdid")  # power from the placebo distribution
 POWER_METHODS = ("sts", *PLACEBO_METHODS)
@@ -66,6 +66,10 @@ def measure(case, panel, method: str, metric: str) -> PowerRow:
             if curve is not None:
                 return PowerRow(method, metric, to_jsonable(curve))
         return PowerRow(method, metric, None, "no placebo distribution on the log scale")
+    except ParameterError as err:  # the structural time series' own: said as the case's key
+        from butfor.analyses.case_terms import case_error
+
+        return PowerRow(method, metric, None, str(case_error(err, method) or err))
     except DataError as err:
         return PowerRow(method, metric, None, str(err))
 

@@ -15,7 +15,13 @@ Adapter = Callable[..., list[dict]]
 
 
 def adapter_for(method: str) -> Adapter:
-    """The ``analyses_for_case`` of one method named in ``[case] methods``."""
+    """The ``analyses_for_case`` of one method named in ``[case] methods``.
+
+    Wrapped so that a method's error about one of its own parameters, and a flag
+    that suggests a frequency, name the case file's key (:mod:`.case_terms`).
+    """
+    from butfor.analyses.case_terms import in_case_terms
+
     if method == "prepost":
         from butfor.analyses import prepost as module
     elif method == "sts":
@@ -36,4 +42,4 @@ def adapter_for(method: str) -> Adapter:
         from butfor.analyses import before_after as module
     else:  # the case file's schema lists the methods, so this is a programming error
         raise KeyError(f"no case adapter for method {method!r}")
-    return module.analyses_for_case
+    return in_case_terms(module.analyses_for_case, method)

@@ -10,6 +10,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from butfor.choices import Access, Agent, Granularity, value
+
 Start = Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")]
 End = Annotated[str, typer.Option(help="Last day, YYYY-MM-DD.")]
 Store = Annotated[Path, typer.Option(help="DuckDB store file.")]
@@ -45,11 +47,12 @@ def register_fetch(app: typer.Typer, friendly: Callable, console: Console,
         start: Start,
         end: End,
         project: Annotated[str, typer.Option(help="Wiki, e.g. en.wikipedia.")] = "en.wikipedia",
-        access: Annotated[str, typer.Option(
-            help="all-access, desktop, mobile-web or mobile-app.")] = "all-access",
-        agent: Annotated[str, typer.Option(
-            help="user, all-agents, spider or automated.")] = "user",
-        granularity: Annotated[str, typer.Option(help="daily or monthly.")] = "daily",
+        access: Annotated[Access, typer.Option(
+            help="all-access, desktop, mobile-web or mobile-app.")] = Access.all_access,
+        agent: Annotated[Agent, typer.Option(
+            help="user, all-agents, spider or automated.")] = Agent.user,
+        granularity: Annotated[Granularity, typer.Option(
+            help="daily or monthly.")] = Granularity.daily,
         store: Store = default_store,
         cache: Cache = None,
         refresh: Refresh = False,
@@ -58,8 +61,8 @@ def register_fetch(app: typer.Typer, friendly: Callable, console: Console,
         from butfor.connectors.commands import fetch_wikipedia_command
 
         fetch_wikipedia_command(articles, start=_day(start, "--start"), end=_day(end, "--end"),
-                                project=project, access=access, agent=agent,
-                                granularity=granularity, store_path=store, cache_dir=cache,
+                                project=project, access=value(access),
+                                agent=value(agent), granularity=value(granularity), store_path=store, cache_dir=cache,
                                 refresh=refresh, console=console)
 
     @fetch.command("x")

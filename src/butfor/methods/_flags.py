@@ -104,7 +104,9 @@ def coverage(usable: np.ndarray, post: np.ndarray, *, dates: pd.Index, frequency
     usable, post = np.asarray(usable, bool), np.asarray(post, bool)
     period = freq.PERIOD.get(frequency, "period")
     flags: list[Flag] = []
-    hint = _hint(dates[usable], frequency)
+    found = _coarser_found(dates[usable], frequency)
+    hint = frequency_hint(found) if found else ""
+    said = {"observed_frequency": found} if found else {}  # the hint's value, for the case
     n_pre, total_pre = int((usable & ~post).sum()), int((~post).sum())
     if n_pre < MIN_PRE_PERIODS:
         flags.append(Flag("no_pre_period",
@@ -112,7 +114,7 @@ def coverage(usable: np.ndarray, post: np.ndarray, *, dates: pd.Index, frequency
                           f"fewer than the {MIN_PRE_PERIODS} a baseline and a pre-trend "
                           "check need" + hint,
                           {"usable_pre_periods": n_pre, "pre_periods": total_pre,
-                           "bound": MIN_PRE_PERIODS}))
+                           "bound": MIN_PRE_PERIODS, **said}))
     for side, mask in (("pre", ~post), ("post", post)):
         if side == "pre" and flags:
             continue  # no usable pre-period says it already
@@ -125,7 +127,7 @@ def coverage(usable: np.ndarray, post: np.ndarray, *, dates: pd.Index, frequency
                               "stand for a minority of the period and the sums leave the "
                               "rest out" + ("" if flags else hint),
                               {"usable_periods": n, "periods": total, "share": share,
-                               "bound_share": MIN_USABLE_SHARE}))
+                               "bound_share": MIN_USABLE_SHARE, **({} if flags else said)}))
     return flags
 
 
@@ -165,15 +167,21 @@ def exact_fit(*, pre_rmspe: float, subject_pre: np.ndarray, fitted_periods: int,
                  "bound_effective_donors": CONCENTRATED_DONORS})
 
 
-def _hint(observed: pd.Index, frequency: str) -> str:
-    """The fix when the observed dates are coarser than the grid (annual data on days)."""
+def _coarser_found(observed: pd.Index, frequency: str) -> str | None:
+    """The observed dates' frequency (its name) when coarser than the grid's, else None."""
     if len(observed) < 2 or not isinstance(observed, pd.DatetimeIndex):
-        return ""
+        return None
     found = freq.infer(observed)
-    if not freq.coarser(found, frequency):
-        return ""
-    return (f" (the observed dates are {freq.NAMES[found]}: state [data] frequency = "
-            f"\"{freq.NAMES[found]}\")")
+    return freq.NAMES[found] if freq.coarser(found, frequency) else None
+
+
+def frequency_hint(found: str, key: str = "frequency") -> str:
+    """The fix when the observed dates are coarser than the grid (annual data on days).
+
+    ``key`` names the setting to state: the frequency the method was given; the
+    analyses layer writes the case file's key (``[data] frequency``) instead.
+    """
+    return f" (the observed dates are {found}: state {key} = \"{found}\")"
 
 
 def to_dicts(flags: list[Flag | None]) -> list[dict]:

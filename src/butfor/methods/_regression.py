@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from butfor.errors import DataError, EstimationError
+from butfor.errors import DataError, EstimationError, ParameterError
 
 
 @dataclass(frozen=True)
@@ -66,18 +66,22 @@ def check_design(frame: pd.DataFrame, regressors: Sequence[str], fixed_effects: 
                             "the covariates")
     ok = _without_singletons(frame, fixed_effects, ok)
     if ok.sum() < 2:
-        raise DataError(f"the {design} has no unit and period with more than one usable "
-                        "observation (each is alone in its fixed effect), so nothing is left "
-                        "to compare within; check that the data fall inside the window (data "
-                        "observed less often than the grid need [data] frequency) and the "
-                        "covariates' coverage")
+        raise ParameterError(
+            design, "frequency",
+            f"the {design} has no unit and period with more than one usable observation (each "
+            "is alone in its fixed effect), so nothing is left to compare within",
+            "check that the data fall inside the window (data observed less often than the "
+            "grid need their {frequency}) and the covariates' coverage")
     for fe in sorted({*fixed_effects, *([cluster] if cluster else [])}):
         levels = pd.unique(frame[fe].to_numpy()[ok])
         if len(levels) < 2:
-            raise DataError(f"the {design} has a single {_level(fe)} with usable data, so "
-                            f"{'it cannot be clustered' if fe == cluster else 'its fixed effects absorb everything'}; "
-                            "add units or periods with data (data observed less often than the "
-                            "grid need [data] frequency)")
+            absorbed = "it cannot be clustered" if fe == cluster else \
+                "its fixed effects absorb everything"
+            raise ParameterError(
+                design, "frequency",
+                f"the {design} has a single {_level(fe)} with usable data, so {absorbed}",
+                "add units or periods with data (data observed less often than the grid need "
+                "their {frequency})")
 
 
 def _without_singletons(frame: pd.DataFrame, fixed_effects: Sequence[str], ok: np.ndarray
@@ -116,10 +120,11 @@ def fit_fepois(frame: pd.DataFrame, regressors: Sequence[str], *, fixed_effects:
     y = frame["y"].to_numpy(dtype=float)
     bad = np.isfinite(y) & ((y < 0) | (y != np.round(y)))
     if bad.any():
-        raise DataError(f"the {design} models a count ([outcome] family = \"poisson\"), but "
-                        f"{int(bad.sum())} value(s) of the outcome are negative or fractional "
-                        f"(e.g. {y[bad][0]:g}); use family = \"gaussian\" for a measure "
-                        "that is not a count")
+        raise ParameterError(
+            design, "family",
+            f"the {design} models a count ({{family}} = \"poisson\"), but {int(bad.sum())} "
+            f"value(s) of the outcome are negative or fractional (e.g. {y[bad][0]:g})",
+            "use {family} = \"gaussian\" for a measure that is not a count", suggest="gaussian")
     return _fit("poisson", frame, regressors, fixed_effects, cluster, design, must_vary)
 
 

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from butfor.display import Displayable
-from butfor.errors import DataError
+from butfor.errors import DataError, ParameterError
 from butfor.methods.changepoint import remove_weekly
 from butfor.settings import checked_settings
 
@@ -246,8 +246,9 @@ class ChangeAttribution:
         if not 0.5 < self.share_needed < 1:
             raise DataError("share_needed must lie between 0.5 and 1")
         if len(candidates) < 2:
-            raise DataError("attributing a break needs at least two candidate changes; "
-                            "name them as events in the case")
+            raise ParameterError("ChangeAttribution", "candidates",
+                                 "attributing a break needs at least two candidate changes",
+                                 "name two or more {candidates}")
         s = series.dropna().sort_index()
         dates = pd.DatetimeIndex(s.index)
         y = s.to_numpy(dtype=float)

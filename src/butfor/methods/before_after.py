@@ -33,7 +33,7 @@ import pandas as pd
 
 from butfor import transforms
 from butfor.display import Displayable
-from butfor.errors import DataError
+from butfor.errors import DataError, ParameterError
 from butfor.methods._regression import fit_feols, fit_fepois
 from butfor.methods.panel_design import Fitted, build_design
 from butfor.methods.panel_results import Coefficient, CovariateTransform
@@ -134,10 +134,12 @@ class BeforeAfter:
             units = a + b
         time_effects = compare if self.time_effects is None else self.time_effects
         if time_effects and not compare:
-            raise DataError("a before/after with every unit exposed on one date cannot have "
-                            "time fixed effects (they absorb the exposure exactly); set "
-                            "[regression] time_effects = false, or compare two groups with "
-                            "[before_after] comparison = \"groups\"")
+            raise ParameterError(
+                "BeforeAfter", "time_effects",
+                "a before/after with every unit exposed on one date cannot have time fixed "
+                "effects (they absorb the exposure exactly)",
+                "set {time_effects} = false, or compare two groups with {group_a} and {group_b}",
+                suggest=False)
         design = build_design(panel, outcome, transform=self.transform,
                                posts_metric=self.posts_metric, covariates=self.covariates,
                                covariate_transform=self.covariate_transform, units=units,
@@ -164,9 +166,11 @@ class BeforeAfter:
         n_post = int(np.unique(design.time_code[ok & (post == 1)]).size)
         if n_pre == 0 or n_post == 0:
             side = "before" if n_pre == 0 else "on or after"
-            raise DataError(f"the before/after has no usable observation {side} "
-                            f"{pd.Timestamp(event):%Y-%m-%d} (the outcome and every covariate "
-                            "present); move the event date or widen [window]")
+            raise ParameterError(
+                "BeforeAfter", "window",
+                f"the before/after has no usable observation {side} "
+                f"{pd.Timestamp(event):%Y-%m-%d} (the outcome and every covariate present)",
+                "move the {event} date or widen the {window}")
         fe = [*(["unit"] if self.unit_effects else []), *(["time"] if time_effects else [])]
         fit = fit_fepois if self.family == "poisson" else fit_feols
         raw = fit(frame, [*regressors, *design.covariates], fixed_effects=fe,

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from butfor.display import Displayable
-from butfor.errors import DataError
+from butfor.errors import DataError, ParameterError
 from butfor.methods import _flags
 from butfor.methods._flags import Flag
 from butfor.results import EffectPath, EffectSummary, summarise_draws
@@ -69,9 +69,10 @@ class PrePostComparison:
             frequency: str = "D") -> PrePostResult:
         """``outcome`` is a dates × units table (``Panel.wide``)."""
         if len(peers) < 2:
-            raise DataError(f"a pre/post comparison needs at least two peer accounts besides the "
-                            f"subject, and the case leaves {len(peers)}; name more peers in "
-                            "[peers] (or leave prepost out of methods).")
+            raise ParameterError(
+                "PrePostComparison", "peers",
+                "a pre/post comparison needs at least two peer accounts besides the subject, "
+                f"and {{peers}} holds {len(peers)}", "name more peers in {peers}")
         dates = outcome.index
         post = np.asarray(dates >= event_date)
         if post.all() or not post.any():

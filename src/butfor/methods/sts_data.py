@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from butfor import frequency as freq
-from butfor.errors import AssumptionWarning, DataError, InputError
+from butfor.errors import AssumptionWarning, DataError, InputError, ParameterError
 from butfor.methods._sts_counts import latent_start
 
 
@@ -116,10 +116,11 @@ def as_counts(data: Prepared, transform: str, metric: str) -> Prepared:
     y = data.y_raw[np.isfinite(data.y_raw)]
     bad = (y < 0) | (y != np.round(y))
     if bad.any():
-        raise DataError(f"{metric} is modelled as a count ([outcome] family = \"poisson\"), "
-                        f"but {int(bad.sum())} value(s) are negative or fractional (e.g. "
-                        f"{y[bad][0]:g}); use family = \"gaussian\" for a measure that is "
-                        "not a count")
+        raise ParameterError(
+            "StructuralTimeSeries", "family",
+            f"{metric} is modelled as a count ({{family}} = \"poisson\"), but {int(bad.sum())} "
+            f"value(s) are negative or fractional (e.g. {y[bad][0]:g})",
+            "use {family} = \"gaussian\" for a measure that is not a count", suggest="gaussian")
     return dataclasses.replace(data, z=latent_start(data.z))
 
 

@@ -134,6 +134,7 @@ def print_pdf(html_path: Path, pdf_path: Path, *, chromium: str | None = None,
         )
     if creation_date is not None:
         set_pdf_dates(pdf_path, creation_date)
+    steady_node_ids(pdf_path)
     return pdf_path
 
 
@@ -156,6 +157,26 @@ def set_pdf_dates(pdf_path: Path, date: str) -> None:
         return new if len(new) == len(old) else old
 
     pdf_path.write_bytes(_PDF_DATE.sub(stamp, data))
+
+
+# Chromium's tagged PDF names table-header structure elements by DOM node id,
+# (node00000040): a counter whose start varies from one printing to the next (by 10
+# between two printings of the same page, seen in test_report_browser)
+_NODE_ID = re.compile(rb"\(node(\d{8})\)")
+
+
+def steady_node_ids(pdf_path: Path) -> None:
+    """Renumber the ``(nodeNNNNNNNN)`` ids 1, 2, ... in their own order (in place).
+
+    The mapping keeps their order, so the structure tree's ID name tree stays sorted,
+    and their width, so every byte offset in the cross-reference table stays valid.
+    """
+    data = pdf_path.read_bytes()
+    found = sorted({int(m.group(1)) for m in _NODE_ID.finditer(data)})
+    if not found:
+        return
+    rank = {n: i for i, n in enumerate(found, start=1)}
+    pdf_path.write_bytes(_NODE_ID.sub(lambda m: b"(node%08d)" % rank[int(m.group(1))], data))
 
 
 def results_date(results: dict) -> str:
