@@ -12,13 +12,16 @@ fractional and non-finite numbers. Every outcome must be one of
 
 Anything else (a KeyError, a pandas ValueError, a numpy overflow) fails.
 
-Size: 2,000 examples per reader at CI size (26,000 in all), 2,500 with
-``--full``. An example costs a whole read through pandas and a Panel build
-(about 15 ms of CPU, measured on the shared 2-core machine: 30 s per reader),
-so the test adds about 6.5 CPU minutes, half that on CI's two cores. Each
-example is written to a new file (the old one unlinked first): rewriting one
-file in place cost a further 3 ms of waiting per example on ext4.
-Examples are derandomized, so every run tries the same inputs.
+Size: 1,000 examples per reader at CI size (13,000 in all), 2,500 with
+``--full`` (at least the 2,000 per reader issue 14 asked for). CI size was
+2,000 until issue 18, when the suite had to finish in 6 minutes on CI's two
+cores: this test was 274 s of its worker time. An example costs a whole read
+through pandas and a Panel build (15-27 ms of CPU before issue 18, about
+two thirds of that after: benchmarks/bench_small_files.py), plus hypothesis'
+own drawing. Each example is written to a new file (the old one unlinked
+first): rewriting one file in place cost a further 3 ms of waiting per
+example on ext4. Examples are derandomized, so every run at one size tries
+the same inputs.
 """
 
 from __future__ import annotations
@@ -203,7 +206,7 @@ def test_no_traceback_for_any_bytes(name, tmp_path, slow_size):
     target.parent.mkdir()
     outcomes: dict[str, int] = {"panel": 0, "error": 0}
 
-    @settings(max_examples=slow_size(ci=2000, full_size=2500), deadline=None,
+    @settings(max_examples=slow_size(ci=1000, full_size=2500), deadline=None,
               derandomize=True, database=None, suppress_health_check=list(HealthCheck))
     @given(content=damaged(raw), auto=st.booleans())
     def run(content: bytes, auto: bool) -> None:
@@ -214,5 +217,5 @@ def test_no_traceback_for_any_bytes(name, tmp_path, slow_size):
         outcomes[check_outcome(target, name, options, auto)] += 1
 
     run()
-    assert sum(outcomes.values()) >= slow_size(ci=2000, full_size=2500)
+    assert sum(outcomes.values()) >= slow_size(ci=1000, full_size=2500)
     assert outcomes["panel"] > 0 and outcomes["error"] > 0, outcomes  # both outcomes reached

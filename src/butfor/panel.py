@@ -60,13 +60,11 @@ class Panel:
             raise DataError(f"{source}: the panel has no column {missing[0]!r}")
         frame = data.copy()
         frame["unit"] = frame["unit"].astype(str)
-        frame["date"] = pd.to_datetime(frame["date"]).dt.normalize()
-        if getattr(frame["date"].dt, "tz", None) is not None:
-            frame["date"] = frame["date"].dt.tz_localize(None)
-        frame["date"] = frame["date"].astype("datetime64[ns]")
+        frame["date"] = _days(frame["date"])
         metrics = [c for c in frame.columns if c not in KEY_COLUMNS]
         for m in metrics:
-            frame[m] = pd.to_numeric(frame[m], errors="raise").astype("float64")
+            if frame[m].dtype != np.float64:  # to_numeric would return a float column as it is
+                frame[m] = pd.to_numeric(frame[m], errors="raise").astype("float64")
         dup = frame.duplicated(list(KEY_COLUMNS), keep=False)
         if dup.any():
             first = frame.loc[dup].iloc[0]
@@ -147,6 +145,30 @@ class Panel:
             )
 
 
+# pandas' nanosecond timestamps reach from 1677-09-21 to 2262-04-11
+_NS_RANGE = (np.datetime64("1677-09-22", "us"), np.datetime64("2262-04-10", "us"))
+
+
+def _days(dates: pd.Series) -> pd.Series:
+    """Dates as ``datetime64[ns]`` at midnight without a time zone.
+
+    A naive column of ``datetime64[us]`` or ``[ns]`` well inside the nanosecond range
+    (every reader's output) is floored to its day in numpy, which is what pandas'
+    ``normalize`` does at about a tenth of the cost on a small frame; anything else
+    takes pandas' own path (and its errors, such as a date the range cannot hold).
+    """
+    if dates.dtype in (np.dtype("datetime64[ns]"), np.dtype("datetime64[us]")):
+        values = dates.to_numpy()
+        present = values[~np.isnat(values)]
+        if not len(present) or (present.min() >= _NS_RANGE[0] and present.max() <= _NS_RANGE[1]):
+            day = values.astype("datetime64[D]").astype("datetime64[ns]")
+            return pd.Series(day, index=dates.index, name=dates.name)
+    parsed = pd.to_datetime(dates).dt.normalize()
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_localize(None)
+    return parsed.astype("datetime64[ns]")
+
+
 def _complete_grid(
     frame: pd.DataFrame, frequency: Frequency, report: IngestReport | None
 ) -> pd.DataFrame:
@@ -156,6 +178,11 @@ def _complete_grid(
     start, end = frame["date"].min(), frame["date"].max()
     dates = freq.grid(start, end, frequency)
     units = np.sort(frame["unit"].unique())
+    if not frame["date"].isna().any():
+        # the usual case, in numpy: each row's place on the grid (no index built)
+        place = dates.get_indexer(pd.DatetimeIndex(frame["date"]))
+        if (place >= 0).all():
+            return _fill_grid(frame, units, dates, place, report)
     grid = pd.MultiIndex.from_product([units, dates], names=list(KEY_COLUMNS))
     indexed = frame.set_index(list(KEY_COLUMNS))
     off_grid = indexed.index.difference(grid)
@@ -176,6 +203,35 @@ def _complete_grid(
     return completed.reset_index()
 
 
+def _fill_grid(frame: pd.DataFrame, units, dates: pd.DatetimeIndex, place: np.ndarray,
+               report: IngestReport | None) -> pd.DataFrame:
+    """The grid units x dates with each row of ``frame`` (unique, all on the grid) in place.
+
+    The same frame as ``set_index(...).reindex(grid).reset_index()``: rows by unit, then
+    date; NaN in every metric where no row was.
+    """
+    n_dates = len(dates)
+    code = np.searchsorted(np.asarray(units, dtype=object),
+                           frame["unit"].to_numpy(dtype=object))
+    at = code * n_dates + place
+    size = len(units) * n_dates
+    columns: dict[str, object] = {
+        "unit": pd.array(np.repeat(np.asarray(units, dtype=object), n_dates),
+                         dtype=frame["unit"].dtype),
+        "date": np.tile(dates.to_numpy(), len(units)),
+    }
+    for name in frame.columns:
+        if name in KEY_COLUMNS:
+            continue
+        values = frame[name].to_numpy(dtype="float64")
+        full = np.full(size, np.nan)
+        full[at] = values
+        columns[name] = full
+    if report is not None:
+        report.cells_filled += size - len(frame)
+    return pd.DataFrame(columns)
+
+
 def _normalise_units(units: pd.DataFrame | None, present: np.ndarray) -> pd.DataFrame:
     """One row per unit present in the data, with display_name and group columns."""
     base = pd.DataFrame({"unit": np.sort(present.astype(str))})
@@ -186,7 +242,13 @@ def _normalise_units(units: pd.DataFrame | None, present: np.ndarray) -> pd.Data
     attrs = units.copy()
     attrs["unit"] = attrs["unit"].astype(str)
     attrs = attrs.drop_duplicates("unit", keep="last")
-    merged = base.merge(attrs, on="unit", how="left")
+    place = pd.Index(attrs["unit"]).get_indexer(base["unit"])
+    if len(attrs) == len(base) and (place >= 0).all():
+        # the usual case, each unit present in both: the left merge is a reordering
+        merged = attrs.iloc[place][["unit", *[c for c in attrs.columns if c != "unit"]]]
+        merged = merged.reset_index(drop=True)
+    else:
+        merged = base.merge(attrs, on="unit", how="left")
     if "display_name" not in merged:
         merged["display_name"] = merged["unit"]
     merged["display_name"] = merged["display_name"].fillna(merged["unit"])

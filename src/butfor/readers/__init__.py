@@ -55,6 +55,7 @@ from butfor.ingest_report import IngestReport
 from butfor.readers import _parse, _sense
 from butfor.readers._members import Member, expand, is_zip
 from butfor.readers._parse import Table, load_table, snake
+from butfor.readers._table import sort_stable
 
 BOOKKEEPING = ("_table", "_line", "_rows")
 
@@ -322,7 +323,7 @@ def _read_members(paths: Sequence[str | Path], format: str, opts: ReadOptions,
     units = units[["unit", "display_name", "group",
                    *[c for c in units.columns if c not in ("unit", "display_name", "group")]]]
     metrics = [c for c in frame.columns if c not in ("unit", "date", *BOOKKEEPING)]
-    out = frame[["unit", "date", *metrics]].sort_values(["unit", "date"], kind="stable")
+    out = sort_stable(frame[["unit", "date", *metrics]], ["unit", "date"])
     return ReadResult(out.reset_index(drop=True), units, report)
 
 
@@ -343,7 +344,7 @@ def _load(name: str, member: Member, report: IngestReport) -> Table:
 def _combine(frame: pd.DataFrame, tables: list[Table], report: IngestReport) -> pd.DataFrame:
     """One row per (unit, date): agreeing rows merge, repeats are dropped, conflicts raise."""
     key = ["unit", "date"]
-    frame = frame.sort_values(["_table", "_line"], kind="stable").reset_index(drop=True)
+    frame = sort_stable(frame, ["_table", "_line"]).reset_index(drop=True)
     dup = frame.duplicated(key, keep=False).to_numpy()
     if not dup.any():
         return frame

@@ -125,12 +125,7 @@ def numbers(table: Table, column: str, report: IngestReport, *, count: bool = Tr
         values = s.to_numpy(dtype="float64", na_value=np.nan)
     else:
         text = table.text(column)
-        dash = text.isin(_DASHES).to_numpy()
-        empty = (text == "").to_numpy()
-        thousands = text.str.match(_THOUSANDS).to_numpy(dtype=bool)
-        clean = text.where(~thousands, text.str.replace(",", "", regex=False))
-        clean = clean.where(~(dash | empty), None)
-        values = pd.to_numeric(clean, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        values, dash, empty, thousands = _number_cells(text)
         bad = np.isnan(values) & ~(dash | empty)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
@@ -162,6 +157,36 @@ def numbers(table: Table, column: str, report: IngestReport, *, count: bool = Tr
                 "counts cannot be below zero; correct the value or leave the cell empty",
                 row=row, column=column)
     return values
+
+
+# Up to this many cells a column is read cell by cell in Python; longer ones through
+# pandas' string methods. Both give the same values and flags (tests/test_small_files.py);
+# the split is speed only: each pandas call costs 50-200 us whatever the length, which is
+# most of the time of a small export, while the Python loop costs about 1 us a cell.
+SMALL_COLUMN = 2048
+
+
+def _number_cells(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(values, dash, empty, thousands) of stripped text cells: NaN where not a number."""
+    if len(text) <= SMALL_COLUMN:
+        cells = text.tolist()
+        n = len(cells)
+        dash = np.fromiter((c in _DASHES for c in cells), dtype=bool, count=n)
+        empty = np.fromiter((c == "" for c in cells), dtype=bool, count=n)
+        thousands = np.fromiter((_THOUSANDS.match(c) is not None for c in cells),
+                                dtype=bool, count=n)
+        clean = np.array([None if d or e else c.replace(",", "") if t else c
+                          for c, d, e, t in zip(cells, dash, empty, thousands, strict=True)],
+                         dtype=object)
+        values = np.asarray(pd.to_numeric(clean, errors="coerce"), dtype="float64")
+        return values, dash, empty, thousands
+    dash = text.isin(_DASHES).to_numpy()
+    empty = (text == "").to_numpy()
+    thousands = text.str.match(_THOUSANDS).to_numpy(dtype=bool)
+    clean = text.where(~thousands, text.str.replace(",", "", regex=False))
+    clean = clean.where(~(dash | empty), None)
+    values = pd.to_numeric(clean, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    return values, dash, empty, thousands
 
 
 def _show(x: float) -> str:
@@ -265,8 +290,15 @@ _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _QUARTER = re.compile(r"^(\d{4})\s*-?\s*[Qq]([1-4])$")
 
 
+_PERIOD_GATES = (_YEAR, _MONTH, _QUARTER)  # pandas matches these with Python's re too
+
+
 def _period_dates(text: pd.Series) -> pd.Series | None:
     """Every cell as the first day of the period it names, or None if one names no period."""
+    cells = text.tolist()
+    if not any(all(gate.match(c) for c in cells) for gate in _PERIOD_GATES):
+        # the usual case (days written out), in Python: one cell rules each pattern out
+        return None
     if text.str.fullmatch(_YEAR).all():
         years = text.str.slice(0, 4)
         return pd.to_datetime(years + "-01-01", format="%Y-%m-%d")

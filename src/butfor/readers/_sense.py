@@ -37,6 +37,7 @@ import pandas as pd
 
 from butfor.errors import InputError
 from butfor.ingest_report import IngestReport
+from butfor.readers._table import sort_stable
 
 if TYPE_CHECKING:
     from butfor.readers._parse import Table
@@ -160,7 +161,7 @@ def flag_jumps(frame: pd.DataFrame, tables: list[Table], report: IngestReport) -
                                            initial=0.0) >= JUMP_FLOOR]
     if not big:
         return  # nothing reaches the floor, so nothing can jump
-    ordered = frame.sort_values(["unit", "date"], kind="stable")
+    ordered = sort_stable(frame, ["unit", "date"])
     unit = ordered["unit"].to_numpy()
     for m in big:
         values = ordered[m].to_numpy(dtype=float)

@@ -28,12 +28,36 @@ from butfor.ingest_report import IngestReport, SourceSummary
 
 Kind = Literal["csv", "parquet", "jsonl", "json"]
 NO_LINES: frozenset[str] = frozenset({"parquet", "json"})  # kinds whose rows have no line
+_STR = pd.Series([], dtype=str).dtype  # what astype(str) gives (pandas 3: Arrow-backed strings)
 
 
 def snake(name: str) -> str:
     """``"Profile visits"`` -> ``profile_visits``; ``"Watch Time (ms)"`` -> ``watch_time_ms``."""
     out = re.sub(r"[^0-9a-zA-Z]+", "_", str(name).strip().lower()).strip("_")
     return out
+
+
+def sort_stable(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``frame.sort_values(columns, kind="stable")``, skipped when the rows are in order.
+
+    A reader's rows usually are (one file, by date), and pandas' sort costs a
+    millisecond even on five rows. The check is conservative: a missing value, or
+    values numpy cannot compare, means the sort runs.
+    """
+    if len(frame) > 1:
+        try:
+            later = np.ones(len(frame) - 1, dtype=bool)  # row i+1 sorts after row i
+            for col in reversed(columns):
+                v = frame[col].to_numpy()
+                if v.dtype == object:
+                    v = frame[col].to_numpy(dtype=object)
+                later = (v[1:] > v[:-1]) | ((v[1:] == v[:-1]) & later)
+            if bool(np.all(later)):
+                return frame
+        except TypeError:  # None beside a string, or mixed types: let pandas sort
+            pass
+        return frame.sort_values(columns, kind="stable")
+    return frame
 
 
 # ---------------------------------------------------------------------------
@@ -283,6 +307,8 @@ class Table:
     def text(self, column: str) -> pd.Series:
         """A column as stripped strings ('' for missing)."""
         s = self.frame[column]
+        if s.dtype == _STR and not s.hasnans:  # a CSV's cells: already strings, none missing
+            return s.str.strip()
         if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
             return s.fillna("").astype(str).str.strip()
         return s.astype(object).where(s.notna(), "").astype(str).str.strip()
@@ -318,8 +344,9 @@ def load_table(path: Path, report: IngestReport, format_name: str,
             raise _csv_error(shown, err, offset=len(preamble)) from None
         frame.columns = [str(c).strip() for c in frame.columns]
         embedded = np.zeros(len(frame), dtype=np.int64)
-        for col in frame.columns:
-            embedded += frame[col].str.count("\n").to_numpy(dtype=np.int64)
+        if _may_hold_line_breaks(path):  # only a quoted cell can hold one
+            for col in frame.columns:
+                embedded += frame[col].str.count("\n").to_numpy(dtype=np.int64)
         lines = (2 + len(preamble) + np.arange(len(frame))
                  + np.concatenate([[0], np.cumsum(embedded)[:-1]]))
     elif kind == "parquet":
@@ -359,6 +386,15 @@ def load_table(path: Path, report: IngestReport, format_name: str,
         raise InputError(shown, "has a header but no data rows",
                          "export the file again with its data, or leave it out", line=1)
     return table
+
+
+def _may_hold_line_breaks(path: Path) -> bool:
+    """False when the file has no quote character, so no cell can hold a line break."""
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            if b'"' in chunk:
+                return True
+    return False
 
 
 def _records_frame(records: list[dict], shown: str) -> pd.DataFrame:

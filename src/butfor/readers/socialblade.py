@@ -36,6 +36,7 @@ import pandas as pd
 from butfor.errors import InputError
 from butfor.ingest_report import IngestReport
 from butfor.readers._parse import Table, canonical, days, metric_values, numbers, part, unit_ids
+from butfor.readers._table import sort_stable
 
 API_COLUMNS = ("date", "followers", "following", "tweets")
 
@@ -81,7 +82,7 @@ def _note_derived(t: Table, col: str, unit: pd.Series, date: np.ndarray,
         return
     frame = pd.DataFrame({"unit": unit.to_numpy(), "date": date, "f": followers,
                           "change": values, "line": t.lines})
-    frame = frame.sort_values(["unit", "date"], kind="stable")
+    frame = sort_stable(frame, ["unit", "date"])
     prev_date = frame.groupby("unit")["date"].shift()
     prev_f = frame.groupby("unit")["f"].shift()
     next_day = (frame["date"] - prev_date) == pd.Timedelta(days=1)

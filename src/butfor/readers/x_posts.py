@@ -63,6 +63,7 @@ from butfor.readers._parse import (
     snake,
     unit_ids,
 )
+from butfor.readers._table import sort_stable
 
 _LEGACY_NAME = re.compile(r"tweet_activity_metrics_(?P<handle>[A-Za-z0-9_]+)_\d{8}_\d{8}")
 TEXT_COLUMNS = {"post_text", "tweet_text", "text", "post_link", "tweet_permalink", "permalink",
@@ -204,7 +205,7 @@ def _deduplicate(frame: pd.DataFrame, metrics: list[str], tables: list[Table],
                  report: IngestReport) -> pd.DataFrame:
     """Keep one row per (unit, post id): the one from the file given last."""
     key = ["unit", "post_id"]
-    frame = frame.sort_values(["_table", "_order"], kind="stable").reset_index(drop=True)
+    frame = sort_stable(frame, ["_table", "_order"]).reset_index(drop=True)
     dup = frame.duplicated(key, keep="last").to_numpy()
     if not dup.any():
         return frame.drop(columns="_order")
@@ -233,9 +234,30 @@ def _equal(a, b) -> bool:
     return a == b
 
 
+def _no_quiet_days(daily: pd.DataFrame) -> bool:
+    """True when the rows run by unit, each unit's days one after another (nothing to fill).
+
+    Conservative: rows out of order, a missing value or units numpy cannot compare
+    give False, and the general path decides.
+    """
+    unit, day = daily["unit"].to_numpy(dtype=object), daily["date"].to_numpy()
+    if len(daily) < 2:
+        return True
+    if day.dtype.kind != "M":
+        return False
+    try:
+        next_unit = unit[1:] > unit[:-1]
+        next_day = (unit[1:] == unit[:-1]) & (day[1:] - day[:-1] == np.timedelta64(1, "D"))
+    except TypeError:
+        return False
+    return bool(np.all(next_unit | next_day))
+
+
 def _fill_quiet_days(daily: pd.DataFrame, metrics: list[str], tables: list[Table],
                      report: IngestReport) -> pd.DataFrame:
     """Explicit zero rows for days between an account's first and last post with no post."""
+    if _no_quiet_days(daily):
+        return sort_stable(daily, ["unit", "date"]).reset_index(drop=True)
     filled = []
     for unit, rows in daily.groupby("unit", sort=True):
         span = pd.date_range(rows["date"].min(), rows["date"].max(), freq="D")
@@ -255,5 +277,5 @@ def _fill_quiet_days(daily: pd.DataFrame, metrics: list[str], tables: list[Table
         filled.append(add)
     if filled:
         daily = pd.concat([daily, *filled], ignore_index=True)
-    return daily.sort_values(["unit", "date"], kind="stable").reset_index(drop=True)
+    return sort_stable(daily, ["unit", "date"]).reset_index(drop=True)
 
