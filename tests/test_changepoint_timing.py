@@ -18,6 +18,7 @@ from __future__ import annotations
 import pytest
 
 from butfor.analyses.changepoint import analyses_for_case
+from butfor.records import read_analyses
 from butfor.verdicts import dating_changepoint
 from verdict_study import SCENARIOS, case_for, simulate
 
@@ -30,8 +31,8 @@ def _onsets(scenario: str) -> list[int | None]:
     out = []
     for seed in SEEDS:
         analyses = analyses_for_case(case_for(s, seed), simulate(s, seed), seed=seed)
-        cp = dating_changepoint(analyses, "impressions")["changepoint"]
-        out.append(None if cp["onset"] is None or cp["change"] >= 0 else cp["days_from_event"])
+        cp = dating_changepoint(read_analyses(analyses), "impressions").changepoint
+        out.append(None if cp.onset is None or cp.change >= 0 else cp.days_from_event)
     return out
 
 

@@ -11,6 +11,7 @@ from butfor.case import parse_case
 from butfor.ingest_report import IngestReport
 from butfor.pipeline import run_case
 from butfor.simulate import EventSpec, PlatformConfig, simulate_platform
+from record_fixtures import record
 
 EVENT = dt.date(2022, 7, 20)  # day 200 of 300
 METHODS = ["sts", "prepost", "peer_effects", "event_study", "changepoint"]
@@ -172,7 +173,7 @@ def test_declined_after_is_never_supported_by_an_interval_that_includes_zero(lo,
 
     case = _case_with("declined_after", event="e")
     analysis = _effect_analysis("sts", (lo + hi) / 2, lo, hi, p, rel)
-    (verdict,) = evaluate_claims(case, [analysis], None)
+    (verdict,) = evaluate_claims(case, [record(analysis)], None)
     assert verdict.verdict == expected
 
 

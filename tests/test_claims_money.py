@@ -14,6 +14,7 @@ import pytest
 
 from butfor.case import parse_case
 from butfor.claims import evaluate_claims
+from record_fixtures import record
 from test_verdicts import assert_sentence_agrees
 
 EVENT = dt.date(2022, 7, 20)
@@ -54,7 +55,7 @@ def _analysis(**extra) -> dict:
 
 def _judge(analysis: dict) -> dict[str, dict]:
     case = _case()
-    out = {v.claim: v.to_dict() for v in evaluate_claims(case, [analysis], _damages())}
+    out = {v.claim: v.to_dict() for v in evaluate_claims(case, [record(analysis)], _damages())}
     for v in out.values():
         assert_sentence_agrees(v)
     return out
@@ -73,8 +74,11 @@ def test_money_claims_supported_when_their_source_passes_every_gate():
     # 3 of 5 pseudo-events flagged on this data: 60% against a bound of 10%
     ({"false_positive": {"rate": 0.6, "alpha": 0.05, "runs": 5, "n_flagged": 3}},
      "known_error_rate", "3 of 5 pseudo-events"),
-    ({"pretrend": {"p_value": 6e-5, "slope": -0.1}}, "pretrend", "rejects parallel paths"),
-    ({"flags": [{"name": "edge_estimate", "message": "the estimate is a 99.5% fall"}]},
+    # a pre/post comparison's own pre-trend test (the structural time series has none)
+    ({"method": "prepost", "pretrend": {"p_value": 6e-5, "slope": -0.1}}, "pretrend",
+     "rejects parallel paths"),
+    ({"flags": [{"name": "edge_estimate", "message": "the estimate is a 99.5% fall",
+                 "values": {}}]},
      "degenerate", "edge_estimate"),
 ])
 def test_a_failed_gate_of_the_priced_analysis_makes_money_claims_inconclusive(extra, gate,
@@ -90,10 +94,11 @@ def test_a_failed_gate_of_the_priced_analysis_makes_money_claims_inconclusive(ex
 def test_damages_name_a_flagged_source_in_their_notes():
     from butfor.damages.from_analyses import _flag_note
 
-    flagged = _analysis(flags=[{"name": "exact_fit", "message": "the fit is exact"}])
-    note = _flag_note("impressions", flagged)
+    flagged = _analysis(flags=[{"name": "exact_fit", "message": "the fit is exact",
+                                "values": {}}])
+    note = _flag_note("impressions", record(flagged))
     assert note is not None and "exact_fit: the fit is exact" in note
-    assert _flag_note("impressions", _analysis()) is None
+    assert _flag_note("impressions", record(_analysis())) is None
 
 
 def test_unconverged_sampler_gives_inconclusive_money_claims_through_the_pipeline():
@@ -121,11 +126,11 @@ def test_unconverged_sampler_gives_inconclusive_money_claims_through_the_pipelin
     out = run_case(parse_case(raw), sim.panel, IngestReport(), inputs=[], case_toml=None,
                    command="test")
     results = out.results
-    sts = next(a for a in results.analyses if a["method"] == "sts")
-    assert results.damages["source_analyses"] == {"impressions": sts["id"]}
+    sts = next(a for a in results.analyses if a.method == "sts")
+    assert results.damages["source_analyses"] == {"impressions": sts.id}
     (v,) = results.verdicts
     assert_sentence_agrees(v)
-    rhat = sts["convergence"]["max_rhat"]
+    rhat = sts.convergence.max_rhat
     if rhat < 1.05:  # the gate's own bound: if this seed mixed, the test has nothing to say
         pytest.fail(f"the short chain converged (R-hat {rhat:.3f}); shorten it further")
     assert v["verdict"] == "inconclusive"

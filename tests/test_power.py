@@ -178,8 +178,8 @@ def test_power_decides_not_supported_on_the_structural_time_series(tmp_path):
     assert v["fell-small"]["verdict"] == "inconclusive"
     assert (f"could not detect a change smaller than {100 * mde:.1f}%"
             in v["fell-small"]["sentence"])
-    sts = next(a for a in out.results.analyses if a["method"] == "sts")
-    assert sts["power"]["runs"] == sts["false_positive"]["runs"] == 10  # the same fits
+    sts = next(a for a in out.results.analyses if a.method == "sts")
+    assert sts.power.runs == sts.false_positive.runs == 10  # the same fits
 
 
 def test_power_section_validates():

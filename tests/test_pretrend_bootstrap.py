@@ -24,6 +24,7 @@ from butfor.methods.event_study import GroupDisproportion
 from butfor.methods.wild_bootstrap import draw_weights, wild_cluster_wald
 from butfor.panel import Panel
 from butfor.simulate import EventSpec, PlatformConfig, simulate_platform
+from record_fixtures import record
 
 START = dt.date(2022, 1, 1)
 SUBJECT = "ava_sterling"
@@ -200,8 +201,8 @@ def test_too_few_clusters_for_the_coefficients_is_no_test_and_fails_the_gate():
     test = pretrend(0, n_peers=8, window=(-21, 28), days=60, event_day=21)
     assert test.test == "untestable" and np.isnan(test.p_value)
     assert test.p_value_f is not None  # the analytic F figure is still kept
-    analysis = {"group_disproportion": {"event_study": {
-        "pretrend": test.to_dict(), "event_times": [], "estimate": []}}}
+    analysis = record({"method": "group_disproportion", "group_disproportion": {"event_study": {
+        "pretrend": test.to_dict(), "event_times": [], "estimate": []}}})
     gate = pretrend_gate(analysis, 0.05)
     assert not gate.passed and gate.value is None
     assert "cannot be run (20 pre-period coefficients and 8 accounts" in gate.reading

@@ -468,15 +468,17 @@ def test_rerender_is_byte_identical_across_processes(small, tmp_path):
     assert (out / "report.html").read_bytes() == in_process
 
 
-def test_render_report_file_reads_run_json_beside_results(light, tmp_path):
-    (tmp_path / "results.json").write_text(json.dumps(light), encoding="utf-8")
+# a file read by `butfor report` must follow the results schema, whose records require the
+# figure data `light` drops: these write the small case's results.json as butfor wrote it
+def test_render_report_file_reads_run_json_beside_results(small, tmp_path):
+    (tmp_path / "results.json").write_text(json.dumps(small), encoding="utf-8")
     (tmp_path / "run.json").write_text(json.dumps({"timings_seconds": {"sts": 2.0}}))
     html = render_report_file(tmp_path / "results.json").read_text(encoding="utf-8")
     assert "2.0 s" in html and "none was found" not in html
 
 
-def test_cli_report_command(light, tmp_path):
-    (tmp_path / "results.json").write_text(json.dumps(light), encoding="utf-8")
+def test_cli_report_command(small, tmp_path):
+    (tmp_path / "results.json").write_text(json.dumps(small), encoding="utf-8")
     runner = CliRunner()
     done = runner.invoke(app, ["report", str(tmp_path / "results.json"), "--out",
                                str(tmp_path / "out")])

@@ -51,8 +51,13 @@ def example_results() -> Results:
         counterfactual=np.array([1.0, 1.0, 1.5, 2.5]), lower=np.zeros(4), upper=np.full(4, 3.0),
         event_index=2, summary=summarise_draws(observed[2:], draws),
     )
-    analysis = {"id": "a", "method": "demo", "title": "t", "metric": "m", "description": "d",
-                "effect": effect.to_dict()}
+    # a pre/post comparison: an effect path and its placebo test (butfor.records.kinds)
+    analysis = {"id": "a", "method": "prepost", "title": "t", "metric": "m", "description": "d",
+                "effect": effect.to_dict(),
+                "placebo": {"units": ["p1", "p2"], "statistic": "average log effect",
+                            "values": [0.1, -0.2], "subject_value": -0.5, "p_value": 1 / 3,
+                            "rank": 1},
+                "pretrend": {"statistic": "slope", "slope": 0.0, "p_value": 0.5}}
     return Results(
         case={"title": "x"}, analyses=[json.loads(dumps(analysis))], verdicts=[], damages=None,
         ingest={"rows_read": 0, "rows_kept": 0, "rows_dropped": 0, "rows_repaired": 0,

@@ -2,8 +2,9 @@
 
 Reference values are hand computations written beside each assertion (tick steps
 counted by hand, pixel positions from the layout's constants and the DejaVu Sans
-advances in report/textwidth.py); the plot data are the report fixture's simulation
-(tests/report_fixture.py) and hand-built power and tornado plots.
+advances in report/textwidth.py); the plot data are the figures of the session's
+`butfor demo` run (every plot kind but the power curve and the tornado, which are
+built by hand here).
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from butfor.report.powerplot import PowerPlot
 from butfor.report.scene import Axis, Line, Panel, Scene, Tick
 from butfor.report.svgwriter import write_svg
 from butfor.report.textwidth import ASCENT, DESCENT, text_width
-from report_fixture import make_results
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -51,9 +51,13 @@ def _tornado() -> SensitivityPlot:
                                  ("discount rate", 3.4e6, 3.6e6)))
 
 
+def _demo_results(demo_output) -> Path:
+    return demo_output[0] / "results.json"
+
+
 @pytest.fixture(scope="module")
-def plots() -> list:
-    found = figures_for(make_results())
+def plots(demo_output) -> list:
+    found = figures_for(json.loads(_demo_results(demo_output).read_text(encoding="utf-8")))
     placebo = next(p for p in found if isinstance(p, PlaceboPlot))
     rng = np.random.default_rng(3)
     many = dataclasses.replace(placebo, id="fig-many-placebo", values=rng.normal(1, 0.4, 60),
@@ -184,20 +188,23 @@ def test_long_axis_labels_are_broken_into_lines_that_fit():
 
 
 def test_event_lines_are_labelled_and_bands_drawn(plots):
-    counterfactual = render_svg(plots[0])
+    counterfactual = render_svg(plots[0])  # the demo's first event's forecast
     assert "ownership change (27 Oct 2022)" in counterfactual
-    assert "verification change (9 Nov 2022)" in counterfactual
+    second = next(p for p in plots if p.id == "fig-sts-impressions-2-counterfactual")
+    assert "verification change (20 Apr 2023)" in render_svg(second)  # demo_case.toml
     assert 'fill="#a9c4e6" fill-opacity="0.6"' in counterfactual  # the band
     assert 'stroke-dasharray="6 4.5"' in counterfactual  # the event lines
 
 
-def test_the_same_plot_gives_the_same_bytes_in_another_process(plots):
-    here = hashlib.sha256("".join(render_svg(p) for p in plots[:7]).encode()).hexdigest()
-    code = ("import hashlib; from report_fixture import make_results; "
+def test_the_same_plot_gives_the_same_bytes_in_another_process(plots, demo_output):
+    demo = plots[:-3]  # the demo's own figures (the fixture adds three hand-built ones)
+    here = hashlib.sha256("".join(render_svg(p) for p in demo).encode()).hexdigest()
+    code = ("import hashlib, json, sys; "
             "from butfor.report.plotdata import figures_for; "
-            "from butfor.report.figures import render_svg; import sys; "
+            "from butfor.report.figures import render_svg; "
+            f"results = json.load(open({str(_demo_results(demo_output))!r}, encoding='utf-8')); "
             "print(hashlib.sha256(''.join(render_svg(p) for p in "
-            "figures_for(make_results())).encode()).hexdigest()); "
+            "figures_for(results)).encode()).hexdigest()); "
             "print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).parent, env={"PYTHONHASHSEED": "123",
@@ -239,13 +246,13 @@ def test_png_is_drawn_only_when_asked_and_repeats(plots):
     assert first[:8] == b"\x89PNG\r\n\x1a\n" and render(plots[0], png=True)[1] == first
 
 
-def test_the_report_writes_svg_files_and_png_files_only_with_png(tmp_path):
+def test_the_report_writes_svg_files_and_png_files_only_with_png(tmp_path, demo_output):
     from typer.testing import CliRunner
 
     from butfor.cli import app
 
     results = tmp_path / "results.json"
-    results.write_text(json.dumps(make_results()), encoding="utf-8")
+    results.write_bytes(_demo_results(demo_output).read_bytes())
     for flags, suffixes in (([], {".svg"}), (["--png"], {".svg", ".png"})):
         out = tmp_path / ("png" if flags else "plain")
         done = CliRunner().invoke(app, ["report", str(results), "--out", str(out), "--no-pdf",
@@ -253,7 +260,8 @@ def test_the_report_writes_svg_files_and_png_files_only_with_png(tmp_path):
         assert done.exit_code == 0, done.output
         files = sorted((out / "figures").iterdir())
         assert {f.suffix for f in files} == suffixes
-        assert sum(f.suffix == ".svg" for f in files) == len(figures_for(make_results()))
+        expected = figures_for(json.loads(results.read_text(encoding="utf-8")))
+        assert sum(f.suffix == ".svg" for f in files) == len(expected)
         for f in files:
             if f.suffix == ".svg":  # the file is the page's figure, with an XML declaration
                 assert f.read_text(encoding="utf-8").startswith("<?xml")

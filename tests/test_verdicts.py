@@ -11,6 +11,7 @@ import pytest
 from butfor.case import parse_case
 from butfor.claims import evaluate_claims
 from butfor.verdicts import band_words, p_words
+from record_fixtures import record
 
 
 def case_with(kind: str, **claim):
@@ -34,7 +35,8 @@ def effect_analysis(method="sts", rel=(-0.25, -0.35, -0.15), p=0.001, **extra) -
 
 
 def judge(kind: str, analyses: list[dict], groups=None, **claim):
-    (verdict,) = evaluate_claims(case_with(kind, **claim), analyses, None, groups)
+    (verdict,) = evaluate_claims(case_with(kind, **claim), [record(a) for a in analyses], None,
+                                 groups)
     assert_sentence_agrees(verdict.to_dict())
     return verdict
 
@@ -142,7 +144,8 @@ def test_a_narrow_interval_around_zero_is_not_supported():
 
 
 def test_a_degenerate_flag_gives_inconclusive():
-    a = effect_analysis(flags=["synthetic control matches a mostly missing panel exactly"])
+    a = effect_analysis(flags=[{"name": "exact_fit", "values": {}, "message":
+                                "synthetic control matches a mostly missing panel exactly"}])
     v = judge("declined_after", [a])
     assert v.verdict == "inconclusive" and "mostly missing panel" in v.sentence
 

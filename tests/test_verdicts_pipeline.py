@@ -68,7 +68,7 @@ def test_replies_rose_is_supported_where_they_rose(platform_with_replies):
         {"id": "fell", "kind": "declined_after", "allegation": "Replies fell.",
          "metric": "replies"},
     ])
-    ids = {a["id"] for a in results.analyses}
+    ids = {a.id for a in results.analyses}
     assert "sts:replies" in ids  # the pipeline ran the claim's metric
     v = {x["claim"]: x for x in results.verdicts}
     assert v["rose"]["verdict"] == "supported", v["rose"]["sentence"]

@@ -210,10 +210,10 @@ def run_one(scenario: str, seed: int) -> Outcome:
     verdicts = {v["kind"]: v["verdict"] for v in out.results.verdicts}
     gates = {v["kind"]: list(v["figures"].get("failed_gates") or [])
              for v in out.results.verdicts}
-    group = next((a for a in out.results.analyses if a["method"] == "group_disproportion"), {})
-    test = ((group.get("group_disproportion") or {}).get("event_study") or {}).get("pretrend")
-    p = (test or {}).get("p_value")
-    if (test or {}).get("test") == "untestable":  # no test: NaN, counted apart
+    group = next((a for a in out.results.analyses if a.method == "group_disproportion"), None)
+    test = None if group is None else group.group_disproportion.event_study.pretrend
+    p = None if test is None else test.p_value
+    if test is not None and test.test == "untestable":  # no test: NaN, counted apart
         p = math.nan
     return Outcome(scenario, seed, verdicts, gates, p, time.perf_counter() - t0)
 

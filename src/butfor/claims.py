@@ -36,6 +36,7 @@ from butfor.claims_base import (
     signed,
 )
 from butfor.claims_money import _attributed_to, _claimed_amount, _income_loss
+from butfor.records import Analysis, read_analyses
 from butfor.verdicts import (
     ERROR_RATE_FACTOR,
     INCONCLUSIVE,
@@ -71,11 +72,16 @@ __all__ = ["INCONCLUSIVE", "NOT_SUPPORTED", "PREFERRED_METHODS", "SUPPORTED", "V
 
 
 
-def evaluate_claims(case: Case, analyses: list[dict], damages: dict | None,
+def evaluate_claims(case: Case, analyses: list[Analysis | dict], damages: dict | None,
                     unit_groups: dict[str, str | None] | None = None, frequency: str = "D"
                     ) -> list[Verdict]:
-    """A verdict for every claim in the case, in the case's order (``frequency``: the panel's)."""
-    context = ClaimContext(case, analyses, damages, unit_groups or {}, frequency)
+    """A verdict for every claim in the case, in the case's order (``frequency``: the panel's).
+
+    ``analyses`` are records (:mod:`butfor.records`); dicts, as a case adapter or
+    results.json holds them, are read into records first.
+    """
+    context = ClaimContext(case, read_analyses(analyses), damages, unit_groups or {},
+                           frequency)
     return [_JUDGES[claim.kind](claim, context) for claim in case.claims]
 
 
@@ -90,15 +96,15 @@ def _declined_after(claim: Claim, ctx: ClaimContext) -> Verdict:
                                f"{ctx.case.claim_metric(claim)}")
     event = ctx.case.event(claim.event)
     effect = effect_of(a, event)
-    s = effect["summary"]
-    rel, lo, hi = s.get("relative"), s.get("relative_lower"), s.get("relative_upper")
-    cum_lo, cum_hi, p = s.get("cumulative_lower"), s.get("cumulative_upper"), s.get("p_value")
+    s = effect.summary
+    rel, lo, hi = s.relative, s.relative_lower, s.relative_upper
+    cum_lo, cum_hi, p = s.cumulative_lower, s.cumulative_upper, s.p_value
     figures = {**base_figures(claim, ctx, a), "relative_effect": rel, "relative_lower": lo,
-               "relative_upper": hi, "cumulative_effect": s.get("cumulative"),
+               "relative_upper": hi, "cumulative_effect": s.cumulative,
                "cumulative_lower": cum_lo, "cumulative_upper": cum_hi, "p_value": p}
     n_placebo = placebo_units(a)
     gates = [
-        degenerate_gate(a, [s.get("cumulative"), cum_lo, cum_hi, rel, lo, hi]),
+        degenerate_gate(a, [s.cumulative, cum_lo, cum_hi, rel, lo, hi]),
         convergence_gate(a, effect),
         error_rate_gate(a) or (rank_error_rate_gate(n_placebo, claim.alpha)
                                if n_placebo else _unmeasured_error_rate(a)),
@@ -107,45 +113,45 @@ def _declined_after(claim: Claim, ctx: ClaimContext) -> Verdict:
         design_gate(n_placebo, claim.alpha),
         _timing_gate(claim, ctx, rel),
     ]
-    if (fp := a.get("false_positive")) and isinstance(fp, dict):
-        figures.update(false_positive_rate=fp.get("rate"), false_positive_runs=fp.get("runs"))
-    finding = (f"After the {event.name}, {metric_phrase(a.get('metric'), ctx)} ran "
-               f"{band_words(rel, lo, hi, p, s.get('level', 0.95))} against what the "
-               f"{str(a.get('title') or a['method']).lower()} predicts")
+    if (fp := getattr(a, "false_positive", None)) is not None:
+        figures.update(false_positive_rate=fp.rate, false_positive_runs=fp.runs)
+    finding = (f"After the {event.name}, {metric_phrase(a.metric, ctx)} ran "
+               f"{band_words(rel, lo, hi, p, s.level)} against what the "
+               f"{str(a.title or a.method).lower()} predicts")
     ok = all(x is not None and math.isfinite(x) for x in (cum_lo, cum_hi))
     evidence = ok and _shows(claim, cum_lo, cum_hi) and (p is None or p <= claim.alpha)
     d = decide(direction=claim.direction, gates=[g for g in gates if g], evidence=evidence,
                finding=finding, lower=lo, upper=hi,
-               smallest=ctx.case.smallest_effect(claim), power=a.get("power"))
+               smallest=ctx.case.smallest_effect(claim), power=a.power)
     return make_verdict(claim, d.verdict, d.reason[0].upper() + d.reason[1:], figures, gates)
 
 
 def _declined_after_panel(claim: Claim, ctx: ClaimContext) -> Verdict:
     """A case with no subject: the before/after coefficient over every unit exposed."""
-    a = next((x for x in ctx.analyses if x["method"] == "before_after"
-              and x.get("metric") == ctx.case.claim_metric(claim)
-              and x.get("event") == event_name(claim, ctx.case)), None)
+    a = next((x for x in ctx.analyses if x.method == "before_after"
+              and x.metric == ctx.case.claim_metric(claim)
+              and x.event == event_name(claim, ctx.case)), None)
     if a is None:
         return missing(claim, "it needs a before/after on "
                                f"{ctx.case.claim_metric(claim)} (methods = [\"before_after\"])")
-    c = a["estimate"]
-    est, lo, hi, p = c.get("estimate"), c.get("lower"), c.get("upper"), c.get("p_value")
-    rel, rel_lo, rel_hi = c.get("relative"), c.get("relative_lower"), c.get("relative_upper")
+    c = a.estimate
+    est, lo, hi, p = c.estimate, c.lower, c.upper, c.p_value
+    rel, rel_lo, rel_hi = c.relative, c.relative_lower, c.relative_upper
     figures = {**base_figures(claim, ctx, a), "coefficient": est, "lower": lo, "upper": hi,
                "p_value": p, "relative_effect": rel, "relative_lower": rel_lo,
                "relative_upper": rel_hi}
     gates: list[Gate | None] = [degenerate_gate(a, [est, lo, hi, p])]
-    where = f"After the {event_name(claim, ctx.case)}, {metric_phrase(a.get('metric'), ctx)}"
+    where = f"After the {event_name(claim, ctx.case)}, {metric_phrase(a.metric, ctx)}"
     if rel is not None:
-        finding = f"{where} ran {band_words(rel, rel_lo, rel_hi, p, c.get('level', 0.95))}"
+        finding = f"{where} ran {band_words(rel, rel_lo, rel_hi, p, c.level)}"
     else:
-        finding = (f"{where} moved by {signed(est)} ({c.get('level', 0.95):.0%} interval "
+        finding = (f"{where} moved by {signed(est)} ({c.level:.0%} interval "
                    f"{signed(lo)} to {signed(hi)}; {p_words(p)}; in its own units)")
-    finding += f" ({a['title'][0].lower()}{a['title'][1:]})"
+    finding += f" ({a.title[0].lower()}{a.title[1:]})"
     evidence = None not in (lo, hi, p) and _shows(claim, lo, hi) and p <= claim.alpha
     d = decide(direction=claim.direction, gates=[g for g in gates if g], evidence=evidence,
                finding=finding, lower=rel_lo, upper=rel_hi,
-               smallest=ctx.case.smallest_effect(claim), power=a.get("power"))
+               smallest=ctx.case.smallest_effect(claim), power=a.power)
     return make_verdict(claim, d.verdict, d.reason[0].upper() + d.reason[1:], figures, gates)
 
 
@@ -153,9 +159,9 @@ def _shows(claim: Claim, lower: float, upper: float) -> bool:
     return shows(claim.direction, lower, upper)
 
 
-def _scope(a: dict, ctx: ClaimContext, claim: Claim) -> str:
+def _scope(a: Analysis, ctx: ClaimContext, claim: Claim) -> str:
     event = ctx.case.event(claim.event)
-    if a["method"] == "peer_effects":
+    if a.method == "peer_effects":
         return (" Each account was measured against its own off-platform series, which the "
                 "platform's change did not touch, so the platform-wide loss is measured "
                 "rather than assumed away.")
@@ -171,16 +177,17 @@ def _placebo_claim(claim: Claim, ctx: ClaimContext, kind: str) -> Verdict:
     if a is None:
         return missing(claim, "it needs a comparison with peer accounts and placebo runs "
                                "(add peers and a peer method such as peer_effects or sdid)")
-    placebo = a["placebo"]
-    effect = a.get("effect") or {}
-    s = effect.get("summary") or {}
-    n = len(placebo["values"])
-    p = placebo["p_value"]
-    subject_value = placebo["subject_value"]
-    rel, lo, hi = s.get("relative"), s.get("relative_lower"), s.get("relative_upper")
-    figures = {**base_figures(claim, ctx, a), "p_value": p, "rank": placebo["rank"],
+    placebo = a.placebo
+    effect = getattr(a, "effect", None)
+    s = effect.summary if effect is not None else None
+    n = len(placebo.values)
+    p = placebo.p_value
+    subject_value = placebo.subject_value
+    rel, lo, hi = (None, None, None) if s is None else (s.relative, s.relative_lower,
+                                                        s.relative_upper)
+    figures = {**base_figures(claim, ctx, a), "p_value": p, "rank": placebo.rank,
                "placebo_units": n, "relative_effect": rel, "relative_lower": lo,
-               "relative_upper": hi, "cumulative_effect": s.get("cumulative"),
+               "relative_upper": hi, "cumulative_effect": None if s is None else s.cumulative,
                "subject_effect": subject_value,
                "false_positive_rate": rank_error_rate_gate(n, claim.alpha).value}
     gates: list[Gate | None] = [
@@ -194,17 +201,18 @@ def _placebo_claim(claim: Claim, ctx: ClaimContext, kind: str) -> Verdict:
     right_way = {"fell": subject_value < 0, "rose": subject_value > 0,
                  "changed": subject_value != 0}[claim.direction]
     interval_ok = True
-    if s.get("cumulative_lower") is not None and s.get("cumulative_upper") is not None:
-        interval_ok = _shows(claim, s["cumulative_lower"], s["cumulative_upper"])
-    change = (f"{change_words(rel)} ({s.get('level', 0.95):.0%} interval "
+    if s is not None and s.cumulative_lower is not None and s.cumulative_upper is not None:
+        interval_ok = _shows(claim, s.cumulative_lower, s.cumulative_upper)
+    change = (f"{change_words(rel)} ({s.level:.0%} interval "
               f"{interval_words(lo, hi)})" if rel is not None
               else f"{change_words(log_to_relative(subject_value))}")
     finding = (f"The subject's change after the {event_name(claim, ctx.case)}, {change}, ranks "
-               f"{placebo['rank']} of {n + 1} among the peers' placebo effects ({p_words(p)})")
+               f"{placebo.rank} of {n + 1} among the peers' placebo effects ({p_words(p)})")
     evidence = right_way and p <= claim.alpha and interval_ok
     if kind == "targeted":
-        own_group = ctx.unit_groups.get(effect.get("unit") or ctx.case.subject.unit)
-        values = dict(zip(placebo["units"], placebo["values"], strict=True))
+        own_group = ctx.unit_groups.get((effect.unit if effect is not None else None)
+                                        or ctx.case.subject.unit)
+        values = dict(zip(placebo.units, placebo.values, strict=True))
         same = [abs(v) for u, v in values.items() if own_group is not None
                 and ctx.unit_groups.get(u) == own_group]
         p_group = (sum(v >= abs(subject_value) for v in same) + 1) / (len(same) + 1) \
@@ -219,16 +227,16 @@ def _placebo_claim(claim: Claim, ctx: ClaimContext, kind: str) -> Verdict:
             evidence = evidence and p_group <= claim.alpha
     d = decide(direction=claim.direction, gates=[g for g in gates if g], evidence=evidence,
                finding=finding, lower=lo, upper=hi,
-               smallest=ctx.case.smallest_effect(claim), power=a.get("power"))
+               smallest=ctx.case.smallest_effect(claim), power=a.power)
     return make_verdict(claim, d.verdict, d.reason + _scope(a, ctx, claim), figures, gates)
 
 
-def _unmeasured_error_rate(a: dict) -> Gate | None:
+def _unmeasured_error_rate(a: Analysis) -> Gate | None:
     """Pseudo-events were asked for and the data could not give them (the structural time
     series notes "no false-positive check: ..."): the known error rate is unknown, and the
     verdict study found 13% supported on false claims with 21 days before the event."""
     prefix = "no false-positive check: "
-    why = next((str(w) for w in a.get("warnings") or [] if str(w).startswith(prefix)), None)
+    why = next((str(w) for w in a.warnings or [] if str(w).startswith(prefix)), None)
     if why is None:
         return None
     return Gate("known_error_rate", False, None, "measured at pseudo-events",
@@ -236,12 +244,12 @@ def _unmeasured_error_rate(a: dict) -> Gate | None:
                 f"({why.removeprefix(prefix)})")
 
 
-def _trend_analysis(ctx: ClaimContext, metric: str, event_name: str) -> dict | None:
+def _trend_analysis(ctx: ClaimContext, metric: str, event_name: str) -> Analysis | None:
     """The run's pre-trend test of the subject against its peers on ``metric`` around the event."""
     return next(
         (a for method in PREFERRED_METHODS["not_preexisting"] for a in ctx.analyses
-         if a["method"] == method and a.get("metric") == metric
-         and a.get("event") in (None, event_name) and pretrend_test(a) is not None), None)
+         if a.method == method and a.metric == metric
+         and a.event in (None, event_name) and pretrend_test(a) is not None), None)
 
 
 def _peer_pretrend_gate(claim: Claim, ctx: ClaimContext) -> Gate | None:
@@ -251,7 +259,7 @@ def _peer_pretrend_gate(claim: Claim, ctx: ClaimContext) -> Gate | None:
     gate = pretrend_gate(a, claim.alpha) if a is not None else None
     if gate is None:
         return None
-    return replace(gate, reading=f"{gate.reading}, in the {a['method']} analysis")
+    return replace(gate, reading=f"{gate.reading}, in the {a.method} analysis")
 
 
 def _timing_gate(claim: Claim, ctx: ClaimContext, effect: float | None = None) -> Gate | None:
@@ -311,14 +319,14 @@ def _not_preexisting(claim: Claim, ctx: ClaimContext, need_power: bool = True) -
     flagged = trend_analysis and degenerate_gate(trend_analysis, [])
     if flagged and not flagged.passed:  # a flagged analysis's pre-trend is no evidence
         gates.append(flagged)
-        unclear.append(f"{trend_analysis['id']}'s pre-trend test is unreadable: {flagged.reading}")
+        unclear.append(f"{trend_analysis.id}'s pre-trend test is unreadable: {flagged.reading}")
     elif trend_analysis is None:
         checked.append("no pre-trend test was possible (it needs peers)")
     else:
-        pt, a_id = pretrend_test(trend_analysis), trend_analysis["id"]
+        pt, a_id = pretrend_test(trend_analysis), trend_analysis.id
         slope = pt.get("slope") or 0.0
         figures.update(pretrend_p=pt["p_value"], pretrend_slope=pt.get("slope"),
-                       pretrend_method=trend_analysis["method"], pretrend_analysis=a_id)
+                       pretrend_method=trend_analysis.method, pretrend_analysis=a_id)
         same_way = {"fell": slope < 0, "rose": slope > 0, "changed": True}[claim.direction]
         if pt["p_value"] <= claim.alpha and same_way:
             early.append(f"the subject was already drifting against its peers before the "
@@ -333,20 +341,20 @@ def _not_preexisting(claim: Claim, ctx: ClaimContext, need_power: bool = True) -
     if dating is None:
         checked.append("no change-point dating was run")
     else:
-        cp = dating["changepoint"]
-        model = cp.get("model", "level")
-        figures["changepoint_analysis"] = dating["id"]
-        change = cp.get("change") or 0.0
+        cp = dating.changepoint
+        model = cp.model
+        figures["changepoint_analysis"] = dating.id
+        change = cp.change or 0.0
         moved = {"fell": change < 0, "rose": change > 0, "changed": change != 0}[claim.direction]
-        if cp.get("onset") is None or not moved:
+        if cp.onset is None or not moved:
             checked.append(f"the change-point dating ({model} model, the one that fits the "
                            f"series best) finds no {way}")
         else:
-            onset, lower, upper = (dt.date.fromisoformat(cp.get(key) or cp["onset"])
-                                   for key in ("onset", "onset_lower", "onset_upper"))
-            figures["changepoints"] = [{"model": model, "onset": cp["onset"],
+            onset, lower, upper = (dt.date.fromisoformat(day or cp.onset)
+                                   for day in (cp.onset, cp.onset_lower, cp.onset_upper))
+            figures["changepoints"] = [{"model": model, "onset": cp.onset,
                                         "lower": str(lower), "upper": str(upper),
-                                        "change": cp.get("change")}]
+                                        "change": cp.change}]
             dated = (f"the change-point dating ({model} model, the one that fits the series "
                      f"best) places a {way} at {onset} (95% range {lower} to {upper})")
             if upper < limit:
@@ -359,36 +367,38 @@ def _not_preexisting(claim: Claim, ctx: ClaimContext, need_power: bool = True) -
     onset = before_event_check(ctx.analyses, metric, claim)
     powered = None  # the sentence's power clause when the check could have seen a decline
     if onset is not None:
-        found, smallest = onset.get("check"), ctx.case.smallest_effect(claim)
-        mde = minimum_detectable(onset.get("power"), claim.direction)
-        figures.update(onset_check=found, mde=mde, smallest_effect=smallest,
-                       onset_power=(onset.get("power") or {}).get("sentence"))
-        fp = onset.get("false_positive") or {}
-        figures.update(onset_false_positive_rate=fp.get("rate"))
-        noisy = fp.get("rate") is not None and fp["rate"] > ERROR_RATE_FACTOR * 0.05 + 1e-12
-        if found and found.get("found") and noisy:
+        found, smallest = onset.check, ctx.case.smallest_effect(claim)
+        power = onset.power
+        mde = minimum_detectable(power, claim.direction)
+        figures.update(onset_check=None if found is None else found.to_dict(), mde=mde,
+                       smallest_effect=smallest,
+                       onset_power=None if power is None else power.sentence)
+        fp = onset.false_positive
+        rate = None if fp is None else fp.rate
+        figures.update(onset_false_positive_rate=rate)
+        noisy = rate is not None and rate > ERROR_RATE_FACTOR * 0.05 + 1e-12
+        if found and found.found and noisy:
             unclear.append(f"with the event's own change left to the event, a {way} seems to "
-                           f"begin around {found['onset']}, but the same check finds one at "
-                           f"{fp['n_flagged']} of {fp['runs']} pre-period pseudo-events where "
-                           f"none was injected (known error rate {fp['rate']:.0%}, bound "
+                           f"begin around {found.onset}, but the same check finds one at "
+                           f"{fp.n_flagged} of {fp.runs} pre-period pseudo-events where "
+                           f"none was injected (known error rate {rate:.0%}, bound "
                            f"{ERROR_RATE_FACTOR * 0.05:.0%})")
-        elif found and found.get("found"):
+        elif found and found.found:
             early.append(f"with the event's own change left to the event, a {way} "
-                         f"({'a step' if found['shape'] == 'step' else 'a bend in the trend'}) "
-                         f"begins around {found['onset']}, before {limit} (it lowers the BIC "
-                         f"by {found['delta_bic']:.1f})")
+                         f"({'a step' if found.shape == 'step' else 'a bend in the trend'}) "
+                         f"begins around {found.onset}, before {limit} (it lowers the BIC "
+                         f"by {found.delta_bic:.1f})")
         elif (mde is not None and mde <= smallest + 1e-12) or not need_power:
             powered = (f"the data could have detected a {way} of {pct(mde)} beginning before "
-                       f"{limit} with {TARGET_POWER:.0%} power ({onset['power']['how']})"
+                       f"{limit} with {TARGET_POWER:.0%} power ({power.how})"
                        if mde is not None and mde <= smallest + 1e-12 else None)
         else:
-            power = onset.get("power")
             unclear.append(
                 f"the data could not detect a {way} smaller than {pct(mde)} beginning before "
-                f"{limit} ({TARGET_POWER:.0%} power, {power['how']}), so one of "
+                f"{limit} ({TARGET_POWER:.0%} power, {power.how}), so one of "
                 f"{pct(smallest)} is not ruled out" if mde is not None else
                 f"the data could not detect a {way} of any size tried beginning before {limit}"
-                + (f" ({power['how']})" if power else f" ({onset.get('why')})"))
+                + (f" ({power.how})" if power else f" ({onset.why})"))
     if early:
         word, sentence = NOT_SUPPORTED, f"A {way} began before the {event.name}: " + \
             "; ".join(early) + "."
@@ -403,11 +413,11 @@ def _not_preexisting(claim: Claim, ctx: ClaimContext, need_power: bool = True) -
 
 def _disproportionate(claim: Claim, ctx: ClaimContext) -> Verdict:
     a = ctx.find("disproportionate", claim, need="estimate")
-    if a is None or "group_disproportion" not in a:
+    if a is None or getattr(a, "group_disproportion", None) is None:
         return missing(claim, "it needs a group comparison ([groups] compare = [a, b])")
-    c = a["estimate"]
-    labels = (a["group_disproportion"]["group_a"], a["group_disproportion"]["group_b"])
-    est, lo, hi, p = c.get("estimate"), c.get("lower"), c.get("upper"), c.get("p_value")
+    c = a.estimate
+    labels = (a.group_disproportion.group_a, a.group_disproportion.group_b)
+    est, lo, hi, p = c.estimate, c.lower, c.upper, c.p_value
     group_a = claim.group_a or labels[0]
     group_b = claim.group_b or labels[1]
     if {group_a, group_b} != set(labels):
@@ -421,22 +431,22 @@ def _disproportionate(claim: Claim, ctx: ClaimContext) -> Verdict:
     figures = {**base_figures(claim, ctx, a), "difference": est, "lower": lo, "upper": hi,
                "p_value": p, "group_a": group_a, "group_b": group_b}
     rel = rel_lo = rel_hi = None
-    where = f"After the {event_name(claim, ctx.case)}, {metric_phrase(a.get('metric'), ctx)} in group {group_a}"
+    where = f"After the {event_name(claim, ctx.case)}, {metric_phrase(a.metric, ctx)} in group {group_a}"
     if ctx.case.outcome.transform in ("log", "log1p"):  # log points: a percentage
         rel, rel_lo, rel_hi = (log_to_relative(x) for x in (est, lo, hi))
         figures.update(relative_effect=rel, relative_lower=rel_lo, relative_upper=rel_hi)
-        finding = (f"{where} moved {band_words(rel, rel_lo, rel_hi, p, c.get('level', 0.95))} "
+        finding = (f"{where} moved {band_words(rel, rel_lo, rel_hi, p, c.level)} "
                    f"than in group {group_b}")
     else:  # on the outcome's own scale (day-on-day growth, per post, levels)
         scale = {"pct_change": "day-on-day growth, as a fraction", "per_post": "per post",
                  "none": "the metric's own units"}[ctx.case.outcome.transform]
-        finding = (f"{where} moved by {signed(est)} ({c.get('level', 0.95):.0%} interval "
+        finding = (f"{where} moved by {signed(est)} ({c.level:.0%} interval "
                    f"{signed(lo)} to {signed(hi)}; {p_words(p)}; {scale}) against group "
                    f"{group_b}")
     evidence = (None not in (lo, hi, p)) and _shows(claim, lo, hi) and p <= claim.alpha
     d = decide(direction=claim.direction, gates=[g for g in gates if g], evidence=evidence,
                finding=finding, lower=rel_lo, upper=rel_hi,
-               smallest=ctx.case.smallest_effect(claim), power=a.get("power"))
+               smallest=ctx.case.smallest_effect(claim), power=a.power)
     return make_verdict(claim, d.verdict, d.reason, figures, gates)
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from butfor.case import Case, Claim
+from butfor.records import Analysis, EffectPath
 from butfor.verdicts import (
     INCONCLUSIVE,
     Gate,
@@ -51,40 +52,41 @@ class Verdict:
 @dataclass(frozen=True)
 class ClaimContext:
     case: Case
-    analyses: list[dict]
+    analyses: list[Analysis]
     damages: dict | None
     unit_groups: dict[str, str | None]
     frequency: str = "D"  # the panel's: a claim's tolerance is counted in its periods
 
-    def find(self, kind: str, claim: Claim, *, need: str | None = None) -> dict | None:
-        """The best analysis for this claim's kind, event and metric."""
+    def find(self, kind: str, claim: Claim, *, need: str | None = None) -> Analysis | None:
+        """The best analysis for this claim's kind, event and metric (with the field ``need``)."""
         event = self.case.event(claim.event)
         metric = self.case.claim_metric(claim)
         for method in PREFERRED_METHODS[kind]:
             for a in self.analyses:
-                if a["method"] != method or a.get("metric") != metric:
+                if a.method != method or a.metric != metric:
                     continue
-                if need is not None and need not in a:
+                if need is not None and getattr(a, need, None) is None:
                     continue
                 if need == "effect" and effect_of(a, event) is None:
                     continue
-                if need != "effect" and a.get("event") not in (None, event.name):
+                if need != "effect" and a.event not in (None, event.name):
                     continue
                 return a
         return None
 
 
-def effect_of(analysis: dict, event) -> dict | None:
+def effect_of(analysis: Analysis, event) -> EffectPath | None:
     """The analysis's effect path for ``event`` (a method may carry one path per event)."""
-    for effect in analysis.get("effects") or [analysis.get("effect")]:
-        if not isinstance(effect, dict):
+    effect = getattr(analysis, "effect", None)
+    for path in getattr(analysis, "effects", None) or [effect]:
+        if path is None:
             continue
-        named = (effect.get("diagnostics") or {}).get("event") or analysis.get("event")
+        named = path.diagnostics.get("event") or analysis.event
         if named == event.name or (event.date is not None
-                                   and effect.get("event_date") == str(event.date)):
-            return effect
-    if analysis.get("event") in (None, event.name) and isinstance(analysis.get("effect"), dict):
-        return analysis["effect"]
+                                   and path.event_date == str(event.date)):
+            return path
+    if analysis.event in (None, event.name) and effect is not None:
+        return effect
     return None
 
 
@@ -108,9 +110,9 @@ def make_verdict(claim: Claim, word: VerdictWord, sentence: str, figures: dict,
     return Verdict(claim.id, claim.kind, claim.allegation, word, sentence, figures, kept)
 
 
-def base_figures(claim: Claim, ctx: ClaimContext, a: dict) -> dict:
-    power = a.get("power") if isinstance(a.get("power"), dict) else None
-    return {"method": a["method"], "analysis": a["id"], "metric": a.get("metric"),
+def base_figures(claim: Claim, ctx: ClaimContext, a: Analysis) -> dict:
+    power = a.power
+    return {"method": a.method, "analysis": a.id, "metric": a.metric,
             "alpha": claim.alpha, "direction": claim.direction,
             "smallest_effect": ctx.case.smallest_effect(claim),
             "mde": minimum_detectable(power, claim.direction)}

@@ -61,13 +61,13 @@ def _source_gates(claim: Claim, ctx: ClaimContext) -> list[Gate]:
     it, just as the effect claim on that analysis cannot. Each gate's reading names the
     analysis and metric.
     """
-    by_id = {a["id"]: a for a in ctx.analyses}
+    by_id = {a.id: a for a in ctx.analyses}
     gates: list[Gate] = []
     for metric, analysis_id in sorted((ctx.damages.get("source_analyses") or {}).items()):
         a = by_id.get(analysis_id)
         if a is None:
             continue
-        found = [degenerate_gate(a, []), convergence_gate(a, a.get("effect")),
+        found = [degenerate_gate(a, []), convergence_gate(a, getattr(a, "effect", None)),
                  error_rate_gate(a), pretrend_gate(a, claim.alpha), pre_fit_gate(a)]
         gates += [replace(g, reading=f"{g.reading}, in {analysis_id} (the {metric} effect "
                           "the damages price)") for g in found if g is not None]
@@ -169,20 +169,20 @@ def _attributed_to(claim: Claim, ctx: ClaimContext) -> Verdict:
     if a is None:
         return missing(claim, "it needs the 'attribution' method and at least two dated "
                                "events as candidate changes")
-    res = a["attribution"]
-    scores = {c["name"]: c for c in res["candidates"]}
-    mine, top = scores.get(claimed), scores.get(res["top"])
+    res = a.attribution
+    scores = {c.name: c for c in res.candidates}
+    mine, top = scores.get(claimed), scores.get(res.top)
     if mine is None:
         return missing(claim, f"the event {claimed!r} is not a singly dated candidate")
-    n, smallest = res["n_placebo"], res["smallest_p"]
-    figures = {"method": "attribution", "analysis": a["id"], "claimed": claimed,
-               "claimed_share": mine["share"], "claimed_p_value": mine["placebo_p"],
-               "top": top["name"], "top_share": top["share"], "top_p_value": top["placebo_p"],
-               "plausible": res["plausible"], "placebo_dates": n, "alpha": claim.alpha,
-               "break_date": res["break_date"], "break_lower": res["break_lower"],
-               "break_upper": res["break_upper"], "lag_days": res["lag_days"]}
-    interval = (f"the break is dated {res['break_date']} ({res['level']:.0%} interval "
-                f"{res['break_lower']} to {res['break_upper']})")
+    n, smallest = res.n_placebo, res.smallest_p
+    figures = {"method": "attribution", "analysis": a.id, "claimed": claimed,
+               "claimed_share": mine.share, "claimed_p_value": mine.placebo_p,
+               "top": top.name, "top_share": top.share, "top_p_value": top.placebo_p,
+               "plausible": res.plausible, "placebo_dates": n, "alpha": claim.alpha,
+               "break_date": res.break_date, "break_lower": res.break_lower,
+               "break_upper": res.break_upper, "lag_days": res.lag_days}
+    interval = (f"the break is dated {res.break_date} ({res.level:.0%} interval "
+                f"{res.break_lower} to {res.break_upper})")
 
     def verdict(word: VerdictWord, text: str) -> Verdict:
         return Verdict(claim.id, claim.kind, claim.allegation, word, text, figures)
@@ -192,28 +192,28 @@ def _attributed_to(claim: Claim, ctx: ClaimContext) -> Verdict:
             f"Only {n} dates before the first change can serve as placebo dates, so no "
             f"break can reach p ≤ {claim.alpha}: this design cannot support the claim; "
             "longer data before the first change would."))
-    others = [name for name in res["plausible"] if name != claimed]
-    if claimed in res["plausible"] and others:
-        listed = ", ".join(f"{name} ({scores[name]['share']:.0%})" for name in others)
+    others = [name for name in res.plausible if name != claimed]
+    if claimed in res.plausible and others:
+        listed = ", ".join(f"{name} ({scores[name].share:.0%})" for name in others)
         return verdict(INCONCLUSIVE, (
-            f"The data cannot tell {claimed} ({mine['share']:.0%} of the break) apart from "
-            f"{listed}: {interval}, and a change may take {res['lag_days']} days to show."))
-    if claimed not in res["plausible"]:
-        if top["placebo_p"] is not None and top["placebo_p"] <= claim.alpha:
+            f"The data cannot tell {claimed} ({mine.share:.0%} of the break) apart from "
+            f"{listed}: {interval}, and a change may take {res.lag_days} days to show."))
+    if claimed not in res.plausible:
+        if top.placebo_p is not None and top.placebo_p <= claim.alpha:
             return verdict(NOT_SUPPORTED, (
-                f"The break points to {top['name']} ({top['share']:.0%} of its probability; "
-                f"{top['placebo_as_strong']} of {n} dates where nothing happened showed a "
-                f"break as strong, p = {top['placebo_p']:.3f}), not to {claimed} "
-                f"({mine['share']:.0%}): {interval}."))
+                f"The break points to {top.name} ({top.share:.0%} of its probability; "
+                f"{top.placebo_as_strong} of {n} dates where nothing happened showed a "
+                f"break as strong, p = {top.placebo_p:.3f}), not to {claimed} "
+                f"({mine.share:.0%}): {interval}."))
         return verdict(INCONCLUSIVE, (
-            f"The break is closest to {top['name']}, not {claimed}, but it is no stronger "
-            f"than breaks at dates where nothing happened (p = {top['placebo_p']:.3f}), so "
+            f"The break is closest to {top.name}, not {claimed}, but it is no stronger "
+            f"than breaks at dates where nothing happened (p = {top.placebo_p:.3f}), so "
             "the timing points nowhere for certain."))
-    p = mine["placebo_p"]
+    p = mine.placebo_p
     if p is not None and p <= claim.alpha:
         return verdict(SUPPORTED, (
-            f"The break points to {claimed} ({mine['share']:.0%} of its probability among "
-            f"{len(scores)} candidate changes), and {mine['placebo_as_strong']} of {n} dates "
+            f"The break points to {claimed} ({mine.share:.0%} of its probability among "
+            f"{len(scores)} candidate changes), and {mine.placebo_as_strong} of {n} dates "
             f"where nothing happened showed a break as strong (p = {p:.3f}): {interval}."))
     return verdict(INCONCLUSIVE, (
         f"The break is nearest {claimed}, but it is no stronger than breaks at dates where "

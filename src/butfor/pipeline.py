@@ -3,7 +3,9 @@
 The pipeline runs every method the case names; methods know nothing of
 files, plots or each other. Each method's case adapter,
 ``analyses_for_case(case, panel, *, seed) -> list[dict]``, is found by
-:func:`butfor.analyses.adapters.adapter_for`.
+:func:`butfor.analyses.adapters.adapter_for`, and its analyses read into typed
+records (:mod:`butfor.records`) by
+:func:`butfor.analyses.adapters.analyses_and_draws`.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from butfor import __version__
-from butfor.analyses.adapters import adapter_for
+from butfor.analyses.adapters import analyses_and_draws
 from butfor.case import Case, load_case
 from butfor.errors import ButforError
 from butfor.ingest_report import IngestReport
 from butfor.panel import Panel
+from butfor.records import Analysis, replace_fields
 from butfor.results import Results, dumps, to_jsonable
 
 _VERSIONED = ["numpy", "scipy", "pandas", "duckdb", "pyfixest", "pydantic", "ruptures"]
@@ -68,7 +71,7 @@ def _run_case(case: Case, panel: Panel, report: IngestReport, *, inputs: list[In
               case_toml: str | None, command: str, console: Console | None) -> RunOutput:
     case.check_against(panel)
     timings: dict[str, float] = {}
-    analyses: list[dict] = []
+    analyses: list[Analysis] = []
     seed = case.case.seed
     claimed = _claim_metrics(case)
     extra = [m for m in _damages_metrics(case) if m not in claimed]
@@ -93,9 +96,7 @@ def _run_case(case: Case, panel: Panel, report: IngestReport, *, inputs: list[In
             draws.update(taken)
             timings[method] = seconds
             progress.advance(task)
-        for a in analyses:
-            _name_event(a, case)
-            _attach_power(a, case)
+        analyses = [_attach_power(_name_event(a, case), case) for a in analyses]
         for metric, methods in claimed.items():
             # a claim about another metric (replies in an impressions case) gets the
             # analyses its kind needs, on that metric, with the case's own settings
@@ -114,9 +115,7 @@ def _run_case(case: Case, panel: Panel, report: IngestReport, *, inputs: list[In
                 update={"metric": metric, "transform": "none"})})
             analyses.extend(_run_method("prepost", other, panel, seed, draws))
             progress.advance(task)
-        for a in analyses:
-            _name_event(a, case)
-            _attach_power(a, case)
+        analyses = [_attach_power(_name_event(a, case), case) for a in analyses]
         progress.update(task, description="damages")
         start = time.perf_counter()
         damages = _damages(case, panel, analyses, draws, seed)
@@ -141,30 +140,12 @@ def _run_case(case: Case, panel: Panel, report: IngestReport, *, inputs: list[In
 
 
 def _run_method(method: str, case: Case, panel: Panel, seed: int,
-                draws: dict | None = None) -> list[dict]:
-    """The method's analyses as plain JSON; their counterfactual draws go into ``draws``."""
-    raw = adapter_for(method)(case, panel, seed=seed)
-    taken = _pop_draws(raw)  # before to_jsonable: draws are large and stay numpy
+                draws: dict | None = None) -> list[Analysis]:
+    """The method's analyses as typed records; their counterfactual draws go into ``draws``."""
+    records, taken = analyses_and_draws(method, case, panel, seed=seed)
     if draws is not None:
         draws.update(taken)
-    return to_jsonable(raw)
-
-
-def _pop_draws(analyses: list[dict]) -> dict[tuple[str, str], object]:
-    """Take the counterfactual draws out of the analyses (they stay out of results.json).
-
-    Keyed by (analysis id, event date) so a method with one effect path per event
-    keeps each path's draws.
-    """
-    draws = {}
-    for a in analyses:
-        for effect in [a.get("effect"), *a.get("effects", [])]:
-            if effect is None:
-                continue
-            taken = effect.pop("draws", None)
-            if taken is not None:
-                draws[(a["id"], str(effect["event_date"]))] = taken
-    return draws
+    return records
 
 
 def _claim_metrics(case: Case) -> dict[str, list[str]]:
@@ -183,15 +164,16 @@ def _claim_metrics(case: Case) -> dict[str, list[str]]:
     return {m: v for m, v in wanted.items() if v}
 
 
-def _attach_power(analysis: dict, case: Case) -> None:
+def _attach_power(analysis: Analysis, case: Case) -> Analysis:
     """A rank test's power curve, from its own placebo distribution (no refit needed)."""
-    if "power" in analysis:
-        return
+    if analysis.power is not None:
+        return analysis
     from butfor.inference.power import placebo_power_for
 
     curve = placebo_power_for(analysis, effects=case.power.effects)
-    if curve is not None:
-        analysis["power"] = to_jsonable(curve)
+    if curve is None:
+        return analysis
+    return replace_fields(analysis, power=to_jsonable(curve))
 
 
 def _damages_metrics(case: Case) -> list[str]:
@@ -202,7 +184,7 @@ def _damages_metrics(case: Case) -> list[str]:
     return sorted(metrics - {case.outcome.metric})
 
 
-def _damages(case: Case, panel: Panel, analyses: list[dict], draws: dict,
+def _damages(case: Case, panel: Panel, analyses: list[Analysis], draws: dict,
              seed: int) -> dict | None:
     """Price, apportion and test the subject's loss (:mod:`butfor.damages.from_analyses`)."""
     if case.damages is None:
@@ -212,15 +194,15 @@ def _damages(case: Case, panel: Panel, analyses: list[dict], draws: dict,
     return run_damages(case, panel, analyses, draws, seed, _run_method)
 
 
-def _name_event(analysis: dict, case: Case) -> None:
+def _name_event(analysis: Analysis, case: Case) -> Analysis:
     """Tag an analysis with the event it is about, matched by the effect's event date."""
-    if "event" in analysis or "effect" not in analysis:
-        return
-    date = analysis["effect"]["event_date"]
+    effect = getattr(analysis, "effect", None)
+    if analysis.event is not None or effect is None:
+        return analysis
     for e in case.events:
-        if e.date is not None and str(e.date) == date:
-            analysis["event"] = e.name
-            return
+        if e.date is not None and str(e.date) == effect.event_date:
+            return replace_fields(analysis, event=e.name)
+    return analysis
 
 
 def write_outputs(output: RunOutput, out: Path, *, pdf: bool = False,
@@ -373,11 +355,10 @@ def print_summary(results: Results, console: Console) -> None:
                     f"the claims read its placebo rank test, p = "
                     f"{_fmt(row['placebo_p_value'], 3)}."))
     for a in results.analyses:  # a method that could not fit says so here, not only in the report
-        if a.get("left_out"):
-            console.print(Text(f"{a['method']} left out: {a['left_out']}."))
-        for flag in a.get("flags") or []:  # a result that cannot mean what it says
-            console.print(Text(f"{a['id']} flagged {flag['name']}: {flag['message']}.",
-                               style="yellow"))
+        if getattr(a, "left_out", None):
+            console.print(Text(f"{a.method} left out: {a.left_out}."))
+        for flag in a.flags or []:  # a result that cannot mean what it says
+            console.print(Text(f"{a.id} flagged {flag.name}: {flag.message}.", style="yellow"))
     if results.verdicts:
         verdicts = Table(title="Claims (the report gives the reasons)", title_justify="left")
         verdicts.add_column("allegation")
@@ -406,42 +387,45 @@ def _method_label(row: dict) -> str:
                             (None, "sdid") else "")
 
 
-def _summary_table(analyses: list[dict], case: Case) -> list[dict]:
+def _summary_table(analyses: list[Analysis], case: Case) -> list[dict]:
     """One row per effect path (kind "effect") and per headline coefficient ("coefficient")."""
+    from butfor.records import Coefficient
+
     rows = []
     for a in analyses:
-        c = a.get("estimate")
-        if "effect" not in a and isinstance(c, dict) and "lower" in c and "p_value" in c:
+        c = getattr(a, "estimate", None)
+        if getattr(a, "effect", None) is None and isinstance(c, Coefficient):
             rows.append({
-                "analysis": a["title"], "id": a["id"], "method": a["method"],
-                "metric": a["metric"], "unit": None, "kind": "coefficient",
-                "event_date": _event_date_of(a, case), "average": c["estimate"],
-                "average_lower": c["lower"], "average_upper": c["upper"], "cumulative": None,
+                "analysis": a.title, "id": a.id, "method": a.method,
+                "metric": a.metric, "unit": None, "kind": "coefficient",
+                "event_date": _event_date_of(a, case), "average": c.estimate,
+                "average_lower": c.lower, "average_upper": c.upper, "cumulative": None,
                 "cumulative_lower": None, "cumulative_upper": None,
                 # a coefficient on a log scale (or a count model's) is also a relative change
-                "relative": c.get("relative"), "relative_lower": c.get("relative_lower"),
-                "relative_upper": c.get("relative_upper"), "p_value": c["p_value"],
+                "relative": c.relative, "relative_lower": c.relative_lower,
+                "relative_upper": c.relative_upper, "p_value": c.p_value,
             })
-        effects = a.get("effects") or ([a["effect"]] if "effect" in a else [])
         # SDID's p comes from its interval (normal, placebo standard error) and the claims
         # read its placebo rank test: where the two differ the row carries both, named
-        placebo = (a.get("placebo") or {}).get("p_value")
+        placebo = getattr(a, "placebo", None)
+        placebo_p = None if placebo is None else placebo.p_value
+        estimator = getattr(a, "estimator", None)
         # an effect on day-on-day growth (pct_change) has no relative change that means
         # anything: growth of 0.09% a day falling to -0.06% is not "165% lower"
         growth = case.outcome.transform == "pct_change"
-        for e in effects:
-            s = e["summary"]
-            other = (placebo if placebo is not None and s["p_value"] is not None
-                     and abs(placebo - s["p_value"]) > 1e-12 else None)
+        for e in a.paths():
+            s = e.summary
+            other = (placebo_p if placebo_p is not None and s.p_value is not None
+                     and abs(placebo_p - s.p_value) > 1e-12 else None)
             rows.append({
-                "analysis": a["title"], "id": a["id"], "method": a["method"],
-                **({"estimator": a["estimator"]} if "estimator" in a else {}),
-                "metric": e["metric"], "unit": e["unit"], "kind": "effect",
-                "event_date": e["event_date"],
-                **{k: s[k] for k in ("average", "average_lower", "average_upper",
-                                      "cumulative", "cumulative_lower", "cumulative_upper",
-                                      "relative", "relative_lower", "relative_upper",
-                                      "p_value")},
+                "analysis": a.title, "id": a.id, "method": a.method,
+                **({"estimator": estimator} if estimator is not None else {}),
+                "metric": e.metric, "unit": e.unit, "kind": "effect",
+                "event_date": e.event_date,
+                **{k: getattr(s, k) for k in ("average", "average_lower", "average_upper",
+                                               "cumulative", "cumulative_lower",
+                                               "cumulative_upper", "relative", "relative_lower",
+                                               "relative_upper", "p_value")},
                 **({"placebo_p_value": other} if other is not None else {}),
             })
             if growth:
@@ -449,9 +433,9 @@ def _summary_table(analyses: list[dict], case: Case) -> list[dict]:
     return rows
 
 
-def _event_date_of(analysis: dict, case: Case) -> str | None:
+def _event_date_of(analysis: Analysis, case: Case) -> str | None:
     for e in case.events:
-        if e.name == analysis.get("event") and e.date is not None:
+        if e.name == analysis.event and e.date is not None:
             return str(e.date)
     return None
 

@@ -57,11 +57,11 @@ def measure(case, panel, method: str, metric: str) -> PowerRow:
     try:
         if method == "sts":
             return PowerRow(method, metric, _sts_curve(other, panel, seed))
-        from butfor.analyses.adapters import adapter_for
+        from butfor.analyses.adapters import analyses_and_draws
         from butfor.inference.power import placebo_power_for
         from butfor.results import to_jsonable
 
-        for a in to_jsonable(adapter_for(method)(other, panel, seed=seed)):
+        for a in analyses_and_draws(method, other, panel, seed=seed)[0]:
             curve = placebo_power_for(a, effects=case.power.effects)
             if curve is not None:
                 return PowerRow(method, metric, to_jsonable(curve))

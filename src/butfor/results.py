@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from butfor.display import Displayable
+from butfor.records import Analysis, parse_analyses
 
 SCHEMA_VERSION = "1.0.0"
 
@@ -200,10 +201,15 @@ def expm1_path(e: EffectPath) -> EffectPath:
 # the whole run
 @dataclass(frozen=True)
 class Results:
-    """Everything a run produced; serialised to ``results.json``."""
+    """Everything a run produced; serialised to ``results.json``.
+
+    ``analyses`` are typed records (:mod:`butfor.records`), one model per kind;
+    dicts given here (as a method writes them, or as results.json holds them)
+    are read into records.
+    """
 
     case: dict
-    analyses: list[dict]
+    analyses: list[Analysis]
     verdicts: list[dict]
     damages: dict | None
     ingest: dict
@@ -211,11 +217,14 @@ class Results:
     summary_table: list[dict] = field(default_factory=list)
     schema_version: str = SCHEMA_VERSION
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "analyses", parse_analyses(list(self.analyses)))
+
     def to_dict(self) -> dict:
         return {
             "schema_version": self.schema_version,
             "case": self.case,
-            "analyses": self.analyses,
+            "analyses": [a.to_dict() for a in self.analyses],
             "verdicts": self.verdicts,
             "damages": self.damages,
             "ingest": self.ingest,
@@ -272,6 +281,13 @@ def to_jsonable(obj: Any) -> Any:
 
 def dumps(obj: Any) -> str:
     return json.dumps(to_jsonable(obj), sort_keys=True, indent=1, allow_nan=False) + "\n"
+
+
+def results_schema() -> dict:
+    """The results schema as generated from the records (:mod:`butfor.records.schema`)."""
+    from butfor.records.schema import results_schema as generate
+
+    return generate()
 
 
 def load_schema() -> dict:

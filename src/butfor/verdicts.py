@@ -31,7 +31,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from butfor.records import Analysis, EffectPath, Power
+    from butfor.records.parts import EventStudyFit
 
 Direction = Literal["fell", "rose", "changed"]
 VerdictWord = Literal["supported", "not supported", "inconclusive"]
@@ -139,19 +143,19 @@ def verb(direction: Direction) -> str:
 
 
 # ---------------------------------------------------------------------------
-# gates, read from an analysis as results.json holds it
+# gates, read from an analysis record (butfor.records) as results.json holds it
 def _num(x: Any) -> float | None:
     return float(x) if isinstance(x, (int, float)) and math.isfinite(float(x)) else None
 
 
-def convergence_gate(analysis: dict, effect: dict | None = None) -> Gate | None:
-    conv = analysis.get("convergence")
-    if not isinstance(conv, dict) or _num(conv.get("max_rhat")) is None:
+def convergence_gate(analysis: Analysis, effect: EffectPath | None = None) -> Gate | None:
+    conv = getattr(analysis, "convergence", None)
+    if conv is None or _num(conv.max_rhat) is None:
         return None
-    diag = (effect or {}).get("diagnostics") or {}
-    rhats = [_num(conv.get("max_rhat")), _num(diag.get("rhat_cumulative"))]
+    diag = effect.diagnostics if effect is not None else {}
+    rhats = [_num(conv.max_rhat), _num(diag.get("rhat_cumulative"))]
     rhat = max(r for r in rhats if r is not None)
-    ess_values = [_num(v) for v in (conv.get("ess") or {}).values()]
+    ess_values = [_num(v) for v in conv.ess.values()]
     ess_values += [_num(diag.get("ess_cumulative"))]
     ess_values = [v for v in ess_values if v is not None]
     ess = min(ess_values) if ess_values else None
@@ -162,15 +166,15 @@ def convergence_gate(analysis: dict, effect: dict | None = None) -> Gate | None:
                 f"{rhat:.3f}, bound {RHAT_BOUND}{ess_text})")
 
 
-def error_rate_gate(analysis: dict) -> Gate | None:
+def error_rate_gate(analysis: Analysis) -> Gate | None:
     """The method's false-positive rate at pseudo-events on this data, at most twice nominal."""
-    fp = analysis.get("false_positive")
-    if not isinstance(fp, dict) or _num(fp.get("rate")) is None:
+    fp = getattr(analysis, "false_positive", None)
+    if fp is None or _num(fp.rate) is None:
         return None
-    rate, nominal = float(fp["rate"]), float(fp.get("alpha") or 0.05)
+    rate, nominal = float(fp.rate), float(fp.alpha or 0.05)
     bound = ERROR_RATE_FACTOR * nominal
-    runs = fp.get("runs") or fp.get("n_events")
-    flagged = fp.get("n_flagged")
+    runs = fp.runs or fp.n_events
+    flagged = fp.n_flagged
     count = f", {flagged} of {runs} pseudo-events" if flagged is not None and runs else ""
     passed = rate <= bound + 1e-12
     return Gate("known_error_rate", passed, rate, f"<= {bound:.0%} (twice nominal)",
@@ -186,17 +190,25 @@ def rank_error_rate_gate(n_placebo: int, alpha: float) -> Gate:
                 f"out with probability {rate:.3f}")
 
 
-def pretrend_test(analysis: dict) -> dict | None:
+def _event_study_of(analysis: Analysis) -> EventStudyFit | None:
+    es = getattr(analysis, "event_study", None)
+    if es is not None:
+        return es
+    group = getattr(analysis, "group_disproportion", None)
+    return None if group is None else group.event_study
+
+
+def pretrend_test(analysis: Analysis) -> dict | None:
     """The analysis's pre-trend test as {p_value, slope}: its own, or its event study's."""
-    if isinstance(analysis.get("pretrend"), dict):
-        return analysis["pretrend"]
-    es = analysis.get("event_study") or (analysis.get("group_disproportion") or {}).get(
-        "event_study") or {}
-    test = es.get("pretrend")
-    untestable = bool(test) and test.get("test") == "untestable"
-    if not test or (_num(test.get("p_value")) is None and not untestable):
+    own = getattr(analysis, "pretrend", None)
+    if own is not None:
+        return own.to_dict()
+    es = _event_study_of(analysis)
+    test = None if es is None else es.pretrend
+    untestable = test is not None and test.test == "untestable"
+    if test is None or (_num(test.p_value) is None and not untestable):
         return None
-    pre = [e for t, e in zip(es.get("event_times", []), es.get("estimate", []), strict=False)
+    pre = [e for t, e in zip(es.event_times, es.estimate, strict=False)
            if t < 0 and e is not None]
     slope = None
     if len(pre) >= 2:
@@ -205,11 +217,11 @@ def pretrend_test(analysis: dict) -> dict | None:
         slope = sum(pre[half:]) / len(pre[half:]) - sum(pre[:half]) / half
     if untestable:
         return {"p_value": None, "slope": slope, "test": "untestable",
-                "why": (test.get("bootstrap") or {}).get("skipped")}
-    return {"p_value": test["p_value"], "slope": slope, "test": test.get("test")}
+                "why": (test.bootstrap or {}).get("skipped")}
+    return {"p_value": test.p_value, "slope": slope, "test": test.test}
 
 
-def pretrend_gate(analysis: dict, alpha: float) -> Gate | None:
+def pretrend_gate(analysis: Analysis, alpha: float) -> Gate | None:
     """The pre-trend test's own p-value (for a clustered event study, the wild cluster
     bootstrap's: its analytic F p-value over-rejects with many pre-periods and few clusters)."""
     test = pretrend_test(analysis)
@@ -228,11 +240,13 @@ def pretrend_gate(analysis: dict, alpha: float) -> Gate | None:
                 f"the pre-trend test rejects parallel paths before the event ({how}{p_words(p)})")
 
 
-def pre_fit_gate(analysis: dict) -> Gate | None:
+def pre_fit_gate(analysis: Analysis) -> Gate | None:
     """Synthetic control: the subject's pre-period fit no worse than ADH's bar for placebos."""
-    placebo = analysis.get("placebo") or {}
-    subject = _num(placebo.get("subject_pre_rmspe"))
-    others = sorted(v for v in (_num(x) for x in placebo.get("pre_rmspe") or []) if v is not None)
+    placebo = getattr(analysis, "placebo", None)
+    if placebo is None:
+        return None
+    subject = _num(placebo.subject_pre_rmspe)
+    others = sorted(v for v in (_num(x) for x in placebo.pre_rmspe or []) if v is not None)
     if subject is None or not others:
         return None
     median = others[len(others) // 2] if len(others) % 2 else \
@@ -245,14 +259,14 @@ def pre_fit_gate(analysis: dict) -> Gate | None:
                 f"median placebo unit's squared error (bound {PRE_FIT_MSPE_FACTOR:g})")
 
 
-def placebo_units(analysis: dict) -> int | None:
+def placebo_units(analysis: Analysis) -> int | None:
     """How many placebo units the analysis's p-value ranks against, where it is a rank test."""
-    placebo = analysis.get("placebo")
-    if isinstance(placebo, dict) and placebo.get("values") is not None:
-        return len(placebo["values"])
-    es = analysis.get("event_study") or {}
-    if es.get("inference") == "placebo" and isinstance(es.get("placebo"), dict):
-        return len(es["placebo"].get("units") or [])
+    placebo = getattr(analysis, "placebo", None)
+    if placebo is not None and placebo.values is not None:
+        return len(placebo.values)
+    es = getattr(analysis, "event_study", None)
+    if es is not None and es.inference == "placebo" and isinstance(es.placebo, dict):
+        return len(es.placebo.get("units") or [])
     return None
 
 
@@ -270,21 +284,23 @@ def design_gate(n_placebo: int | None, alpha: float, what: str = "peers") -> Gat
                 f"the data show; at least {needed} {what} are needed"))
 
 
-def degenerate_gate(analysis: dict, numbers: list[float | None]) -> Gate:
+def degenerate_gate(analysis: Analysis, numbers: list[float | None]) -> Gate:
     """Fails on a missing or non-finite figure, or on a flag an estimator put on its result."""
-    flags: list[str] = []
-    for holder in (analysis, (analysis.get("effect") or {}).get("diagnostics") or {}):
-        for key in ("flags", "degenerate"):
-            value = holder.get(key)
-            if isinstance(value, str) and value:
-                flags.append(value)
-            elif isinstance(value, dict):
-                flags += [f"{k}: {v}" if not isinstance(v, bool) else k
-                          for k, v in value.items() if v]
-            elif isinstance(value, list):  # butfor.methods._flags: name, message, values
-                flags += [_flag_words(v) if isinstance(v, dict) else str(v) for v in value]
-            elif value is True:
-                flags.append(key)
+    flags: list[str] = [_flag_words(f.name, f.message) for f in analysis.flags or []]
+    effect = getattr(analysis, "effect", None)
+    diagnostics = effect.diagnostics if effect is not None else {}
+    for key in ("flags", "degenerate"):  # an effect path's own marks (free-form diagnostics)
+        value = diagnostics.get(key)
+        if isinstance(value, str) and value:
+            flags.append(value)
+        elif isinstance(value, dict):
+            flags += [f"{k}: {v}" if not isinstance(v, bool) else k
+                      for k, v in value.items() if v]
+        elif isinstance(value, list):  # butfor.methods._flags: name, message, values
+            flags += [_flag_words(v.get("name"), v.get("message")) or str(v)
+                      if isinstance(v, dict) else str(v) for v in value]
+        elif value is True:
+            flags.append(key)
     missing = any(_num(x) is None for x in numbers)
     if missing:
         flags.append("the method returned no finite estimate or interval")
@@ -294,19 +310,18 @@ def degenerate_gate(analysis: dict, numbers: list[float | None]) -> Gate:
                 "the degenerate gate failed (" + "; ".join(flags) + ")")
 
 
-def _flag_words(flag: dict) -> str:
+def _flag_words(name: str | None, message: str | None) -> str:
     """ "edge_estimate: the estimate is a 99.5% fall ..." (a flag's name, then its reason)."""
-    name, message = flag.get("name"), flag.get("message")
     if name and message:
         return f"{name}: {message}"
-    return str(message or name or flag)
+    return str(message or name or "")
 
 
 # ---------------------------------------------------------------------------
 # the decision
 def decide(*, direction: Direction, gates: list[Gate], evidence: bool, finding: str,
            lower: float | None, upper: float | None, smallest: float,
-           power: dict | None) -> Decision:
+           power: Power | dict | None) -> Decision:
     """Gates first, then the evidence, then power; ``finding`` says what the estimate was.
 
     ``lower``/``upper`` bound the relative change (the interval rule of step 3);
@@ -333,7 +348,7 @@ def decide(*, direction: Direction, gates: list[Gate], evidence: bool, finding: 
                                       f"{_power_how(power)}), so no effect of "
                                       f"{pct(smallest)} is ruled out.")
     if power is not None:
-        largest = max((abs(e) for e in power.get("effects", [])), default=None)
+        largest = max((abs(e) for e in _power_field(power, "effects") or []), default=None)
         beyond = f" (none up to {pct(largest)} reached {TARGET_POWER:.0%} power)" \
             if largest else ""
         return Decision(INCONCLUSIVE, f"{finding}; the data could not detect a change of any size "
@@ -343,27 +358,35 @@ def decide(*, direction: Direction, gates: list[Gate], evidence: bool, finding: 
                                   "measured for this method.")
 
 
-def minimum_detectable(power: dict | None, direction: Direction) -> float | None:
+def _power_field(power: Power | dict | None, key: str) -> Any:
+    """A field of a power curve: a record's (butfor.records.Power), or a curve's dict
+    (``butfor power`` and the pipeline's curves before they are attached)."""
+    if isinstance(power, dict):
+        return power.get(key)
+    return getattr(power, key, None)
+
+
+def minimum_detectable(power: Power | dict | None, direction: Direction) -> float | None:
     """The smallest relative change (magnitude) detected with 80% power in ``direction``."""
     if not power:
         return None
     key = {"fell": "mde_fell", "rose": "mde_rose", "changed": "mde_changed"}[direction]
-    value = power.get(key)
+    value = _power_field(power, key)
     if direction == "changed" and value is None:
-        both = [power.get("mde_fell"), power.get("mde_rose")]
+        both = [_power_field(power, "mde_fell"), _power_field(power, "mde_rose")]
         value = None if None in both else max(both)
     return _num(value)
 
 
-def _power_how(power: dict | None) -> str:
+def _power_how(power: Power | dict | None) -> str:
     if not power:
         return ""
-    return str(power.get("how") or "measured by injecting known effects")
+    return str(_power_field(power, "how") or "measured by injecting known effects")
 
 
 # ---------------------------------------------------------------------------
 # change points: the one dating both the verdict and the report read
-def dating_changepoint(analyses: list[dict], metric: str) -> dict | None:
+def dating_changepoint(analyses: list[Analysis], metric: str) -> Analysis | None:
     """The change-point analysis whose date to believe, when level and slope models disagree.
 
     The one whose dated change explains the series better (smaller BIC of that one step
@@ -372,20 +395,20 @@ def dating_changepoint(analyses: list[dict], metric: str) -> dict | None:
     ``not_preexisting`` reads this one, and the report marks the others. Results written
     before the BIC was recorded fall back to the smaller noise scale.
     """
-    found = [a for a in analyses if a.get("method") == "changepoint"
-             and a.get("metric") == metric and isinstance(a.get("changepoint"), dict)]
+    found = [a for a in analyses if a.method == "changepoint" and a.metric == metric]
     if not found:
         return None
-    if all(_num(a["changepoint"].get("bic")) is not None for a in found):
-        return min(found, key=lambda a: _num(a["changepoint"]["bic"]))
-    return min(found, key=lambda a: _num(a["changepoint"].get("sigma")) or math.inf)
+    if all(_num(a.changepoint.bic) is not None for a in found):
+        return min(found, key=lambda a: _num(a.changepoint.bic))
+    return min(found, key=lambda a: _num(a.changepoint.sigma) or math.inf)
 
 
-def before_event_check(analyses: list[dict], metric: str, claim: Any) -> dict | None:
+def before_event_check(analyses: list[Analysis], metric: str, claim: Any):
     """The run's check for a decline begun before the event (``changepoint_before``), for the
-    claim's tolerance and direction; None when the run has none (older results, no event)."""
-    found = [b for a in analyses if a.get("method") == "changepoint"
-             and a.get("metric") == metric for b in a.get("before_event") or []
-             if b.get("tolerance_days") == claim.tolerance_days
-             and b.get("direction") == claim.direction]
+    claim's tolerance and direction (a :class:`butfor.records.kinds.OnsetCheck`); None when
+    the run has none (older results, no event)."""
+    found = [b for a in analyses if a.method == "changepoint"
+             and a.metric == metric for b in a.before_event or []
+             if b.tolerance_days == claim.tolerance_days
+             and b.direction == claim.direction]
     return found[0] if found else None

@@ -10,8 +10,43 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from butfor.records import Analysis, parse_analyses
+
 #: a case adapter: (case, panel, seed=...) -> the method's analyses as dicts
 Adapter = Callable[..., list[dict]]
+
+
+def analyses_and_draws(method: str, case, panel, *, seed: int
+                       ) -> tuple[list[Analysis], dict[tuple[str, str], object]]:
+    """The method's analyses as typed records, and their counterfactual draws apart.
+
+    The records hold what results.json will (floats at 12 digits, NaN as None,
+    :func:`butfor.results.to_jsonable`), so claims, damages and the report read
+    the very figures the file keeps; the draws (large, numpy) stay out of it,
+    keyed by (analysis id, event date).
+    """
+    from butfor.results import to_jsonable
+
+    raw = adapter_for(method)(case, panel, seed=seed)
+    draws = pop_draws(raw)  # before to_jsonable: draws are large and stay numpy
+    return parse_analyses(to_jsonable(raw)), draws
+
+
+def pop_draws(analyses: list[dict]) -> dict[tuple[str, str], object]:
+    """Take the counterfactual draws out of the analyses (they stay out of results.json).
+
+    Keyed by (analysis id, event date) so a method with one effect path per event
+    keeps each path's draws.
+    """
+    draws = {}
+    for a in analyses:
+        for effect in [a.get("effect"), *a.get("effects", [])]:
+            if effect is None:
+                continue
+            taken = effect.pop("draws", None)
+            if taken is not None:
+                draws[(a["id"], str(effect["event_date"]))] = taken
+    return draws
 
 
 def adapter_for(method: str) -> Adapter:

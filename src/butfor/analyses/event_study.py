@@ -146,23 +146,28 @@ def analyses_for_case(case, panel, *, seed: int) -> list[dict]:
                         transform=transform, posts_metric=posts_metric, seed=seed)
         res_s = sa.fit(panel, metric, adoption=dict(ev.dates), start=case.window.start,
                        end=case.window.end)
-        out.append({
-            "id": f"staggered:{metric}:{ev.name}",
-            "method": "sun_abraham",
-            "title": f"Staggered adoption ({res_s.n_cohorts} cohorts): {ev.name}",
-            "metric": metric,
-            "event": ev.name,
-            "description": (
-                "Each account is compared from its own adoption date against accounts not "
-                f"(yet) adopting ({res_s.control}), cohort by cohort, and the cohorts' "
-                "effects are averaged with their shares (Sun & Abraham 2021); plain two-way "
-                "fixed effects is shown beside it because it can be badly biased when effects "
-                "differ across cohorts or grow over time. Accounts choosing their date because "
-                "of how they were doing would fool both."
-            ),
-            "sun_abraham": res_s.to_dict(),
-        })
+        out.append(sun_abraham_analysis(res_s, metric, ev.name))
     return out
+
+
+def sun_abraham_analysis(res_s, metric: str, event_name: str) -> dict:
+    """The analysis of a staggered event: Sun & Abraham beside plain two-way fixed effects."""
+    return {
+        "id": f"staggered:{metric}:{event_name}",
+        "method": "sun_abraham",
+        "title": f"Staggered adoption ({res_s.n_cohorts} cohorts): {event_name}",
+        "metric": metric,
+        "event": event_name,
+        "description": (
+            "Each account is compared from its own adoption date against accounts not "
+            f"(yet) adopting ({res_s.control}), cohort by cohort, and the cohorts' "
+            "effects are averaged with their shares (Sun & Abraham 2021); plain two-way "
+            "fixed effects is shown beside it because it can be badly biased when effects "
+            "differ across cohorts or grow over time. Accounts choosing their date because "
+            "of how they were doing would fool both."
+        ),
+        "sun_abraham": res_s.to_dict(),
+    }
 
 
 def _group_analysis(res: GroupDisproportionResult, metric: str, event_name: str,

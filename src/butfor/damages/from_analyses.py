@@ -23,9 +23,11 @@ from butfor.case_damages import COUNTERFACTUAL_METHODS
 from butfor.damages.pricing import damages_from_case
 from butfor.damages.profits import MitigationSeries
 from butfor.errors import ButforError
+from butfor.records import Analysis
+from butfor.records import EffectPath as EffectRecord
 from butfor.results import EffectPath, effect_from_dict
 
-RunMethod = Callable[[str, object, object, int, dict], list[dict]]
+RunMethod = Callable[[str, object, object, int, dict], list[Analysis]]
 
 
 def priced_events(case) -> list:
@@ -35,40 +37,41 @@ def priced_events(case) -> list:
     return sorted((e for e in chosen if e.date is not None), key=lambda e: e.date)
 
 
-def _priced_analysis(analyses: list[dict], draws: dict, method: str, metric: str, unit: str,
-                     date: str) -> tuple[dict, dict] | None:
+def _priced_analysis(analyses: list[Analysis], draws: dict, method: str, metric: str,
+                     unit: str, date: str) -> tuple[Analysis, EffectRecord] | None:
     """The analysis (and its effect path) that prices ``metric`` at ``date``, if any."""
     for a in analyses:
-        if a["method"] != method or a.get("metric") != metric or "effect" not in a:
+        first = getattr(a, "effect", None)
+        if a.method != method or a.metric != metric or first is None:
             continue
-        for effect in [a["effect"], *a.get("effects", [])]:
-            key = (a["id"], effect["event_date"])
-            if effect["event_date"] == date and key in draws and effect["unit"] == unit:
+        for effect in [first, *(getattr(a, "effects", None) or [])]:
+            key = (a.id, effect.event_date)
+            if effect.event_date == date and key in draws and effect.unit == unit:
                 return a, effect
     return None
 
 
-def _effect(analyses: list[dict], draws: dict, method: str, metric: str, unit: str,
+def _effect(analyses: list[Analysis], draws: dict, method: str, metric: str, unit: str,
             date: str) -> EffectPath | None:
     found = _priced_analysis(analyses, draws, method, metric, unit, date)
     if found is None:
         return None
     a, effect = found
-    return effect_from_dict(effect, draws[(a["id"], effect["event_date"])])
+    return effect_from_dict(effect.to_dict(), draws[(a.id, effect.event_date)])
 
 
-def _flag_note(metric: str, analysis: dict) -> str | None:
+def _flag_note(metric: str, analysis: Analysis) -> str | None:
     """A sentence when the analysis a metric is priced from carries an estimator's flag."""
-    flags = [f for f in analysis.get("flags") or [] if isinstance(f, dict)]
+    flags = analysis.flags or []
     if not flags:
         return None
-    said = "; ".join(f"{f.get('name')}: {f.get('message')}" for f in flags)
-    return (f"The {metric} effect is priced from {analysis['id']}, which its estimator "
+    said = "; ".join(f"{f.name}: {f.message}" for f in flags)
+    return (f"The {metric} effect is priced from {analysis.id}, which its estimator "
             f"flagged ({said}); these damages carry that doubt, and the money claims that "
             "read them are inconclusive.")
 
 
-def _source(case, metric: str, analyses: list[dict], draws: dict, date: str) -> str | None:
+def _source(case, metric: str, analyses: list[Analysis], draws: dict, date: str) -> str | None:
     for method in COUNTERFACTUAL_METHODS[case.damages.method]:
         if _effect(analyses, draws, method, metric, case.subject.unit, date) is not None:
             return method
@@ -103,7 +106,7 @@ def mitigation_series(case, panel) -> dict[str, MitigationSeries]:
     return out
 
 
-def run_damages(case, panel, analyses: list[dict], draws: dict, seed: int,
+def run_damages(case, panel, analyses: list[Analysis], draws: dict, seed: int,
                 run_method: RunMethod) -> dict | None:
     """The ``damages`` entry of results.json (None without a [damages] section)."""
     d = case.damages
@@ -123,7 +126,7 @@ def run_damages(case, panel, analyses: list[dict], draws: dict, seed: int,
             continue
         sources[metric] = method
         analysis, _ = _priced_analysis(analyses, draws, method, metric, case.subject.unit, date)
-        analysis_ids[metric] = analysis["id"]
+        analysis_ids[metric] = analysis.id
         if (note := _flag_note(metric, analysis)) is not None:
             notes.append(note)
         effect = _effect(analyses, draws, method, metric, case.subject.unit, date)

@@ -108,7 +108,7 @@ def one_way(d: Damages, effects: dict, result: DamagesResult, *, seed: int,
     return {"scenario": result.primary.name, "median": result.primary.median, "rows": rows}
 
 
-def by_method(case, d: Damages, effects: dict, analyses: list[dict], draws: dict,
+def by_method(case, d: Damages, effects: dict, analyses: list, draws: dict,
               result: DamagesResult, *, seed: int, series: dict | None, find,
               date: str) -> list[dict]:
     """The headline scenario's damages priced on each method's own counterfactual draws."""

@@ -142,18 +142,23 @@ ADDITIVE_PLACEBO = ("peer_effects", "prepost", "sdid")  # rank statistics on the
 PLACEBO_GRID = tuple(round(0.01 * k, 2) for k in range(1, 61))  # 1% to 60%, each way
 
 
-def placebo_power_for(analysis: dict, *, alpha: float = 0.05,
+def placebo_power_for(analysis, *, alpha: float = 0.05,
                       effects: Sequence[float] | None = None) -> dict | None:
-    """The rank test's power curve for an analysis whose placebo statistic is a log effect."""
-    placebo = analysis.get("placebo")
-    if analysis.get("method") not in ADDITIVE_PLACEBO or not isinstance(placebo, dict):
+    """The rank test's power curve for an analysis whose placebo statistic is a log effect.
+
+    ``analysis`` is a record (:mod:`butfor.records`) or its dict.
+    """
+    from butfor.records import parse_analysis
+
+    analysis = parse_analysis(analysis)
+    placebo = getattr(analysis, "placebo", None)
+    if analysis.method not in ADDITIVE_PLACEBO or placebo is None:
         return None
-    if analysis["method"] == "sdid" and "log" not in str(
-            (analysis.get("estimate") or {}).get("scale", "")):
+    if analysis.method == "sdid" and "log" not in analysis.estimate.scale:
         return None  # an SDID estimate in levels is not a relative change
-    values = placebo.get("values")
+    values = placebo.values
     if values is None or len(values) < 2:
         return None
     curve = placebo_power(values, effect_grid(effects or PLACEBO_GRID), alpha=alpha,
-                          two_sided=placebo.get("two_sided", True))
+                          two_sided=True)
     return curve.to_dict()

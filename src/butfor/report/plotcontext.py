@@ -62,15 +62,19 @@ def context(results: dict) -> Context:
 
 
 def _datings(results: dict) -> tuple[tuple[str, str, str], ...]:
+    from butfor.records import read_analyses
     from butfor.verdicts import dating_changepoint
 
-    analyses = results.get("analyses") or []
-    metrics = sorted({str(a.get("metric")) for a in analyses if a.get("method") == "changepoint"})
+    # the report draws what a document holds: a changepoint analysis without its dating
+    # (a partial document) has none to mark
+    analyses = read_analyses([a for a in results.get("analyses") or []
+                              if a.get("method") == "changepoint"
+                              and isinstance(a.get("changepoint"), dict)])
     out = []
-    for metric in metrics:
+    for metric in sorted({a.metric for a in analyses}):
         chosen = dating_changepoint(analyses, metric)
         if chosen is not None:
-            out.append((metric, str(chosen["id"]), str(chosen["changepoint"].get("model"))))
+            out.append((metric, chosen.id, chosen.changepoint.model))
     return tuple(out)
 
 
